@@ -1,1 +1,29 @@
+//! Domain types and rules of livechat.
+//!
+//! This crate has no I/O: it names the roles, decides who may talk to whom,
+//! which side of a conversation a user is on, what a valid message is, how
+//! unread counts move, and who receives each real-time event. The store, the
+//! hub and the HTTP layer all ask it rather than deciding for themselves.
 
+pub mod conversations;
+pub mod error;
+pub mod events;
+pub mod messages;
+pub mod orders;
+pub mod paging;
+pub mod quick_replies;
+pub mod users;
+
+pub use conversations::{Side, Sides};
+pub use error::DomainError;
+pub use events::Audience;
+pub use messages::MessageType;
+pub use users::{Role, UserStatus};
+
+/// Current time as unix milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,1 +1,30 @@
+//! The HTTP face of livechat: the actix-web application with its routes,
+//! auth extractors, error mapping, WebSocket endpoint, `/media`, OpenAPI
+//! document and the built web app.
 
+pub mod app;
+pub mod auth;
+pub mod dto;
+pub mod error;
+pub mod events;
+pub mod limiter;
+pub mod media;
+pub mod openapi;
+pub mod routes;
+pub mod settings;
+pub mod spa;
+pub mod state;
+pub mod ws;
+
+pub use app::build;
+pub use error::{hide_internal_errors, ApiError};
+/// Re-exported so the server can name JWT algorithms without its own dependency.
+pub use jsonwebtoken::Algorithm;
+pub use settings::{ChatIdentity, HttpSettings, Limits};
+pub use state::AppState;
+
+/// Routes of the feature modules (uploads, statistics) beside the core API.
+pub fn extra_routes(cfg: &mut actix_web::web::ServiceConfig) {
+    routes::uploads::configure(cfg);
+    routes::stats::configure(cfg);
+}

@@ -1,1 +1,59 @@
-fn main(){}
+//! `livechat-server`: serves the API, the WebSocket, media and the web app.
+
+use livechat_server::startup::{shutdown_signal, Application};
+use livechat_server::Settings;
+
+fn init_tracing(level: &str, sql: bool) {
+    let mut filter = level.to_string();
+    if sql {
+        filter.push_str(",livechat_store=trace");
+    }
+    let filter = std::env::var("RUST_LOG").unwrap_or(filter);
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "info".into()),
+        )
+        .with_target(false)
+        .init();
+}
+
+#[actix_web::main]
+async fn main() -> std::process::ExitCode {
+    let settings = match Settings::load() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("livechat-server: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    init_tracing(&settings.log.level, settings.log.sql);
+    let app = match Application::build(&settings) {
+        Ok(app) => app,
+        Err(e) => {
+            tracing::error!("cannot start: {e}");
+            eprintln!("livechat-server: cannot start: {e}");
+            return std::process::ExitCode::from(1);
+        }
+    };
+    // Printed on standard output as well, so scripts can wait for it
+    // whatever the log level.
+    println!(
+        "livechat listening on http://{}:{} ({})",
+        settings.server.host,
+        app.port(),
+        settings.env
+    );
+    let stopper = app.stopper();
+    actix_web::rt::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: closing sockets, finishing requests");
+        stopper.stop().await;
+    });
+    match app.run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("livechat-server: {e}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,301 @@
+//! Identity: passwords, tokens, signed chat links, and the extractors that
+//! turn a request's bearer token into the acting user.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{web, FromRequest, HttpRequest};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use jsonwebtoken::{decode, encode, DecodingKey, EncodingKey, Header, Validation};
+use livechat_domain::{now_ms, Role};
+use livechat_store::models::UserRow;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+use crate::settings::ChatIdentity;
+use crate::state::AppState;
+
+/// What a token says.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user id.
+    pub sub: String,
+    /// `admin` (from a password login) or `chat` (from a chat session).
+    pub kind: String,
+    /// Issued at, unix seconds.
+    pub iat: i64,
+    /// Expires at, unix seconds.
+    pub exp: i64,
+}
+
+/// Pre-hashes a password so that any length counts in full: bcrypt reads
+/// only 72 bytes, a base64 SHA-256 digest is 44.
+fn prehash(password: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(password.as_bytes()))
+}
+
+/// Hashes a password for storage.
+pub fn hash_password(password: &str, cost: u32) -> Result<String, ApiError> {
+    bcrypt::hash(prehash(password), cost).map_err(ApiError::internal)
+}
+
+/// Checks a password against a stored hash; a malformed hash is a mismatch.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    bcrypt::verify(prehash(password), hash).unwrap_or(false)
+}
+
+/// Issues a token for `user_id` of `kind`, valid for `ttl_secs`.
+pub fn issue_token(
+    state: &AppState,
+    user_id: &str,
+    kind: &str,
+    ttl_secs: i64,
+) -> Result<(String, i64), ApiError> {
+    let now = now_ms() / 1000;
+    let claims = Claims {
+        sub: user_id.to_string(),
+        kind: kind.to_string(),
+        iat: now,
+        exp: now + ttl_secs,
+    };
+    let token = encode(
+        &Header::new(state.settings.jwt_algorithm),
+        &claims,
+        &EncodingKey::from_secret(state.settings.jwt_secret.as_bytes()),
+    )
+    .map_err(ApiError::internal)?;
+    Ok((token, claims.exp * 1000))
+}
+
+/// Checks a token's signature, algorithm and expiry.
+pub fn decode_token(state: &AppState, token: &str) -> Result<Claims, ApiError> {
+    let mut validation = Validation::new(state.settings.jwt_algorithm);
+    validation.leeway = 0;
+    validation.set_required_spec_claims(&["exp", "sub"]);
+    decode::<Claims>(
+        token,
+        &DecodingKey::from_secret(state.settings.jwt_secret.as_bytes()),
+        &validation,
+    )
+    .map(|d| d.claims)
+    .map_err(|e| match e.kind() {
+        jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+            ApiError::Unauthorized("token expired".into())
+        }
+        _ => ApiError::Unauthorized("invalid token".into()),
+    })
+}
+
+/// Checks a signed chat link: `signature` must be the lowercase hex
+/// HMAC-SHA256 of `"{user_id}:{expires}"` and `expires` in the future.
+pub fn verify_chat_signature(
+    identity: &ChatIdentity,
+    user_id: &str,
+    expires: Option<i64>,
+    signature: Option<&str>,
+) -> bool {
+    let ChatIdentity::Signed { secret } = identity else {
+        return true;
+    };
+    let (Some(expires), Some(signature)) = (expires, signature) else {
+        return false;
+    };
+    if expires <= now_ms() / 1000 {
+        return false;
+    }
+    let Ok(bytes) = hex::decode(signature) else {
+        return false;
+    };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
+        return false;
+    };
+    mac.update(format!("{user_id}:{expires}").as_bytes());
+    mac.verify_slice(&bytes).is_ok()
+}
+
+/// Signs a chat link (for tools, tests and documentation).
+pub fn sign_chat_link(secret: &str, user_id: &str, expires: i64) -> String {
+    let mut mac = match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
+        Ok(m) => m,
+        Err(_) => return String::new(),
+    };
+    mac.update(format!("{user_id}:{expires}").as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// Loads the active user a token names. Unknown user: 401; disabled: 403.
+pub async fn user_for_token(state: &AppState, token: &str) -> Result<UserRow, ApiError> {
+    let claims = decode_token(state, token)?;
+    let id = claims.sub.clone();
+    let user = state
+        .db
+        .read(move |c| livechat_store::users::get(c, &id))
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("invalid token".into()))?;
+    if !user.is_active() {
+        return Err(ApiError::Forbidden("this account is disabled".into()));
+    }
+    // An admin token must still belong to an admin; a chat token to a chat user.
+    match (claims.kind.as_str(), user.role()) {
+        ("admin", Role::Admin) => Ok(user),
+        ("chat", r) if r.is_chat() => Ok(user),
+        _ => Err(ApiError::Forbidden(
+            "this token no longer matches the account's role".into(),
+        )),
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::Unauthorized("missing bearer token".into()))?;
+    let value = header
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("malformed authorization header".into()))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::Unauthorized("authorization must be `Bearer <token>`".into()))?;
+    Ok(token.to_string())
+}
+
+fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("application state missing"))
+}
+
+/// Any authenticated, active user.
+#[derive(Debug, Clone)]
+pub struct AuthUser(pub UserRow);
+
+/// An authenticated chat user (buyer, merchant or platform); admins get 403.
+#[derive(Debug, Clone)]
+pub struct ChatUser(pub UserRow);
+
+/// An authenticated admin; chat users get 403.
+#[derive(Debug, Clone)]
+pub struct AdminUser(pub UserRow);
+
+impl AuthUser {
+    /// Whether the user is an admin.
+    pub fn is_admin(&self) -> bool {
+        self.0.role() == Role::Admin
+    }
+}
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let token = bearer(req);
+        let state = state_of(req);
+        Box::pin(async move {
+            let (token, state) = (token?, state?);
+            Ok(AuthUser(user_for_token(&state, &token).await?))
+        })
+    }
+}
+
+impl FromRequest for ChatUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let fut = AuthUser::from_request(req, payload);
+        Box::pin(async move {
+            let user = fut.await?.0;
+            if user.role() == Role::Admin {
+                return Err(ApiError::Forbidden(
+                    "administrators monitor conversations read-only".into(),
+                ));
+            }
+            Ok(ChatUser(user))
+        })
+    }
+}
+
+impl FromRequest for AdminUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let fut = AuthUser::from_request(req, payload);
+        Box::pin(async move {
+            let user = fut.await?.0;
+            if user.role() != Role::Admin {
+                return Err(ApiError::Forbidden("administrators only".into()));
+            }
+            Ok(AdminUser(user))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_passwords_count_in_full() {
+        let a = format!("{}a", "x".repeat(100));
+        let b = format!("{}b", "x".repeat(100));
+        let hash = hash_password(&a, 4).unwrap();
+        assert!(verify_password(&a, &hash));
+        assert!(!verify_password(&b, &hash), "bytes past 72 must matter");
+        assert!(!verify_password(&a, "not-a-hash"));
+    }
+
+    #[test]
+    fn signed_links_verify() {
+        let identity = ChatIdentity::Signed {
+            secret: "s3cret".into(),
+        };
+        let exp = now_ms() / 1000 + 600;
+        let sig = sign_chat_link("s3cret", "b1", exp);
+        assert!(verify_chat_signature(
+            &identity,
+            "b1",
+            Some(exp),
+            Some(&sig)
+        ));
+        assert!(!verify_chat_signature(
+            &identity,
+            "b2",
+            Some(exp),
+            Some(&sig)
+        ));
+        assert!(!verify_chat_signature(
+            &identity,
+            "b1",
+            Some(exp + 1),
+            Some(&sig)
+        ));
+        assert!(!verify_chat_signature(
+            &identity,
+            "b1",
+            Some(exp),
+            Some("zz")
+        ));
+        assert!(!verify_chat_signature(&identity, "b1", None, Some(&sig)));
+        let past = now_ms() / 1000 - 1;
+        let old = sign_chat_link("s3cret", "b1", past);
+        assert!(!verify_chat_signature(
+            &identity,
+            "b1",
+            Some(past),
+            Some(&old)
+        ));
+        assert!(verify_chat_signature(
+            &ChatIdentity::Trusted,
+            "b1",
+            None,
+            None
+        ));
+    }
+}

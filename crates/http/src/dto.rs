@@ -1,0 +1,335 @@
+//! What the API answers: rows turned into wire objects with full URLs,
+//! nested users and presence.
+
+use std::collections::{HashMap, HashSet};
+
+use livechat_store::models::{
+    ConversationRow, MessageRow, OrderRow, QuickReplyRow, UploadRow, UserRow,
+};
+use livechat_store::{Conn, StoreError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::settings::HttpSettings;
+
+/// A list answer: the total matching the filters and one page of results.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Paged<T> {
+    /// Everything that matches, not only this page.
+    pub count: i64,
+    /// This page.
+    pub results: Vec<T>,
+}
+
+/// A user as the API shows him.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserDto {
+    pub id: String,
+    pub username: String,
+    pub role: String,
+    /// Full URL, or null.
+    pub avatar: Option<String>,
+    pub description: Option<String>,
+    pub status: String,
+    pub is_online: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl UserDto {
+    /// Builds the wire user.
+    pub fn new(row: &UserRow, settings: &HttpSettings, online: bool) -> Self {
+        Self {
+            id: row.id.clone(),
+            username: row.username.clone(),
+            role: row.role.clone(),
+            avatar: row.avatar.as_deref().map(|a| settings.media_url(a)),
+            description: row.description.clone(),
+            status: row.status.clone(),
+            is_online: online,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// A conversation as the API shows it (the seed's field names).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConversationDto {
+    pub id: i64,
+    pub customer_id: String,
+    /// The agent side: a merchant, or platform support.
+    pub merchant_id: String,
+    pub customer: Option<UserDto>,
+    pub merchant: Option<UserDto>,
+    pub customer_unread_count: i32,
+    pub merchant_unread_count: i32,
+    pub customer_last_read_message_id: i64,
+    pub merchant_last_read_message_id: i64,
+    /// Preview: `[图片]`, `[文件]`, `[语音]`, `[订单]` or the first 100 characters.
+    pub last_message: Option<String>,
+    pub last_message_type: Option<String>,
+    pub last_message_time: Option<i64>,
+    pub last_message_id: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// An order card's snapshot inside a message.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema, PartialEq)]
+pub struct OrderSnapshot {
+    pub order_no: String,
+    pub title: String,
+    pub amount_cents: i64,
+    pub product_count: i32,
+    pub product_image: Option<String>,
+    pub status: String,
+}
+
+/// A message as the API and the WebSocket show it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MessageDto {
+    pub id: i64,
+    pub conversation_id: i64,
+    pub sender_id: String,
+    pub sender: Option<UserDto>,
+    /// Text, or the full URL of an image, file or voice note, or the order number.
+    pub content: String,
+    pub message_type: String,
+    pub client_msg_id: Option<String>,
+    pub created_at: i64,
+    pub file_name: Option<String>,
+    pub file_size: Option<i64>,
+    pub mime: Option<String>,
+    pub thumbnail_url: Option<String>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub duration_ms: Option<i64>,
+    pub order: Option<OrderSnapshot>,
+}
+
+/// An order as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrderDto {
+    pub order_no: String,
+    pub buyer_id: String,
+    pub merchant_id: String,
+    pub title: String,
+    pub amount_cents: i64,
+    pub product_count: i32,
+    /// Full URL, or null.
+    pub product_image: Option<String>,
+    pub status: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl OrderDto {
+    /// Builds the wire order.
+    pub fn new(row: &OrderRow, settings: &HttpSettings) -> Self {
+        Self {
+            order_no: row.order_no.clone(),
+            buyer_id: row.buyer_id.clone(),
+            merchant_id: row.merchant_id.clone(),
+            title: row.title.clone(),
+            amount_cents: row.amount_cents,
+            product_count: row.product_count,
+            product_image: row.product_image.as_deref().map(|p| settings.media_url(p)),
+            status: row.status.clone(),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// A quick reply.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QuickReplyDto {
+    pub id: i64,
+    pub user_id: String,
+    pub content: String,
+    pub position: i32,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<QuickReplyRow> for QuickReplyDto {
+    fn from(r: QuickReplyRow) -> Self {
+        Self {
+            id: r.id,
+            user_id: r.user_id,
+            content: r.content,
+            position: r.position,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// What an upload answers.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UploadDto {
+    pub upload_id: String,
+    pub url: String,
+    pub file_name: String,
+    pub file_size: i64,
+    pub mime: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thumbnail_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<i64>,
+}
+
+impl UploadDto {
+    /// Builds the wire upload.
+    pub fn new(row: &UploadRow, settings: &HttpSettings) -> Self {
+        Self {
+            upload_id: row.id.clone(),
+            url: settings.media_url(&row.path),
+            file_name: row.file_name.clone(),
+            file_size: row.file_size,
+            mime: row.mime.clone(),
+            thumbnail_url: row.thumbnail_path.as_deref().map(|p| settings.media_url(p)),
+            width: row.width,
+            height: row.height,
+            duration_ms: row.duration_ms,
+        }
+    }
+}
+
+/// Loads the users named by these ids, keyed by id.
+pub fn users_by_id<'i>(
+    conn: &mut Conn,
+    ids: impl IntoIterator<Item = &'i String>,
+) -> Result<HashMap<String, UserRow>, StoreError> {
+    let wanted: Vec<String> = ids
+        .into_iter()
+        .cloned()
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    Ok(livechat_store::users::get_many(conn, &wanted)?
+        .into_iter()
+        .map(|u| (u.id.clone(), u))
+        .collect())
+}
+
+/// The users a set of conversations mentions.
+pub fn conversation_users(
+    conn: &mut Conn,
+    rows: &[ConversationRow],
+) -> Result<HashMap<String, UserRow>, StoreError> {
+    let ids: Vec<String> = rows
+        .iter()
+        .flat_map(|r| [r.customer_id.clone(), r.merchant_id.clone()])
+        .collect();
+    users_by_id(conn, &ids)
+}
+
+/// The senders of a set of messages.
+pub fn message_users(
+    conn: &mut Conn,
+    rows: &[MessageRow],
+) -> Result<HashMap<String, UserRow>, StoreError> {
+    let ids: Vec<String> = rows.iter().map(|r| r.sender_id.clone()).collect();
+    users_by_id(conn, &ids)
+}
+
+/// Turns rows into wire objects, given the users they mention and who is online.
+pub struct Renderer<'a> {
+    settings: &'a HttpSettings,
+    online: &'a HashSet<String>,
+    users: &'a HashMap<String, UserRow>,
+}
+
+impl<'a> Renderer<'a> {
+    /// A renderer over loaded users and a presence snapshot.
+    pub fn new(
+        settings: &'a HttpSettings,
+        users: &'a HashMap<String, UserRow>,
+        online: &'a HashSet<String>,
+    ) -> Self {
+        Self {
+            settings,
+            online,
+            users,
+        }
+    }
+
+    /// A loaded user as the wire shows him.
+    pub fn user(&self, id: &str) -> Option<UserDto> {
+        self.users
+            .get(id)
+            .map(|u| UserDto::new(u, self.settings, self.online.contains(id)))
+    }
+
+    /// Renders conversations.
+    pub fn conversations(&self, rows: &[ConversationRow]) -> Vec<ConversationDto> {
+        rows.iter().map(|r| self.conversation(r)).collect()
+    }
+
+    /// Renders one conversation.
+    pub fn conversation(&self, r: &ConversationRow) -> ConversationDto {
+        ConversationDto {
+            id: r.id,
+            customer_id: r.customer_id.clone(),
+            merchant_id: r.merchant_id.clone(),
+            customer: self.user(&r.customer_id),
+            merchant: self.user(&r.merchant_id),
+            customer_unread_count: r.customer_unread_count,
+            merchant_unread_count: r.merchant_unread_count,
+            customer_last_read_message_id: r.customer_last_read_message_id,
+            merchant_last_read_message_id: r.merchant_last_read_message_id,
+            last_message: r.last_message.clone(),
+            last_message_type: r.last_message_type.clone(),
+            last_message_time: r.last_message_time,
+            last_message_id: r.last_message_id,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+
+    /// Renders messages.
+    pub fn messages(&self, rows: &[MessageRow]) -> Vec<MessageDto> {
+        rows.iter().map(|r| self.message(r)).collect()
+    }
+
+    /// Renders one message.
+    pub fn message(&self, r: &MessageRow) -> MessageDto {
+        let media = r.kind().is_media();
+        MessageDto {
+            id: r.id,
+            conversation_id: r.conversation_id,
+            sender_id: r.sender_id.clone(),
+            sender: self.user(&r.sender_id),
+            content: if media {
+                self.settings.media_url(&r.content)
+            } else {
+                r.content.clone()
+            },
+            message_type: r.message_type.clone(),
+            client_msg_id: r.client_msg_id.clone(),
+            created_at: r.created_at,
+            file_name: r.file_name.clone(),
+            file_size: r.file_size,
+            mime: r.mime.clone(),
+            thumbnail_url: r
+                .thumbnail_path
+                .as_deref()
+                .map(|p| self.settings.media_url(p)),
+            width: r.width,
+            height: r.height,
+            duration_ms: r.duration_ms,
+            order: r.order_snapshot.as_deref().and_then(|s| {
+                serde_json::from_str::<OrderSnapshot>(s).ok().map(|mut o| {
+                    o.product_image = o.product_image.map(|p| self.settings.media_url(&p));
+                    o
+                })
+            }),
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! Admin login, chat sessions and `/api/auth/me`.
+
+use std::time::Instant;
+
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use livechat_domain::Role;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::{hash_password, issue_token, verify_chat_signature, verify_password, AuthUser};
+use crate::dto::UserDto;
+use crate::error::{ApiError, ApiResult};
+use crate::events::presence;
+use crate::state::AppState;
+
+/// Username and password of an administrator.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginBody {
+    pub username: String,
+    pub password: String,
+}
+
+/// A chat user's identity: `user_id`, plus `expires` and `signature` in signed mode.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SessionBody {
+    pub user_id: String,
+    pub expires: Option<i64>,
+    pub signature: Option<String>,
+}
+
+/// A token and the user it belongs to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenAnswer {
+    pub access_token: String,
+    /// Always `bearer`.
+    pub token_type: &'static str,
+    /// When the token stops working, unix milliseconds.
+    pub expires_at: i64,
+    pub user: UserDto,
+}
+
+const LOGIN_FAILED: &str = "incorrect username or password";
+
+/// A bcrypt hash of nothing anyone knows, checked when the username is
+/// unknown so that a failure takes as long either way.
+static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Logs an administrator in.
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginBody,
+    responses((status = 200, body = TokenAnswer), (status = 401, description = "failed login"), (status = 429, description = "too many failures")))]
+#[post("/api/auth/login")]
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginBody>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let ip = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let user_key = body.username.trim().to_lowercase();
+    let now = Instant::now();
+    let limiters = &state.limiters;
+    if let Err(wait) = limiters
+        .login_ip
+        .check(&ip, now)
+        .and(limiters.login_user.check(&user_key, now))
+    {
+        return Err(ApiError::RateLimited(
+            format!("too many failed logins; try again in {wait} s"),
+            wait,
+        ));
+    }
+    let username = body.username.trim().to_string();
+    let user = state
+        .db
+        .read(move |c| livechat_store::users::by_username(c, &username))
+        .await?;
+    let cost = state.settings.bcrypt_cost;
+    let hash = user
+        .as_ref()
+        .and_then(|u| u.password_hash.clone())
+        .unwrap_or_else(|| {
+            DUMMY_HASH
+                .get_or_init(|| hash_password("\u{0}unused", cost).unwrap_or_default())
+                .clone()
+        });
+    let password = body.password;
+    let matches = web::block(move || verify_password(&password, &hash))
+        .await
+        .map_err(ApiError::internal)?;
+    let user = match user {
+        Some(u) if matches && u.role() == Role::Admin && u.is_active() => u,
+        _ => {
+            limiters.login_ip.record(&ip, now);
+            limiters.login_user.record(&user_key, now);
+            tracing::info!("failed admin login");
+            return Err(ApiError::Unauthorized(LOGIN_FAILED.into()));
+        }
+    };
+    limiters.login_user.clear(&user_key);
+    let ttl = state.settings.admin_token_days * 86_400;
+    let (token, expires_at) = issue_token(&state, &user.id, "admin", ttl)?;
+    let online = presence(&state, [&user.id]).await;
+    Ok(HttpResponse::Ok().json(TokenAnswer {
+        access_token: token,
+        token_type: "bearer",
+        expires_at,
+        user: UserDto::new(&user, &state.settings, online.contains(&user.id)),
+    }))
+}
+
+/// Opens a chat session for a buyer, merchant or platform support.
+#[utoipa::path(post, path = "/api/auth/session", tag = "auth", request_body = SessionBody,
+    responses((status = 200, body = TokenAnswer), (status = 403, description = "access_restricted")))]
+#[post("/api/auth/session")]
+pub async fn session(
+    state: web::Data<AppState>,
+    body: web::Json<SessionBody>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    if !verify_chat_signature(
+        &state.settings.chat_identity,
+        &body.user_id,
+        body.expires,
+        body.signature.as_deref(),
+    ) {
+        return Err(ApiError::AccessRestricted);
+    }
+    let id = body.user_id.clone();
+    let user = state
+        .db
+        .read(move |c| livechat_store::users::get(c, &id))
+        .await?
+        .filter(|u| u.is_active() && u.role().is_chat())
+        .ok_or(ApiError::AccessRestricted)?;
+    let ttl = state.settings.chat_session_hours * 3600;
+    let (token, expires_at) = issue_token(&state, &user.id, "chat", ttl)?;
+    let online = presence(&state, [&user.id]).await;
+    Ok(HttpResponse::Ok().json(TokenAnswer {
+        access_token: token,
+        token_type: "bearer",
+        expires_at,
+        user: UserDto::new(&user, &state.settings, online.contains(&user.id)),
+    }))
+}
+
+/// The token's own user.
+#[utoipa::path(get, path = "/api/auth/me", tag = "auth", responses((status = 200, body = UserDto), (status = 401, description = "no valid token")))]
+#[get("/api/auth/me")]
+pub async fn me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
+    let online = presence(&state, [&user.0.id]).await;
+    Ok(HttpResponse::Ok().json(UserDto::new(
+        &user.0,
+        &state.settings,
+        online.contains(&user.0.id),
+    )))
+}

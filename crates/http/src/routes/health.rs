@@ -1,0 +1,20 @@
+//! `/health`: the process and its database answer.
+
+use actix_web::{get, web, HttpResponse};
+use serde_json::json;
+
+use crate::state::AppState;
+
+/// Liveness and database check.
+#[utoipa::path(get, path = "/health", tag = "system", responses((status = 200, description = "healthy"), (status = 503, description = "database unavailable")))]
+#[get("/health")]
+pub async fn health(state: web::Data<AppState>) -> HttpResponse {
+    match state.db.ping().await {
+        Ok(()) => HttpResponse::Ok().json(json!({"status": "ok", "database": "ok"})),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unavailable");
+            HttpResponse::ServiceUnavailable()
+                .json(json!({"status": "degraded", "database": "unavailable"}))
+        }
+    }
+}

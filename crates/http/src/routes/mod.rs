@@ -1,0 +1,43 @@
+//! Route handlers, one module per resource.
+
+pub mod auth;
+pub mod conversations;
+pub mod health;
+pub mod messages;
+pub mod orders;
+pub mod quick_replies;
+pub mod stats;
+pub mod uploads;
+pub mod users;
+
+use livechat_domain::paging::Page;
+
+use crate::error::ApiError;
+
+/// Validates `page` and `page_size` (SPEC: page ≥ 1, size 1 to 100) with a default size.
+/// (Query structs list both fields themselves: serde's `flatten` would turn
+/// numbers in a query string into strings.)
+pub fn page_of(
+    page: Option<i64>,
+    page_size: Option<i64>,
+    default_size: i64,
+) -> Result<Page, ApiError> {
+    Ok(Page::new(page, page_size, default_size)?)
+}
+
+/// An optional text filter, trimmed; empty means none.
+pub fn text_filter(q: &Option<String>) -> Option<String> {
+    q.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// Parses an optional JSON body: empty means the default; malformed JSON is
+/// a 400 and well-formed but wrong values a 422, as with `web::Json`.
+pub fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(crate::app::json_error)
+}

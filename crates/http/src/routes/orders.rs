@@ -1,0 +1,153 @@
+//! Orders: the "历史订单" panel and admin upserts.
+
+use actix_web::{get, put, web, HttpResponse};
+use livechat_domain::orders::validate_order;
+use livechat_domain::{now_ms, Role};
+use livechat_store::models::OrderRow;
+use livechat_store::StoreError;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::conversations::visible;
+use super::page_of;
+use crate::auth::{AdminUser, AuthUser};
+use crate::dto::{OrderDto, Paged};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Which pair's orders: a conversation, or a buyer and a merchant.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct OrderQuery {
+    pub conversation_id: Option<i64>,
+    pub buyer_id: Option<String>,
+    pub merchant_id: Option<String>,
+    /// 1-based page number (default 1).
+    pub page: Option<i64>,
+    /// Items per page, 1 to 100.
+    pub page_size: Option<i64>,
+}
+
+/// The orders between a buyer and a merchant, newest first. The caller must
+/// be one of the pair (or an admin).
+#[utoipa::path(get, path = "/api/orders/", tag = "orders", params(OrderQuery),
+    responses((status = 200, body = Paged<OrderDto>), (status = 403, description = "not your pair"), (status = 422, description = "no pair given")))]
+#[get("/api/orders")]
+pub async fn list_orders(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: web::Query<OrderQuery>,
+) -> ApiResult<HttpResponse> {
+    let query = query.into_inner();
+    let page = page_of(query.page, query.page_size, 20)?;
+    let me = user.0;
+    let (count, rows) = state
+        .db
+        .read(move |c| {
+            let (buyer, merchant) = match (query.conversation_id, query.buyer_id, query.merchant_id)
+            {
+                (Some(id), None, None) => {
+                    let conv = visible(c, &me, id)?;
+                    (conv.customer_id, conv.merchant_id)
+                }
+                (None, Some(b), Some(m)) => {
+                    if me.role() != Role::Admin && me.id != b && me.id != m {
+                        return Err(StoreError::forbidden("you may only see your own orders"));
+                    }
+                    (b, m)
+                }
+                _ => {
+                    return Err(StoreError::invalid(
+                        "give either conversation_id, or buyer_id and merchant_id",
+                    ))
+                }
+            };
+            livechat_store::orders::list_for_pair(c, &buyer, &merchant, page)
+        })
+        .await?;
+    let results = rows
+        .iter()
+        .map(|r| OrderDto::new(r, &state.settings))
+        .collect();
+    Ok(HttpResponse::Ok().json(Paged { count, results }))
+}
+
+/// An order as the marketplace knows it.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpsertOrder {
+    pub buyer_id: String,
+    pub merchant_id: String,
+    pub title: String,
+    /// Integer cents.
+    pub amount_cents: i64,
+    pub product_count: i32,
+    /// `/media/...` path or a full URL.
+    pub product_image: Option<String>,
+    /// pending, paid, shipped, completed, cancelled or refunded.
+    pub status: String,
+    /// Unix milliseconds; now when absent.
+    pub created_at: Option<i64>,
+}
+
+/// Creates (201) or replaces (200) an order (admins only).
+#[utoipa::path(put, path = "/api/orders/{order_no}", tag = "orders", request_body = UpsertOrder,
+    responses((status = 201, body = OrderDto), (status = 200, body = OrderDto), (status = 422, description = "invalid values or parties")))]
+#[put("/api/orders/{order_no}")]
+pub async fn upsert_order(
+    state: web::Data<AppState>,
+    _admin: AdminUser,
+    order_no: web::Path<String>,
+    body: web::Json<UpsertOrder>,
+) -> ApiResult<HttpResponse> {
+    let order_no = order_no.into_inner();
+    let body = body.into_inner();
+    validate_order(
+        &order_no,
+        &body.title,
+        body.amount_cents,
+        i64::from(body.product_count),
+        &body.status,
+    )?;
+    let now = now_ms();
+    let row = OrderRow {
+        order_no,
+        buyer_id: body.buyer_id,
+        merchant_id: body.merchant_id,
+        title: body.title.trim().to_string(),
+        amount_cents: body.amount_cents,
+        product_count: body.product_count,
+        product_image: body.product_image.filter(|p| !p.trim().is_empty()),
+        status: body.status,
+        created_at: body.created_at.unwrap_or(now),
+        updated_at: now,
+    };
+    let (created, stored) = state
+        .db
+        .write(move |c| {
+            let buyer = livechat_store::users::get(c, &row.buyer_id)?;
+            let merchant = livechat_store::users::get(c, &row.merchant_id)?;
+            if buyer.map(|u| u.role()) != Some(Role::Buyer) {
+                return Err(StoreError::invalid(format!(
+                    "`{}` is not a buyer",
+                    row.buyer_id
+                )));
+            }
+            if merchant.map(|u| u.role()) != Some(Role::Merchant) {
+                return Err(StoreError::invalid(format!(
+                    "`{}` is not a merchant",
+                    row.merchant_id
+                )));
+            }
+            let created = livechat_store::orders::upsert(c, &row)?;
+            let stored = livechat_store::orders::get(c, &row.order_no)?
+                .ok_or_else(|| StoreError::Task("order vanished".into()))?;
+            Ok((created, stored))
+        })
+        .await
+        .map_err(ApiError::from)?;
+    let dto = OrderDto::new(&stored, &state.settings);
+    Ok(if created {
+        HttpResponse::Created().json(dto)
+    } else {
+        HttpResponse::Ok().json(dto)
+    })
+}

@@ -1,0 +1,286 @@
+//! The user directory and user administration.
+
+use actix_web::{get, patch, post, web, HttpResponse};
+use livechat_domain::users::{
+    validate_optional_text, validate_user_id, validate_username, MAX_AVATAR_LEN,
+    MAX_DESCRIPTION_LEN,
+};
+use livechat_domain::{now_ms, Role, UserStatus};
+use livechat_store::models::UserRow;
+use livechat_store::users::{UserChanges, UserFilter};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::{page_of, text_filter};
+use crate::auth::{hash_password, AdminUser, AuthUser};
+use crate::dto::{Paged, UserDto};
+use crate::error::{ApiError, ApiResult};
+use crate::events::presence;
+use crate::state::AppState;
+
+/// Filters of the user directory.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct UserQuery {
+    /// buyer, merchant, platform or admin.
+    pub role: Option<String>,
+    /// active or disabled (admins only).
+    pub status: Option<String>,
+    /// Substring of the id or the username.
+    pub q: Option<String>,
+    /// 1-based page number (default 1).
+    pub page: Option<i64>,
+    /// Items per page, 1 to 100.
+    pub page_size: Option<i64>,
+}
+
+/// Lists users: admins see everyone; chat users see the active people they may talk to.
+#[utoipa::path(get, path = "/api/users/", tag = "users", params(UserQuery), responses((status = 200, body = Paged<UserDto>)))]
+#[get("/api/users")]
+pub async fn list_users(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: web::Query<UserQuery>,
+) -> ApiResult<HttpResponse> {
+    let query = query.into_inner();
+    let page = page_of(query.page, query.page_size, 20)?;
+    let role = query.role.as_deref().map(Role::parse).transpose()?;
+    let status = query.status.as_deref().map(UserStatus::parse).transpose()?;
+    let browsable = user.0.role().may_browse();
+    let roles = match role {
+        Some(r) if browsable.contains(&r) => vec![r],
+        Some(_) => vec![],
+        None => browsable.to_vec(),
+    };
+    let filter = UserFilter {
+        roles: Some(roles),
+        status: if user.is_admin() {
+            status.map(|s| s.as_str().to_string())
+        } else {
+            Some(UserStatus::Active.as_str().to_string())
+        },
+        q: text_filter(&query.q),
+    };
+    let (count, rows) = state
+        .db
+        .read(move |c| livechat_store::users::list(c, &filter, page))
+        .await?;
+    let online = presence(&state, rows.iter().map(|r| &r.id)).await;
+    let results = rows
+        .iter()
+        .map(|r| UserDto::new(r, &state.settings, online.contains(&r.id)))
+        .collect();
+    Ok(HttpResponse::Ok().json(Paged { count, results }))
+}
+
+/// One user: admins see anyone; chat users see themselves, the people they
+/// may browse and their contacts.
+#[utoipa::path(get, path = "/api/users/{id}", tag = "users", responses((status = 200, body = UserDto), (status = 404, description = "no such user")))]
+#[get("/api/users/{id}")]
+pub async fn get_user(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let me = user.0.clone();
+    let lookup = id.clone();
+    let found = state
+        .db
+        .read(move |c| {
+            let Some(row) = livechat_store::users::get(c, &lookup)? else {
+                return Ok(None);
+            };
+            let visible = me.role() == Role::Admin
+                || row.id == me.id
+                || (row.is_active() && me.role().may_browse().contains(&row.role()))
+                || livechat_store::users::contacts(c, &me.id)?.contains(&row.id);
+            Ok(visible.then_some(row))
+        })
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no user `{id}`")))?;
+    let online = presence(&state, [&found.id]).await;
+    Ok(HttpResponse::Ok().json(UserDto::new(
+        &found,
+        &state.settings,
+        online.contains(&found.id),
+    )))
+}
+
+/// A new user.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateUserBody {
+    pub id: String,
+    pub username: String,
+    pub role: String,
+    pub avatar: Option<String>,
+    pub description: Option<String>,
+    /// Required for admins; chat users have none.
+    pub password: Option<String>,
+}
+
+fn check_password(password: &str) -> Result<(), ApiError> {
+    if password.chars().count() < 6 {
+        return Err(ApiError::Validation(
+            "password must be at least 6 characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Creates a user (admins only).
+#[utoipa::path(post, path = "/api/users/", tag = "users", request_body = CreateUserBody,
+    responses((status = 201, body = UserDto), (status = 409, description = "id or username taken"), (status = 422, description = "invalid values")))]
+#[post("/api/users")]
+pub async fn create_user(
+    state: web::Data<AppState>,
+    _admin: AdminUser,
+    body: web::Json<CreateUserBody>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    validate_user_id(&body.id)?;
+    let username = validate_username(&body.username)?;
+    let role = Role::parse(&body.role)?;
+    validate_optional_text("avatar", body.avatar.as_deref(), MAX_AVATAR_LEN)?;
+    validate_optional_text(
+        "description",
+        body.description.as_deref(),
+        MAX_DESCRIPTION_LEN,
+    )?;
+    let password_hash =
+        match (role, body.password.as_deref()) {
+            (Role::Admin, Some(p)) => {
+                check_password(p)?;
+                Some(hash_password(p, state.settings.bcrypt_cost)?)
+            }
+            (Role::Admin, None) => {
+                return Err(ApiError::Validation(
+                    "an administrator needs a password".into(),
+                ))
+            }
+            (_, Some(_)) => return Err(ApiError::Validation(
+                "only administrators have passwords; chat users sign in through the marketplace"
+                    .into(),
+            )),
+            (_, None) => None,
+        };
+    let now = now_ms();
+    let row = UserRow {
+        id: body.id,
+        username,
+        role: role.as_str().into(),
+        avatar: body.avatar.filter(|a| !a.trim().is_empty()),
+        description: body.description,
+        status: UserStatus::Active.as_str().into(),
+        password_hash,
+        created_at: now,
+        updated_at: now,
+    };
+    let stored = row.clone();
+    state
+        .db
+        .write(move |c| livechat_store::users::insert(c, &stored))
+        .await?;
+    Ok(HttpResponse::Created().json(UserDto::new(&row, &state.settings, false)))
+}
+
+/// Changes to a user; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateUserBody {
+    pub username: Option<String>,
+    pub role: Option<String>,
+    /// Empty string clears it.
+    pub avatar: Option<String>,
+    /// Empty string clears it.
+    pub description: Option<String>,
+    /// active or disabled.
+    pub status: Option<String>,
+    /// A new password (admins only).
+    pub password: Option<String>,
+}
+
+/// Edits, disables or enables a user (admins only). Disabling closes the
+/// user's sockets and stops his tokens at once.
+#[utoipa::path(patch, path = "/api/users/{id}", tag = "users", request_body = UpdateUserBody,
+    responses((status = 200, body = UserDto), (status = 404, description = "no such user"), (status = 409, description = "username taken or role locked")))]
+#[patch("/api/users/{id}")]
+pub async fn update_user(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    id: web::Path<String>,
+    body: web::Json<UpdateUserBody>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let body = body.into_inner();
+    let username = body
+        .username
+        .as_deref()
+        .map(validate_username)
+        .transpose()?;
+    let role = body.role.as_deref().map(Role::parse).transpose()?;
+    let status = body.status.as_deref().map(UserStatus::parse).transpose()?;
+    validate_optional_text("avatar", body.avatar.as_deref(), MAX_AVATAR_LEN)?;
+    validate_optional_text(
+        "description",
+        body.description.as_deref(),
+        MAX_DESCRIPTION_LEN,
+    )?;
+    if id == admin.0.id
+        && (status == Some(UserStatus::Disabled) || role.is_some_and(|r| r != Role::Admin))
+    {
+        return Err(ApiError::Validation(
+            "you cannot disable your own account or take away your own admin role".into(),
+        ));
+    }
+    if let Some(p) = body.password.as_deref() {
+        check_password(p)?;
+    }
+    let password_hash = body
+        .password
+        .as_deref()
+        .map(|p| hash_password(p, state.settings.bcrypt_cost))
+        .transpose()?;
+    let changes = UserChanges {
+        username,
+        role: role.map(|r| r.as_str().to_string()),
+        avatar: body
+            .avatar
+            .map(|a| Some(a).filter(|a| !a.trim().is_empty())),
+        description: body
+            .description
+            .map(|d| Some(d).filter(|d| !d.trim().is_empty())),
+        status: status.map(|s| s.as_str().to_string()),
+        password_hash: password_hash.map(Some),
+        updated_at: Some(now_ms()),
+    };
+    let target = id.clone();
+    let row = state
+        .db
+        .write(move |c| {
+            let current = livechat_store::users::get(c, &target)?
+                .ok_or_else(|| livechat_store::StoreError::not_found(format!("no user `{target}`")))?;
+            if let Some(new_role) = role {
+                if new_role != current.role() && !livechat_store::users::contacts(c, &target)?.is_empty() {
+                    return Err(livechat_store::StoreError::conflict(
+                        "the role of a user who has conversations cannot change: their sides would no longer hold",
+                    ));
+                }
+                if new_role == Role::Admin && current.password_hash.is_none() && changes.password_hash.is_none() {
+                    return Err(livechat_store::StoreError::invalid("an administrator needs a password"));
+                }
+            }
+            if changes.password_hash.is_some() && role.unwrap_or(current.role()) != Role::Admin {
+                return Err(livechat_store::StoreError::invalid("only administrators have passwords"));
+            }
+            livechat_store::users::update(c, &target, &changes)
+        })
+        .await?;
+    if !row.is_active() {
+        state.broker.close_user(&row.id, 4403, "account disabled");
+    }
+    let online = presence(&state, [&row.id]).await;
+    Ok(HttpResponse::Ok().json(UserDto::new(
+        &row,
+        &state.settings,
+        online.contains(&row.id),
+    )))
+}

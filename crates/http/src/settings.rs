@@ -1,0 +1,109 @@
+//! What the HTTP layer needs to know, already validated by the server crate.
+
+use std::path::PathBuf;
+
+pub use jsonwebtoken::Algorithm;
+
+/// How chat users prove who they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChatIdentity {
+    /// `{user_id}` is enough (development; the seed's quick-access links).
+    Trusted,
+    /// The marketplace signs `user_id:expires` with HMAC-SHA256 and this secret.
+    Signed {
+        /// Shared secret of the host marketplace.
+        secret: String,
+    },
+}
+
+/// Request-rate limits.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Failed logins per username in the window before 429.
+    pub login_failures_per_username: u32,
+    /// Failed logins per IP address in the window before 429.
+    pub login_failures_per_ip: u32,
+    /// The failed-login window, in seconds.
+    pub login_window_secs: u64,
+    /// Messages one user may send per minute.
+    pub sends_per_minute: u32,
+    /// Uploads one user may make per minute.
+    pub uploads_per_minute: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            login_failures_per_username: 10,
+            login_failures_per_ip: 30,
+            login_window_secs: 900,
+            sends_per_minute: 600,
+            uploads_per_minute: 30,
+        }
+    }
+}
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Prefix of every media URL, without a trailing slash.
+    pub base_url: String,
+    /// Where uploads are written and `/media` is served from.
+    pub media_dir: PathBuf,
+    /// Largest upload, in bytes.
+    pub max_file_size: u64,
+    /// The built web app (`frontend/dist`).
+    pub static_dir: PathBuf,
+    /// Origins allowed to call the API from a browser.
+    pub cors_origins: Vec<String>,
+    /// HMAC secret of every token.
+    pub jwt_secret: String,
+    /// HS256, HS384 or HS512.
+    pub jwt_algorithm: Algorithm,
+    /// Lifetime of an admin token, in days.
+    pub admin_token_days: i64,
+    /// Lifetime of a chat session token, in hours.
+    pub chat_session_hours: i64,
+    /// How chat users are identified.
+    pub chat_identity: ChatIdentity,
+    /// bcrypt cost of new password hashes.
+    pub bcrypt_cost: u32,
+    /// Time zone the dashboard's "today" and hours are counted in.
+    pub stats_timezone: chrono_tz::Tz,
+    /// Production hides internals in 500 answers.
+    pub production: bool,
+    /// Rate limits.
+    pub limits: Limits,
+}
+
+impl HttpSettings {
+    /// Settings for tests and tools: development defaults around `media_dir`.
+    pub fn for_tests(media_dir: PathBuf) -> Self {
+        Self {
+            base_url: "http://localhost:8000".into(),
+            media_dir,
+            max_file_size: 10 * 1024 * 1024,
+            static_dir: PathBuf::from("frontend/dist"),
+            cors_origins: vec![],
+            jwt_secret: "test-secret-test-secret-test-secret".into(),
+            jwt_algorithm: Algorithm::HS256,
+            admin_token_days: 7,
+            chat_session_hours: 24,
+            chat_identity: ChatIdentity::Trusted,
+            bcrypt_cost: 4,
+            stats_timezone: chrono_tz::Asia::Shanghai,
+            production: false,
+            limits: Limits::default(),
+        }
+    }
+
+    /// A stored media path (`/media/...`) as a full URL; anything else
+    /// (an absolute URL) is returned unchanged.
+    pub fn media_url(&self, path: &str) -> String {
+        if path.starts_with('/') {
+            format!("{}{}", self.base_url, path)
+        } else {
+            path.to_string()
+        }
+    }
+}

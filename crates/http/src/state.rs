@@ -1,0 +1,60 @@
+//! Shared application state handed to every handler.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use livechat_realtime::{Broker, HubHandle};
+use livechat_store::Db;
+
+use crate::limiter::RateLimiter;
+use crate::settings::HttpSettings;
+
+/// The rate limiters of the API.
+#[derive(Debug)]
+pub struct Limiters {
+    /// Failed logins per username.
+    pub login_user: RateLimiter,
+    /// Failed logins per IP address.
+    pub login_ip: RateLimiter,
+    /// Sends per user.
+    pub sends: RateLimiter,
+    /// Uploads per user.
+    pub uploads: RateLimiter,
+}
+
+/// Everything a handler needs.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// The in-process hub (presence queries, socket registration).
+    pub hub: HubHandle,
+    /// Where events are published; the in-process hub unless a multi-node
+    /// broker is plugged in.
+    pub broker: Arc<dyn Broker>,
+    /// Validated settings.
+    pub settings: Arc<HttpSettings>,
+    /// Rate limiters.
+    pub limiters: Arc<Limiters>,
+}
+
+impl AppState {
+    /// Builds the state around a database and a running hub.
+    pub fn new(db: Db, hub: HubHandle, settings: HttpSettings) -> Self {
+        let l = &settings.limits;
+        let login_window = Duration::from_secs(l.login_window_secs);
+        let limiters = Limiters {
+            login_user: RateLimiter::new(l.login_failures_per_username, login_window),
+            login_ip: RateLimiter::new(l.login_failures_per_ip, login_window),
+            sends: RateLimiter::new(l.sends_per_minute, Duration::from_secs(60)),
+            uploads: RateLimiter::new(l.uploads_per_minute, Duration::from_secs(60)),
+        };
+        Self {
+            db,
+            broker: Arc::new(hub.clone()),
+            hub,
+            settings: Arc::new(settings),
+            limiters: Arc::new(limiters),
+        }
+    }
+}

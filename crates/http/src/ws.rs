@@ -1,0 +1,247 @@
+//! `/ws/{user_id}?token=…`: one task per socket, racing the client's frames,
+//! the socket's outbound queue and a heartbeat.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Session};
+use futures_util::StreamExt;
+use livechat_domain::{Audience, Role, Sides};
+use livechat_realtime::{
+    error_frame, typing_frame, ClientFrame, Connection, Outbound, TypingLimiter, TypingVerdict,
+    IDLE_TIMEOUT, MAX_FRAME_BYTES, PING_INTERVAL, PONG_FRAME,
+};
+use livechat_store::models::UserRow;
+use serde::Deserialize;
+
+use crate::auth::user_for_token;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The socket's token.
+#[derive(Debug, Deserialize)]
+pub struct WsQuery {
+    pub token: Option<String>,
+}
+
+fn close_reason(code: u16, reason: &str) -> CloseReason {
+    CloseReason {
+        code: CloseCode::from(code),
+        description: Some(reason.to_string()),
+    }
+}
+
+/// Upgrades, then authenticates: a bad token closes with 4401, someone
+/// else's id or a disabled account with 4403, each with a reason.
+#[get("/ws/{user_id}")]
+pub async fn socket(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+    user_id: web::Path<String>,
+    query: web::Query<WsQuery>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (response, session, stream) = actix_ws::handle(&req, body)?;
+    let user_id = user_id.into_inner();
+    let token = query.into_inner().token;
+    actix_web::rt::spawn(async move {
+        let user = match authenticate(&state, token.as_deref(), &user_id).await {
+            Ok(user) => user,
+            Err((code, reason)) => {
+                let _ = session.close(Some(close_reason(code, &reason))).await;
+                return;
+            }
+        };
+        let is_admin = user.role() == Role::Admin;
+        let contacts = if is_admin {
+            Vec::new()
+        } else {
+            let id = user.id.clone();
+            match state
+                .db
+                .read(move |c| livechat_store::users::contacts(c, &id))
+                .await
+            {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot load contacts");
+                    let _ = session
+                        .close(Some(close_reason(1011, "server error")))
+                        .await;
+                    return;
+                }
+            }
+        };
+        let conn = match state.hub.connect(user.id.clone(), is_admin, contacts).await {
+            Ok(c) => c,
+            Err(_) => {
+                let _ = session
+                    .close(Some(close_reason(1001, "server shutting down")))
+                    .await;
+                return;
+            }
+        };
+        let conn_id = conn.id;
+        let stream = stream
+            .max_frame_size(MAX_FRAME_BYTES)
+            .aggregate_continuations()
+            .max_continuation_size(MAX_FRAME_BYTES);
+        run(&state, &user, session, stream, conn).await;
+        state.hub.disconnect(&user.id, conn_id);
+    });
+    Ok(response)
+}
+
+async fn authenticate(
+    state: &AppState,
+    token: Option<&str>,
+    path_id: &str,
+) -> Result<UserRow, (u16, String)> {
+    let token = token
+        .filter(|t| !t.is_empty())
+        .ok_or((4401, "missing token".to_string()))?;
+    match user_for_token(state, token).await {
+        Ok(user) if user.id == path_id => Ok(user),
+        Ok(_) => Err((4403, "the token belongs to another user".into())),
+        Err(ApiError::Unauthorized(m)) => Err((4401, m)),
+        Err(ApiError::Forbidden(m)) => Err((4403, m)),
+        Err(e) => Err((1011, e.to_string())),
+    }
+}
+
+/// Why the loop ended, and how to close.
+enum End {
+    Close(u16, String),
+    Gone,
+}
+
+async fn run(
+    state: &AppState,
+    user: &UserRow,
+    mut session: Session,
+    mut stream: actix_ws::AggregatedMessageStream,
+    mut conn: Connection,
+) {
+    let mut heartbeat = tokio::time::interval(PING_INTERVAL);
+    heartbeat.tick().await;
+    let mut last_seen = Instant::now();
+    let mut typing = TypingLimiter::new();
+    let mut sides: HashMap<i64, Option<Sides>> = HashMap::new();
+    let end = loop {
+        tokio::select! {
+            out = conn.recv() => match out {
+                Some(Outbound::Frame(frame)) => {
+                    // A client that stopped reading blocks this write; the hub's
+                    // close signal must still get through.
+                    tokio::select! {
+                        biased;
+                        (code, reason) = conn.closed() => break End::Close(code, reason),
+                        sent = session.text(&*frame) => if sent.is_err() { break End::Gone },
+                    }
+                }
+                Some(Outbound::Close { code, reason }) => break End::Close(code, reason),
+                None => break End::Close(1001, "server shutting down".into()),
+            },
+            msg = stream.next() => {
+                last_seen = Instant::now();
+                match msg {
+                    Some(Ok(AggregatedMessage::Text(text))) => {
+                        if let Some(end) = on_text(state, user, &mut session, &text, &mut typing, &mut sides).await {
+                            break end;
+                        }
+                    }
+                    Some(Ok(AggregatedMessage::Binary(_))) => {
+                        break End::Close(1008, "binary frames are not accepted".into())
+                    }
+                    Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                        if session.pong(&bytes).await.is_err() { break End::Gone }
+                    }
+                    Some(Ok(AggregatedMessage::Pong(_))) => {}
+                    Some(Ok(AggregatedMessage::Close(_))) | None => break End::Gone,
+                    Some(Err(e)) => {
+                        let reason = match e {
+                            actix_ws::ProtocolError::Overflow => format!("frame over {MAX_FRAME_BYTES} bytes"),
+                            other => format!("protocol error: {other}"),
+                        };
+                        break End::Close(1008, reason);
+                    }
+                }
+            }
+            _ = heartbeat.tick() => {
+                if last_seen.elapsed() > IDLE_TIMEOUT {
+                    break End::Close(1000, "idle timeout".into());
+                }
+                if session.ping(b"").await.is_err() { break End::Gone }
+            }
+        }
+    };
+    if let End::Close(code, reason) = end {
+        let _ = session.close(Some(close_reason(code, &reason))).await;
+    }
+}
+
+/// Handles one text frame; answers how to end the socket, if it must end.
+async fn on_text(
+    state: &AppState,
+    user: &UserRow,
+    session: &mut Session,
+    text: &str,
+    typing: &mut TypingLimiter,
+    sides: &mut HashMap<i64, Option<Sides>>,
+) -> Option<End> {
+    let frame = match ClientFrame::parse(text) {
+        Ok(f) => f,
+        Err(e) => {
+            let detail = format!("bad frame: {e}");
+            return session
+                .text(&*error_frame(&detail))
+                .await
+                .err()
+                .map(|_| End::Gone);
+        }
+    };
+    match frame {
+        ClientFrame::Ping => session.text(PONG_FRAME).await.err().map(|_| End::Gone),
+        ClientFrame::Typing {
+            conversation_id,
+            is_typing,
+        } => {
+            if !sides.contains_key(&conversation_id) {
+                let found = state
+                    .db
+                    .read(move |c| livechat_store::conversations::get(c, conversation_id))
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|r| r.sides());
+                if sides.len() > 1000 {
+                    sides.clear();
+                }
+                sides.insert(conversation_id, found);
+            }
+            let audience = sides
+                .get(&conversation_id)
+                .and_then(|s| s.as_ref())
+                .and_then(|s| Audience::typing(s, &user.id));
+            let Some(audience) = audience else {
+                let detail = format!("you are not a participant of conversation {conversation_id}");
+                return session
+                    .text(&*error_frame(&detail))
+                    .await
+                    .err()
+                    .map(|_| End::Gone);
+            };
+            match typing.check(conversation_id, Instant::now()) {
+                TypingVerdict::Forward => {
+                    state
+                        .broker
+                        .publish(audience, typing_frame(conversation_id, &user.id, is_typing));
+                    None
+                }
+                TypingVerdict::Drop => None,
+                TypingVerdict::Flood => Some(End::Close(1008, "typing flood".into())),
+            }
+        }
+    }
+}

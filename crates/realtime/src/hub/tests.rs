@@ -1,0 +1,489 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+//! Hub behaviour, driven through the public handle. No sleeps: every check
+//! that something did *not* arrive first awaits a round trip to the hub
+//! (`settle`), which is served after every earlier command.
+
+use serde_json::{json, Value};
+use tokio::sync::mpsc::error::TryRecvError;
+
+use super::*;
+
+fn hub() -> HubHandle {
+    spawn_hub(HubConfig::default())
+}
+
+async fn join(hub: &HubHandle, user: &str, contacts: &[&str]) -> Connection {
+    join_as(hub, user, false, contacts).await
+}
+
+async fn join_as(hub: &HubHandle, user: &str, is_admin: bool, contacts: &[&str]) -> Connection {
+    hub.connect(
+        user.to_owned(),
+        is_admin,
+        contacts.iter().map(|c| (*c).to_owned()).collect(),
+    )
+    .await
+    .unwrap()
+}
+
+/// Waits until the hub has served every command sent before.
+async fn settle(hub: &HubHandle) {
+    hub.stats().await.unwrap();
+}
+
+fn frame(text: &str) -> Arc<str> {
+    Arc::from(text)
+}
+
+/// The next queued frame, parsed (fails on a close or an empty queue).
+fn next(conn: &mut Connection) -> Value {
+    match conn.rx.try_recv() {
+        Ok(Outbound::Frame(text)) => serde_json::from_str(&text).unwrap(),
+        other => panic!("expected a frame, got {other:?}"),
+    }
+}
+
+/// Asserts that nothing is queued (call after `settle`).
+fn assert_quiet(conn: &mut Connection) {
+    match conn.rx.try_recv() {
+        Err(TryRecvError::Empty) => {}
+        other => panic!("expected nothing, got {other:?}"),
+    }
+}
+
+fn status(user: &str, status: &str) -> Value {
+    json!({"type": "status", "user_id": user, "status": status})
+}
+
+fn online_users(users: &[&str]) -> Value {
+    json!({"type": "online_users", "users": users})
+}
+
+#[tokio::test]
+async fn every_socket_of_a_user_gets_each_frame_once() {
+    let hub = hub();
+    let mut tab1 = join(&hub, "b1", &[]).await;
+    let mut tab2 = join(&hub, "b1", &[]).await;
+    assert_ne!(tab1.id, tab2.id);
+    assert_eq!(next(&mut tab1), online_users(&[]));
+    assert_eq!(next(&mut tab2), online_users(&[]));
+
+    let audience = Audience {
+        users: vec!["b1".into(), "m1".into(), "b1".into()],
+        admins: false,
+    };
+    hub.publish(audience, frame(r#"{"type":"x"}"#));
+    settle(&hub).await;
+    for tab in [&mut tab1, &mut tab2] {
+        assert_eq!(next(tab), json!({"type": "x"}));
+        assert_quiet(tab);
+    }
+    assert_eq!(
+        hub.stats().await.unwrap(),
+        HubStats {
+            sockets: 2,
+            users_online: 1
+        }
+    );
+}
+
+#[tokio::test]
+async fn admins_get_admin_frames_once_and_strangers_nothing() {
+    let hub = hub();
+    let mut admin = join_as(&hub, "a1", true, &[]).await;
+    let mut buyer = join(&hub, "b1", &["m1"]).await;
+    let mut merchant = join(&hub, "m1", &["b1"]).await;
+    let mut stranger = join(&hub, "b2", &[]).await;
+    settle(&hub).await;
+    for conn in [&mut admin, &mut buyer, &mut merchant, &mut stranger] {
+        while conn.rx.try_recv().is_ok() {}
+    }
+
+    hub.publish(
+        Audience {
+            users: vec!["b1".into(), "m1".into()],
+            admins: true,
+        },
+        frame(r#"{"type":"message"}"#),
+    );
+    // An admin also listed by name still gets it once.
+    hub.publish(
+        Audience {
+            users: vec!["a1".into()],
+            admins: true,
+        },
+        frame(r#"{"type":"conversation"}"#),
+    );
+    // Not for admins.
+    hub.publish(
+        Audience {
+            users: vec!["m1".into()],
+            admins: false,
+        },
+        frame(r#"{"type":"typing"}"#),
+    );
+    settle(&hub).await;
+
+    assert_eq!(next(&mut admin), json!({"type": "message"}));
+    assert_eq!(next(&mut admin), json!({"type": "conversation"}));
+    assert_quiet(&mut admin);
+    assert_eq!(next(&mut buyer), json!({"type": "message"}));
+    assert_quiet(&mut buyer);
+    assert_eq!(next(&mut merchant), json!({"type": "message"}));
+    assert_eq!(next(&mut merchant), json!({"type": "typing"}));
+    assert_quiet(&mut merchant);
+    assert_quiet(&mut stranger);
+}
+
+#[tokio::test]
+async fn presence_reaches_contacts_and_admins_but_not_strangers() {
+    let hub = hub();
+    let mut admin = join_as(&hub, "a1", true, &[]).await;
+    // m1's own list does not name b1: b1's list naming m1 is enough.
+    let mut merchant = join(&hub, "m1", &[]).await;
+    let mut stranger = join(&hub, "b2", &["m2"]).await;
+    settle(&hub).await;
+    assert_eq!(next(&mut admin), online_users(&[]));
+    assert_eq!(next(&mut admin), status("m1", "online"));
+    assert_eq!(next(&mut admin), status("b2", "online"));
+    assert_eq!(next(&mut merchant), online_users(&[]));
+    assert_eq!(next(&mut stranger), online_users(&[]));
+
+    let mut buyer = join(&hub, "b1", &["m1", "p1"]).await;
+    settle(&hub).await;
+    assert_eq!(next(&mut buyer), online_users(&["m1"]));
+    assert_quiet(&mut buyer);
+    assert_eq!(next(&mut merchant), status("b1", "online"));
+    assert_quiet(&mut merchant);
+    assert_eq!(next(&mut admin), status("b1", "online"));
+    assert_quiet(&mut admin);
+    assert_quiet(&mut stranger);
+
+    // An admin's own presence goes to other admins, not to chat users.
+    let mut admin2 = join_as(&hub, "a2", true, &[]).await;
+    settle(&hub).await;
+    assert_eq!(next(&mut admin2), online_users(&["a1", "b1", "b2", "m1"]));
+    assert_eq!(next(&mut admin), status("a2", "online"));
+    for conn in [&mut buyer, &mut merchant, &mut stranger] {
+        assert_quiet(conn);
+    }
+}
+
+#[tokio::test]
+async fn a_user_goes_offline_only_when_his_last_socket_closes() {
+    let hub = hub();
+    let mut merchant = join(&hub, "m1", &["b1"]).await;
+    let tab1 = join(&hub, "b1", &["m1"]).await;
+    let tab2 = join(&hub, "b1", &["m1"]).await;
+    settle(&hub).await;
+    assert_eq!(next(&mut merchant), online_users(&[]));
+    assert_eq!(next(&mut merchant), status("b1", "online"));
+    assert_quiet(&mut merchant);
+
+    hub.disconnect("b1", tab1.id);
+    settle(&hub).await;
+    assert_quiet(&mut merchant);
+    assert!(hub.is_online("b1").await.unwrap());
+
+    hub.disconnect("b1", tab2.id);
+    assert!(!hub.is_online("b1").await.unwrap());
+    assert_eq!(next(&mut merchant), status("b1", "offline"));
+    assert_quiet(&mut merchant);
+    assert_eq!(hub.online_users().await.unwrap(), vec!["m1".to_owned()]);
+}
+
+#[tokio::test]
+async fn disconnect_is_idempotent() {
+    let hub = hub();
+    let mut merchant = join(&hub, "m1", &["b1"]).await;
+    let buyer = join(&hub, "b1", &[]).await;
+    hub.disconnect("b1", buyer.id);
+    hub.disconnect("b1", buyer.id);
+    hub.disconnect("b1", 9999);
+    hub.disconnect("nobody", buyer.id);
+    hub.disconnect("m1", buyer.id);
+    settle(&hub).await;
+    assert_eq!(next(&mut merchant), online_users(&[]));
+    assert_eq!(next(&mut merchant), status("b1", "online"));
+    assert_eq!(next(&mut merchant), status("b1", "offline"));
+    assert_quiet(&mut merchant);
+    assert_eq!(
+        hub.stats().await.unwrap(),
+        HubStats {
+            sockets: 1,
+            users_online: 1
+        }
+    );
+}
+
+#[tokio::test]
+async fn online_users_on_connect_lists_only_online_contacts() {
+    let hub = hub();
+    let _m1 = join(&hub, "m1", &[]).await;
+    let _m2 = join(&hub, "m2", &[]).await;
+    let _p1 = join(&hub, "p1", &["b1"]).await;
+    let mut buyer = join(&hub, "b1", &["m3", "m1", "b1", "m1"]).await;
+    // m1 from his own list, p1 from p1's list; m2 is no contact, m3 offline,
+    // himself never.
+    assert_eq!(next(&mut buyer), online_users(&["m1", "p1"]));
+    let mut admin = join_as(&hub, "a1", true, &[]).await;
+    assert_eq!(next(&mut admin), online_users(&["b1", "m1", "m2", "p1"]));
+    assert_eq!(
+        hub.online_users().await.unwrap(),
+        vec!["a1", "b1", "m1", "m2", "p1"]
+    );
+}
+
+#[tokio::test]
+async fn link_makes_two_online_users_see_each_other() {
+    let hub = hub();
+    let mut buyer = join(&hub, "b1", &[]).await;
+    let mut merchant = join(&hub, "m1", &[]).await;
+    settle(&hub).await;
+    assert_eq!(next(&mut buyer), online_users(&[]));
+    assert_eq!(next(&mut merchant), online_users(&[]));
+    assert_quiet(&mut buyer);
+
+    hub.link("b1", "m1");
+    settle(&hub).await;
+    assert_eq!(next(&mut buyer), status("m1", "online"));
+    assert_eq!(next(&mut merchant), status("b1", "online"));
+
+    // The relation lasts, even across a reconnect with a list loaded before
+    // the conversation existed.
+    let tab2 = join(&hub, "b1", &[]).await;
+    hub.disconnect("b1", buyer.id);
+    hub.disconnect("b1", tab2.id);
+    settle(&hub).await;
+    assert_eq!(next(&mut merchant), status("b1", "offline"));
+    assert_quiet(&mut merchant);
+
+    let mut buyer = join(&hub, "b1", &[]).await;
+    assert_eq!(next(&mut buyer), online_users(&["m1"]));
+    settle(&hub).await;
+    assert_eq!(next(&mut merchant), status("b1", "online"));
+}
+
+#[tokio::test]
+async fn contacts_given_again_replace_the_previous_list_but_keep_links() {
+    let hub = hub();
+    let mut m1 = join(&hub, "m1", &[]).await;
+    let mut m2 = join(&hub, "m2", &[]).await;
+    let mut m3 = join(&hub, "m3", &[]).await;
+    let tab1 = join(&hub, "b1", &["m1", "m2"]).await;
+    hub.link("b1", "m3");
+    // A later socket brings a list without m2 (and without the link).
+    let tab2 = join(&hub, "b1", &["m1"]).await;
+    settle(&hub).await;
+    for m in [&mut m1, &mut m2, &mut m3] {
+        while m.rx.try_recv().is_ok() {}
+    }
+    hub.disconnect("b1", tab1.id);
+    hub.disconnect("b1", tab2.id);
+    settle(&hub).await;
+    assert_eq!(next(&mut m1), status("b1", "offline"));
+    assert_quiet(&mut m2);
+    assert_eq!(next(&mut m3), status("b1", "offline"));
+}
+
+#[tokio::test]
+async fn a_full_queue_closes_that_socket_only() {
+    let hub = spawn_hub(HubConfig { queue_capacity: 4 });
+    let mut fast = join(&hub, "b1", &[]).await;
+    let mut slow = join(&hub, "b1", &[]).await;
+    assert_eq!(next(&mut fast), online_users(&[]));
+
+    for i in 0..20 {
+        hub.publish(Audience::user("b1"), frame(&format!(r#"{{"n":{i}}}"#)));
+        settle(&hub).await;
+        assert_eq!(next(&mut fast), json!({ "n": i }));
+    }
+    assert_quiet(&mut fast);
+    assert!(hub.is_online("b1").await.unwrap());
+    assert_eq!(hub.stats().await.unwrap().sockets, 1);
+
+    // The close comes first, out of band, ahead of the backlog.
+    assert_eq!(
+        slow.recv().await,
+        Some(Outbound::Close {
+            code: 1008,
+            reason: OVERFLOW_REASON.to_owned()
+        })
+    );
+    assert_eq!(slow.recv().await, None);
+}
+
+#[tokio::test]
+async fn a_full_queue_still_ends_with_a_close_in_band() {
+    let hub = spawn_hub(HubConfig { queue_capacity: 3 });
+    let mut merchant = join(&hub, "m1", &["b1"]).await;
+    let mut slow = join(&hub, "b1", &[]).await;
+    for i in 0..5 {
+        hub.publish(Audience::user("b1"), frame(&format!(r#"{{"n":{i}}}"#)));
+    }
+    settle(&hub).await;
+    // His only socket: he is offline now, and his contact is told.
+    assert!(!hub.is_online("b1").await.unwrap());
+    assert_eq!(next(&mut merchant), online_users(&[]));
+    assert_eq!(next(&mut merchant), status("b1", "online"));
+    assert_eq!(next(&mut merchant), status("b1", "offline"));
+
+    // Reading the queue alone: the frames that fitted, then the close, then the end.
+    assert_eq!(next(&mut slow), online_users(&["m1"]));
+    assert_eq!(next(&mut slow), json!({"n": 0}));
+    assert_eq!(next(&mut slow), json!({"n": 1}));
+    assert_eq!(
+        slow.rx.recv().await,
+        Some(Outbound::Close {
+            code: 1008,
+            reason: OVERFLOW_REASON.to_owned()
+        })
+    );
+    assert_eq!(slow.rx.recv().await, None);
+    // The out-of-band signal fired too.
+    assert_eq!(slow.closed().await, (1008, OVERFLOW_REASON.to_owned()));
+}
+
+#[tokio::test]
+async fn close_user_closes_every_socket_and_marks_him_offline() {
+    let hub = hub();
+    let mut merchant = join(&hub, "m1", &["b1"]).await;
+    let mut tab1 = join(&hub, "b1", &["m1"]).await;
+    let mut tab2 = join(&hub, "b1", &["m1"]).await;
+    hub.close_user("b1", 4403, "user disabled");
+    assert!(!hub.is_online("b1").await.unwrap());
+    for tab in [&mut tab1, &mut tab2] {
+        assert_eq!(
+            tab.recv().await,
+            Some(Outbound::Close {
+                code: 4403,
+                reason: "user disabled".to_owned()
+            })
+        );
+        assert_eq!(tab.recv().await, None);
+    }
+    assert_eq!(next(&mut merchant), online_users(&[]));
+    assert_eq!(next(&mut merchant), status("b1", "online"));
+    assert_eq!(next(&mut merchant), status("b1", "offline"));
+    assert_quiet(&mut merchant);
+    // Closing someone offline is harmless.
+    hub.close_user("b1", 4403, "user disabled");
+    hub.close_user("nobody", 4403, "user disabled");
+    settle(&hub).await;
+    assert_quiet(&mut merchant);
+}
+
+#[tokio::test]
+async fn shutdown_closes_everyone_with_1001_and_stops_the_hub() {
+    let hub = hub();
+    let mut conns = vec![
+        join(&hub, "b1", &["m1"]).await,
+        join(&hub, "b1", &["m1"]).await,
+        join(&hub, "m1", &["b1"]).await,
+        join_as(&hub, "a1", true, &[]).await,
+    ];
+    hub.shutdown().await.unwrap();
+    let close = Outbound::Close {
+        code: 1001,
+        reason: SHUTDOWN_REASON.to_owned(),
+    };
+    for conn in &mut conns {
+        assert_eq!(conn.recv().await, Some(close.clone()));
+        assert_eq!(conn.recv().await, None);
+    }
+    assert_eq!(hub.online_users().await, Err(HubError::Stopped));
+    assert_eq!(hub.is_online("b1").await, Err(HubError::Stopped));
+    assert!(matches!(
+        hub.connect("b1".into(), false, vec![]).await,
+        Err(HubError::Stopped)
+    ));
+    assert_eq!(hub.shutdown().await, Err(HubError::Stopped));
+    // Fire-and-forget calls on a stopped hub are no-ops.
+    hub.publish(Audience::user("b1"), frame("{}"));
+    hub.disconnect("b1", 1);
+}
+
+#[tokio::test]
+async fn an_abandoned_socket_is_removed_on_the_next_frame() {
+    let hub = hub();
+    let mut merchant = join(&hub, "m1", &["b1"]).await;
+    let buyer = join(&hub, "b1", &[]).await;
+    drop(buyer);
+    hub.publish(Audience::user("b1"), frame("{}"));
+    assert!(!hub.is_online("b1").await.unwrap());
+    assert_eq!(next(&mut merchant), online_users(&[]));
+    assert_eq!(next(&mut merchant), status("b1", "online"));
+    assert_eq!(next(&mut merchant), status("b1", "offline"));
+}
+
+#[tokio::test]
+async fn the_sweep_removes_abandoned_sockets() {
+    let hub = hub();
+    let mut merchant = join(&hub, "m1", &["b1"]).await;
+    let buyer = join(&hub, "b1", &[]).await;
+    drop(buyer);
+    hub.sweep().await.unwrap();
+    assert!(!hub.is_online("b1").await.unwrap());
+    assert!(hub.is_online("m1").await.unwrap());
+    assert_eq!(next(&mut merchant), online_users(&[]));
+    assert_eq!(next(&mut merchant), status("b1", "online"));
+    assert_eq!(next(&mut merchant), status("b1", "offline"));
+}
+
+#[tokio::test]
+async fn relations_between_offline_users_are_forgotten() {
+    let hub = hub();
+    let buyer = join(&hub, "b1", &["m1", "m2"]).await;
+    let merchant = join(&hub, "m1", &[]).await;
+    hub.link("b2", "m9"); // both offline: nothing kept
+    hub.disconnect("b1", buyer.id);
+    settle(&hub).await;
+    // Still online m1 keeps his relation with b1; m2 and b2–m9 are gone.
+    hub.disconnect("m1", merchant.id);
+    settle(&hub).await;
+    // A fresh m1 with no list sees nobody, and b1 coming back tells him nothing.
+    let mut merchant = join(&hub, "m1", &[]).await;
+    let _b1 = join(&hub, "b1", &[]).await;
+    settle(&hub).await;
+    assert_eq!(next(&mut merchant), online_users(&[]));
+    assert_quiet(&mut merchant);
+}
+
+#[test]
+fn mirrored_flags() {
+    assert_eq!(mirror(LINKED), LINKED);
+    assert_eq!(mirror(LISTED), LISTED_BY_PEER);
+    assert_eq!(mirror(LISTED_BY_PEER), LISTED);
+    assert_eq!(mirror(LINKED | LISTED), LINKED | LISTED_BY_PEER);
+}
+
+#[test]
+fn hub_state_forgets_offline_pairs() {
+    let mut hub = Hub::new(HubConfig::default());
+    let b1 = hub.connect("b1".into(), false, vec!["m1".into(), "m2".into()]);
+    let m1 = hub.connect("m1".into(), false, vec![]);
+    hub.link("b2", "m9");
+    assert!(!hub.contacts.contains_key("b2"));
+    assert_eq!(hub.contacts["b1"].len(), 2);
+    assert_eq!(hub.contacts["m2"]["b1"], LISTED_BY_PEER);
+
+    hub.remove_sockets(vec![Removal {
+        user_id: "b1".into(),
+        conn_id: b1.id,
+        leave: Leave::Disconnected,
+    }]);
+    // m2 is offline: forgotten; m1 is online: kept.
+    assert!(!hub.contacts.contains_key("m2"));
+    assert_eq!(hub.contacts["b1"].keys().collect::<Vec<_>>(), vec!["m1"]);
+    assert_eq!(hub.contacts["m1"]["b1"], LISTED_BY_PEER);
+
+    hub.remove_sockets(vec![Removal {
+        user_id: "m1".into(),
+        conn_id: m1.id,
+        leave: Leave::Disconnected,
+    }]);
+    assert!(hub.contacts.is_empty());
+    assert!(hub.online.is_empty());
+    assert!(hub.admins.is_empty());
+}

@@ -1,0 +1,370 @@
+//! Settings: `config/default.toml`, then `config/{LIVECHAT_ENV}.toml`, then
+//! the seed's environment variables, then `LIVECHAT__SECTION__KEY`. Every
+//! value is checked at start-up; a bad one stops the server and names its key.
+
+use std::path::{Path, PathBuf};
+
+use config::{Config, Environment, File, FileFormat};
+use livechat_http::{ChatIdentity, HttpSettings, Limits};
+use serde::Deserialize;
+
+/// The default file, compiled in so a binary run from anywhere still starts.
+const DEFAULTS: &str = include_str!("../../../config/default.toml");
+
+/// The development JWT secret; production refuses to start with it.
+pub const DEV_JWT_SECRET: &str = "dev-insecure-jwt-secret-change-me";
+
+/// A setting that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct SettingsError(pub String);
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSection {
+    pub host: String,
+    pub port: u16,
+    pub base_url: String,
+    pub cors_origins: String,
+    pub static_dir: PathBuf,
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSection {
+    pub url: String,
+    pub pool_size: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MediaSection {
+    pub dir: PathBuf,
+    pub max_file_size: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSection {
+    pub jwt_secret: String,
+    pub jwt_algorithm: String,
+    pub admin_token_days: i64,
+    pub chat_identity: String,
+    pub chat_signing_secret: String,
+    pub chat_session_hours: i64,
+    pub bcrypt_cost: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DemoSection {
+    pub seed: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StatsSection {
+    pub timezone: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSection {
+    pub level: String,
+    pub sql: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LimitsSection {
+    pub login_failures_per_username: u32,
+    pub login_failures_per_ip: u32,
+    pub login_window_secs: u64,
+    pub sends_per_minute: u32,
+    pub uploads_per_minute: u32,
+}
+
+/// Every setting.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    /// `development`, `production`, `test` or any name with a file in `config/`.
+    #[serde(skip)]
+    pub env: String,
+    pub server: ServerSection,
+    pub database: DatabaseSection,
+    pub media: MediaSection,
+    pub auth: AuthSection,
+    pub demo: DemoSection,
+    pub stats: StatsSection,
+    pub log: LogSection,
+    pub limits: LimitsSection,
+}
+
+/// The seed's variable names and the keys they set.
+const SEED_VARIABLES: [(&str, &str); 16] = [
+    ("HOST", "server.host"),
+    ("PORT", "server.port"),
+    ("BASE_URL", "server.base_url"),
+    ("CORS_ORIGINS", "server.cors_origins"),
+    ("DATABASE_URL", "database.url"),
+    ("MEDIA_DIR", "media.dir"),
+    ("MAX_FILE_SIZE", "media.max_file_size"),
+    ("JWT_SECRET_KEY", "auth.jwt_secret"),
+    ("JWT_ALGORITHM", "auth.jwt_algorithm"),
+    ("JWT_ACCESS_TOKEN_EXPIRE_DAYS", "auth.admin_token_days"),
+    ("CHAT_IDENTITY", "auth.chat_identity"),
+    ("CHAT_SIGNING_SECRET", "auth.chat_signing_secret"),
+    ("CHAT_SESSION_HOURS", "auth.chat_session_hours"),
+    ("SEED_DEMO", "demo.seed"),
+    ("STATS_TIMEZONE", "stats.timezone"),
+    ("DEBUG_SQL", "log.sql"),
+];
+
+impl Settings {
+    /// Loads from `config/` beside the working directory (or
+    /// `LIVECHAT_CONFIG_DIR`) and the process environment, then validates.
+    pub fn load() -> Result<Self, SettingsError> {
+        let vars: Vec<(String, String)> = std::env::vars().collect();
+        let dir = std::env::var("LIVECHAT_CONFIG_DIR").unwrap_or_else(|_| "config".into());
+        Self::load_from(Path::new(&dir), &vars)
+    }
+
+    /// Loads from a config folder and a given set of variables (tests pass
+    /// their own), then validates.
+    pub fn load_from(dir: &Path, vars: &[(String, String)]) -> Result<Self, SettingsError> {
+        let var = |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let env = var("LIVECHAT_ENV").unwrap_or_else(|| "development".into());
+        let mut builder = Config::builder()
+            .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
+            .add_source(File::from(dir.join("default.toml")).required(false))
+            .add_source(File::from(dir.join(format!("{env}.toml"))).required(false));
+        for (name, key) in SEED_VARIABLES {
+            if let Some(value) = var(name) {
+                builder = builder
+                    .set_override(key, value)
+                    .map_err(|e| SettingsError(format!("{name}: {e}")))?;
+            }
+        }
+        let prefixed: config::Map<String, String> = vars
+            .iter()
+            .filter(|(k, _)| k.starts_with("LIVECHAT__"))
+            .cloned()
+            .collect();
+        builder = builder.add_source(
+            Environment::with_prefix("LIVECHAT")
+                .prefix_separator("__")
+                .separator("__")
+                .source(Some(prefixed)),
+        );
+        let config = builder.build().map_err(|e| SettingsError(e.to_string()))?;
+        let mut settings: Settings = config
+            .try_deserialize()
+            .map_err(|e| SettingsError(e.to_string()))?;
+        settings.env = env;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Whether this is a production configuration.
+    pub fn is_production(&self) -> bool {
+        self.env == "production"
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        let bad = |key: &str, why: String| Err(SettingsError(format!("{key}: {why}")));
+        if self.server.host.trim().is_empty() {
+            return bad("server.host", "must not be empty".into());
+        }
+        if !(self.server.base_url.starts_with("http://")
+            || self.server.base_url.starts_with("https://"))
+        {
+            return bad(
+                "server.base_url",
+                format!(
+                    "`{}` must start with http:// or https://",
+                    self.server.base_url
+                ),
+            );
+        }
+        if self.database.pool_size == 0 || self.database.pool_size > 64 {
+            return bad("database.pool_size", "must be between 1 and 64".into());
+        }
+        if self.media.max_file_size == 0 {
+            return bad("media.max_file_size", "must be more than 0 bytes".into());
+        }
+        self.jwt_algorithm()?;
+        if self.auth.jwt_secret.len() < 16 {
+            return bad("auth.jwt_secret", "must be at least 16 characters".into());
+        }
+        if self.is_production() && self.auth.jwt_secret == DEV_JWT_SECRET {
+            return bad(
+                "auth.jwt_secret",
+                "production refuses the development secret: set JWT_SECRET_KEY".into(),
+            );
+        }
+        if self.auth.admin_token_days < 1 {
+            return bad("auth.admin_token_days", "must be at least 1".into());
+        }
+        if self.auth.chat_session_hours < 1 {
+            return bad("auth.chat_session_hours", "must be at least 1".into());
+        }
+        if !(4..=31).contains(&self.auth.bcrypt_cost) {
+            return bad("auth.bcrypt_cost", "must be between 4 and 31".into());
+        }
+        self.chat_identity()?;
+        self.timezone()?;
+        Ok(())
+    }
+
+    fn jwt_algorithm(&self) -> Result<jsonwebtoken_alg::Algorithm, SettingsError> {
+        match self.auth.jwt_algorithm.as_str() {
+            "HS256" => Ok(jsonwebtoken_alg::Algorithm::HS256),
+            "HS384" => Ok(jsonwebtoken_alg::Algorithm::HS384),
+            "HS512" => Ok(jsonwebtoken_alg::Algorithm::HS512),
+            other => Err(SettingsError(format!(
+                "auth.jwt_algorithm: `{other}` is not supported (HS256, HS384 or HS512)"
+            ))),
+        }
+    }
+
+    fn chat_identity(&self) -> Result<ChatIdentity, SettingsError> {
+        match self.auth.chat_identity.as_str() {
+            "trusted" => Ok(ChatIdentity::Trusted),
+            "signed" if self.auth.chat_signing_secret.trim().is_empty() => Err(SettingsError(
+                "auth.chat_signing_secret: required when auth.chat_identity is `signed` (set CHAT_SIGNING_SECRET)".into(),
+            )),
+            "signed" => Ok(ChatIdentity::Signed {
+                secret: self.auth.chat_signing_secret.clone(),
+            }),
+            other => Err(SettingsError(format!(
+                "auth.chat_identity: `{other}` is not `trusted` or `signed`"
+            ))),
+        }
+    }
+
+    fn timezone(&self) -> Result<chrono_tz::Tz, SettingsError> {
+        self.stats.timezone.parse().map_err(|_| {
+            SettingsError(format!(
+                "stats.timezone: `{}` is not a known time zone",
+                self.stats.timezone
+            ))
+        })
+    }
+
+    /// What the HTTP layer needs.
+    pub fn http(&self) -> Result<HttpSettings, SettingsError> {
+        Ok(HttpSettings {
+            base_url: self.server.base_url.trim_end_matches('/').to_string(),
+            media_dir: self.media.dir.clone(),
+            max_file_size: self.media.max_file_size,
+            static_dir: self.server.static_dir.clone(),
+            cors_origins: self
+                .server
+                .cors_origins
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+            jwt_secret: self.auth.jwt_secret.clone(),
+            jwt_algorithm: self.jwt_algorithm()?,
+            admin_token_days: self.auth.admin_token_days,
+            chat_session_hours: self.auth.chat_session_hours,
+            chat_identity: self.chat_identity()?,
+            bcrypt_cost: self.auth.bcrypt_cost,
+            stats_timezone: self.timezone()?,
+            production: self.is_production(),
+            limits: Limits {
+                login_failures_per_username: self.limits.login_failures_per_username,
+                login_failures_per_ip: self.limits.login_failures_per_ip,
+                login_window_secs: self.limits.login_window_secs,
+                sends_per_minute: self.limits.sends_per_minute,
+                uploads_per_minute: self.limits.uploads_per_minute,
+            },
+        })
+    }
+}
+
+/// The JWT algorithm type, re-exported through the HTTP crate's settings.
+mod jsonwebtoken_alg {
+    pub use livechat_http::settings::Algorithm;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn dir() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config")
+    }
+
+    #[test]
+    fn development_defaults() {
+        let s = Settings::load_from(&dir(), &vars(&[])).unwrap();
+        assert_eq!(s.env, "development");
+        assert_eq!(s.server.host, "127.0.0.1");
+        assert_eq!(s.server.port, 8000);
+        assert!(s.demo.seed);
+        assert_eq!(s.auth.chat_identity, "trusted");
+        assert_eq!(s.http().unwrap().cors_origins[0], "http://localhost:5173");
+    }
+
+    #[test]
+    fn seed_variables_and_prefixed_keys_override() {
+        let s = Settings::load_from(
+            &dir(),
+            &vars(&[
+                ("PORT", "9000"),
+                ("DATABASE_URL", "sqlite+aiosqlite:///./x.db"),
+                ("SEED_DEMO", "false"),
+                ("LIVECHAT__LIMITS__SENDS_PER_MINUTE", "5"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.server.port, 9000);
+        assert_eq!(s.database.url, "sqlite+aiosqlite:///./x.db");
+        assert!(!s.demo.seed);
+        assert_eq!(s.limits.sends_per_minute, 5);
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let err = Settings::load_from(&dir(), &vars(&[("PORT", "eighty")])).unwrap_err();
+        assert!(err.to_string().contains("port"), "{err}");
+        let err = Settings::load_from(&dir(), &vars(&[("JWT_ALGORITHM", "RS256")])).unwrap_err();
+        assert!(err.to_string().contains("auth.jwt_algorithm"), "{err}");
+        let err =
+            Settings::load_from(&dir(), &vars(&[("STATS_TIMEZONE", "Mars/Olympus")])).unwrap_err();
+        assert!(err.to_string().contains("stats.timezone"), "{err}");
+        let err = Settings::load_from(&dir(), &vars(&[("CHAT_IDENTITY", "signed")])).unwrap_err();
+        assert!(
+            err.to_string().contains("auth.chat_signing_secret"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn production_refuses_the_default_secret() {
+        let err = Settings::load_from(
+            &dir(),
+            &vars(&[("LIVECHAT_ENV", "production"), ("CHAT_SIGNING_SECRET", "x")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("auth.jwt_secret"), "{err}");
+        let ok = Settings::load_from(
+            &dir(),
+            &vars(&[
+                ("LIVECHAT_ENV", "production"),
+                ("JWT_SECRET_KEY", "a-long-production-secret-value"),
+                ("CHAT_SIGNING_SECRET", "marketplace-secret"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(ok.server.host, "0.0.0.0");
+        assert!(!ok.demo.seed);
+        assert!(matches!(
+            ok.http().unwrap().chat_identity,
+            ChatIdentity::Signed { .. }
+        ));
+    }
+}

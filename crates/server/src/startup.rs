@@ -1,0 +1,166 @@
+//! Wiring: database, demo data, hub, HTTP server; and a shutdown that closes
+//! every socket with a close frame and lets requests in flight finish.
+
+use std::net::TcpListener;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::HttpServer;
+use livechat_http::AppState;
+use livechat_realtime::{spawn_hub, HubConfig, HubHandle};
+use livechat_store::Db;
+
+use crate::settings::{Settings, SettingsError};
+
+/// Anything that stops the server from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Store(#[from] livechat_store::StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("cannot create the media folder {path}: {source}")]
+    Media {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// A built, not yet running, server.
+pub struct Application {
+    port: u16,
+    host: String,
+    server: Server,
+    hub: HubHandle,
+    db: Db,
+}
+
+/// Opens the database named by the settings (running migrations).
+pub fn open_db(settings: &Settings) -> Result<Db, StartupError> {
+    Ok(Db::open(
+        &settings.database.url,
+        settings.database.pool_size,
+    )?)
+}
+
+impl Application {
+    /// Builds everything; must run inside the actix/tokio runtime.
+    pub fn build(settings: &Settings) -> Result<Self, StartupError> {
+        let http = settings.http()?;
+        std::fs::create_dir_all(&http.media_dir).map_err(|source| StartupError::Media {
+            path: http.media_dir.display().to_string(),
+            source,
+        })?;
+        let db = open_db(settings)?;
+        if settings.demo.seed && db.write_blocking(livechat_store::demo::seed)? {
+            tracing::info!("loaded demo data (b1, b2, m1–m9, p1)");
+        }
+        livechat_http::hide_internal_errors(http.production);
+        let hub = spawn_hub(HubConfig::default());
+        let state = AppState::new(db.clone(), hub.clone(), http);
+        let addr = format!("{}:{}", settings.server.host, settings.server.port);
+        let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind { addr, source })?
+            .port();
+        let workers = match settings.server.workers {
+            0 => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            n => n,
+        };
+        let server = HttpServer::new(move || livechat_http::build(state.clone()))
+            .workers(workers)
+            .backlog(4096)
+            .max_connections(50_000)
+            .shutdown_timeout(10)
+            .disable_signals()
+            .listen(listener)
+            .map_err(|source| StartupError::Bind {
+                addr: format!("{}:{port}", settings.server.host),
+                source,
+            })?
+            .run();
+        Ok(Self {
+            port,
+            host: settings.server.host.clone(),
+            server,
+            hub,
+            db,
+        })
+    }
+
+    /// The port actually bound (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The database, for tests that check stored state.
+    pub fn db(&self) -> Db {
+        self.db.clone()
+    }
+
+    /// A handle that stops the server gracefully.
+    pub fn stopper(&self) -> Stopper {
+        Stopper {
+            server: self.server.handle(),
+            hub: self.hub.clone(),
+        }
+    }
+
+    /// Serves until stopped.
+    pub async fn run(self) -> std::io::Result<()> {
+        tracing::info!("listening on http://{}:{}", self.host, self.port);
+        self.server.await
+    }
+}
+
+/// Stops a running application.
+#[derive(Clone)]
+pub struct Stopper {
+    server: ServerHandle,
+    hub: HubHandle,
+}
+
+impl Stopper {
+    /// Sends every socket a close frame (1001), then stops accepting and lets
+    /// requests in flight finish.
+    pub async fn stop(&self) {
+        if let Err(e) = self.hub.shutdown().await {
+            tracing::warn!(error = %e, "hub already stopped");
+        }
+        self.server.stop(true).await;
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

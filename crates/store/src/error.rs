@@ -1,0 +1,54 @@
+//! Store errors.
+
+use livechat_domain::DomainError;
+use thiserror::Error;
+
+/// Anything the store can fail with.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// A domain rule refused the change (mapped to its own status).
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] diesel::result::Error),
+    /// No connection could be had.
+    #[error("connection pool error: {0}")]
+    Pool(#[from] r2d2::Error),
+    /// Opening or migrating the database failed.
+    #[error("database setup failed: {0}")]
+    Setup(String),
+    /// The blocking task died.
+    #[error("database task failed: {0}")]
+    Task(String),
+}
+
+impl StoreError {
+    /// Shorthand for a not-found domain error.
+    pub fn not_found(what: impl Into<String>) -> Self {
+        StoreError::Domain(DomainError::NotFound(what.into()))
+    }
+
+    /// Shorthand for a conflict domain error.
+    pub fn conflict(what: impl Into<String>) -> Self {
+        StoreError::Domain(DomainError::Conflict(what.into()))
+    }
+
+    /// Shorthand for a validation domain error.
+    pub fn invalid(what: impl Into<String>) -> Self {
+        StoreError::Domain(DomainError::Validation(what.into()))
+    }
+
+    /// Shorthand for a forbidden domain error.
+    pub fn forbidden(what: impl Into<String>) -> Self {
+        StoreError::Domain(DomainError::Forbidden(what.into()))
+    }
+}
+
+/// Whether a Diesel error is a unique-constraint violation.
+pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}

@@ -1,0 +1,202 @@
+//! User queries.
+
+use diesel::prelude::*;
+use livechat_domain::paging::Page;
+use livechat_domain::Role;
+
+use crate::db::Conn;
+use crate::error::{is_unique_violation, StoreError};
+use crate::models::UserRow;
+use crate::schema::{conversations, users};
+
+/// One user by id.
+pub fn get(conn: &mut Conn, id: &str) -> Result<Option<UserRow>, StoreError> {
+    Ok(users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// One user by username.
+pub fn by_username(conn: &mut Conn, username: &str) -> Result<Option<UserRow>, StoreError> {
+    Ok(users::table
+        .filter(users::username.eq(username))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Several users by id, in no particular order.
+pub fn get_many(conn: &mut Conn, ids: &[String]) -> Result<Vec<UserRow>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(users::table
+        .filter(users::id.eq_any(ids))
+        .select(UserRow::as_select())
+        .load(conn)?)
+}
+
+/// Filters of the user directory.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    /// Only these roles (all when `None`).
+    pub roles: Option<Vec<Role>>,
+    /// Only this status.
+    pub status: Option<String>,
+    /// Substring of the id or the username.
+    pub q: Option<String>,
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern with `ESCAPE '\'`.
+pub fn like_pattern(q: &str) -> String {
+    let mut p = String::with_capacity(q.len() + 2);
+    p.push('%');
+    for c in q.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// A page of users, ordered by role then id, with the total.
+pub fn list(
+    conn: &mut Conn,
+    filter: &UserFilter,
+    page: Page,
+) -> Result<(i64, Vec<UserRow>), StoreError> {
+    let build = || {
+        let mut q = users::table.into_boxed();
+        if let Some(roles) = &filter.roles {
+            let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            q = q.filter(users::role.eq_any(names));
+        }
+        if let Some(status) = &filter.status {
+            q = q.filter(users::status.eq(status.clone()));
+        }
+        if let Some(text) = filter.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            let pattern = like_pattern(text);
+            q = q.filter(
+                users::id
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(users::username.like(pattern).escape('\\')),
+            );
+        }
+        q
+    };
+    let count = build().count().get_result(conn)?;
+    let rows = build()
+        .order((users::role.asc(), users::id.asc()))
+        .limit(page.page_size)
+        .offset(page.offset())
+        .select(UserRow::as_select())
+        .load(conn)?;
+    Ok((count, rows))
+}
+
+/// Inserts a user; a taken id or username is a conflict.
+pub fn insert(conn: &mut Conn, row: &UserRow) -> Result<(), StoreError> {
+    if get(conn, &row.id)?.is_some() {
+        return Err(StoreError::conflict(format!(
+            "user id `{}` is taken",
+            row.id
+        )));
+    }
+    if by_username(conn, &row.username)?.is_some() {
+        return Err(StoreError::conflict(format!(
+            "username `{}` is taken",
+            row.username
+        )));
+    }
+    diesel::insert_into(users::table)
+        .values(row)
+        .execute(conn)
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::conflict("user id or username is taken")
+            } else {
+                e.into()
+            }
+        })?;
+    Ok(())
+}
+
+/// Changes to a user; `None` leaves a field alone.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChanges {
+    pub username: Option<String>,
+    pub role: Option<String>,
+    pub avatar: Option<Option<String>>,
+    pub description: Option<Option<String>>,
+    pub status: Option<String>,
+    pub password_hash: Option<Option<String>>,
+    pub updated_at: Option<i64>,
+}
+
+/// Applies changes to a user and answers the updated row.
+pub fn update(conn: &mut Conn, id: &str, changes: &UserChanges) -> Result<UserRow, StoreError> {
+    if let Some(name) = &changes.username {
+        if let Some(other) = by_username(conn, name)? {
+            if other.id != id {
+                return Err(StoreError::conflict(format!("username `{name}` is taken")));
+            }
+        }
+    }
+    let n = diesel::update(users::table.find(id))
+        .set(changes)
+        .execute(conn)?;
+    if n == 0 {
+        return Err(StoreError::not_found(format!("no user `{id}`")));
+    }
+    get(conn, id)?.ok_or_else(|| StoreError::not_found(format!("no user `{id}`")))
+}
+
+/// How many users can chat (everyone but admins).
+pub fn count_chat_users(conn: &mut Conn) -> Result<i64, StoreError> {
+    Ok(users::table
+        .filter(users::role.ne(Role::Admin.as_str()))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Users per role, as `(role, count)`.
+pub fn count_by_role(conn: &mut Conn) -> Result<Vec<(String, i64)>, StoreError> {
+    Ok(users::table
+        .group_by(users::role)
+        .select((users::role, diesel::dsl::count_star()))
+        .load(conn)?)
+}
+
+/// The ids of everyone `user_id` shares a conversation with.
+pub fn contacts(conn: &mut Conn, user_id: &str) -> Result<Vec<String>, StoreError> {
+    let mut ids: Vec<String> = conversations::table
+        .filter(conversations::customer_id.eq(user_id))
+        .select(conversations::merchant_id)
+        .load(conn)?;
+    ids.extend(
+        conversations::table
+            .filter(conversations::merchant_id.eq(user_id))
+            .select(conversations::customer_id)
+            .load::<String>(conn)?,
+    );
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("有货"), "%有货%");
+        assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
+}
