@@ -110,6 +110,9 @@ async fn authenticate(
     }
 }
 
+/// How long a close frame may wait for a client that stopped reading.
+const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Why the loop ended, and how to close.
 enum End {
     Close(u16, String),
@@ -177,7 +180,13 @@ async fn run(
         }
     };
     if let End::Close(code, reason) = end {
-        let _ = session.close(Some(close_reason(code, &reason))).await;
+        // A client that stopped reading cannot take the close frame either:
+        // give up on it rather than hold the task.
+        let _ = tokio::time::timeout(
+            CLOSE_TIMEOUT,
+            session.close(Some(close_reason(code, &reason))),
+        )
+        .await;
     }
 }
 

@@ -108,6 +108,11 @@ impl Application {
         self.db.clone()
     }
 
+    /// The hub, for tests and tools that look at presence.
+    pub fn hub(&self) -> HubHandle {
+        self.hub.clone()
+    }
+
     /// A handle that stops the server gracefully.
     pub fn stopper(&self) -> Stopper {
         Stopper {

@@ -30,6 +30,7 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
     pub media_dir: PathBuf,
     pub client: reqwest::Client,
+    pub hub: livechat_realtime::HubHandle,
     stopper: Stopper,
 }
 
@@ -68,6 +69,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let port = app.port();
     let db = app.db();
     let stopper = app.stopper();
+    let hub = app.hub();
     livechat_server::admin_tools::create_admin(
         &db,
         ADMIN_ID,
@@ -84,6 +86,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         dir,
         media_dir,
         client: reqwest::Client::builder().build().unwrap(),
+        hub,
         stopper,
     }
 }
@@ -238,6 +241,26 @@ impl TestApp {
             self.port, user_id, token
         );
         let (stream, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        WsClient { stream }
+    }
+
+    /// Opens a WebSocket whose client reads slowly: a tiny receive buffer, so
+    /// the server's queue fills quickly once the test stops reading.
+    pub async fn ws_small_buffer(&self, user_id: &str, token: &str) -> WsClient {
+        let url = format!(
+            "ws://127.0.0.1:{}/ws/{}?token={}",
+            self.port, user_id, token
+        );
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let tcp = socket
+            .connect(([127, 0, 0, 1], self.port).into())
+            .await
+            .unwrap();
+        let (stream, _) =
+            tokio_tungstenite::client_async(url, tokio_tungstenite::MaybeTlsStream::Plain(tcp))
+                .await
+                .unwrap();
         WsClient { stream }
     }
 

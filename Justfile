@@ -1,0 +1,64 @@
+# livechat: `just run` serves everything at one URL; `just test` runs every test.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# List the recipes.
+default:
+    @just --list
+
+# Install the front end's packages, build it and the server (release), serve at http://localhost:8000.
+run: web-build
+    cargo build --release --bin livechat-server --bin create-admin --bin change-password
+    ./target/release/livechat-server
+
+# Every test: Rust (unit and integration), front-end unit, browser end-to-end.
+test: check-test-tools web-install
+    # One debug build serves the Rust tests and the browser tests.
+    cargo build --bins
+    cargo test --workspace
+    cd frontend && npm run test:unit
+    cd frontend && npm run build
+    cd frontend && npm run test:e2e
+
+# Rust tests only.
+test-rust:
+    cargo test --workspace
+
+# Browser tests only (needs `cargo build --bins` and a built front end).
+test-e2e: web-install
+    cd frontend && npm run build && npm run test:e2e
+
+# Development: the server on :8000 and the Vite dev server on http://localhost:5173 (proxying to it).
+dev: web-install
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cargo build --bin livechat-server
+    ./target/debug/livechat-server &
+    server=$!
+    trap 'kill $server' EXIT
+    cd frontend && npm run dev
+
+# Create an administrator: `just create-admin a1 admin admin123`, or no arguments to be asked.
+create-admin *args:
+    cargo run --quiet --bin create-admin -- {{args}}
+
+# Set an administrator's password: `just change-password a1 newpass`, or no arguments to be asked.
+change-password *args:
+    cargo run --quiet --bin change-password -- {{args}}
+
+# Formatting and lints, as required before every commit.
+lint:
+    cargo fmt --check
+    cargo clippy --all-targets -- -D warnings
+
+# Say what `just test` needs and is missing.
+check-test-tools:
+    scripts/check-test-tools.sh
+
+# Install the front end's packages (from the lock file when it is there).
+web-install:
+    cd frontend && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+
+# Build the web app into frontend/dist.
+web-build: web-install
+    cd frontend && npm run build

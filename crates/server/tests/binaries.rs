@@ -1,0 +1,205 @@
+//! The shipped binaries as a person runs them: `create-admin`,
+//! `change-password` and `livechat-server` (start-up checks, logs).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn command(&self, bin: &str) -> Command {
+        let mut c = Command::new(bin);
+        c.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("LIVECHAT_ENV", "test")
+            .env("DATABASE_URL", self.dir.path().join("cli.db"))
+            .env("MEDIA_DIR", self.dir.path().join("media"))
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn run(&self, bin: &str, args: &[&str]) -> (i32, String) {
+        let out = self.command(bin).args(args).output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code().unwrap_or(-1), text)
+    }
+}
+
+const CREATE_ADMIN: &str = env!("CARGO_BIN_EXE_create-admin");
+const CHANGE_PASSWORD: &str = env!("CARGO_BIN_EXE_change-password");
+const SERVER: &str = env!("CARGO_BIN_EXE_livechat-server");
+
+#[test]
+fn create_admin_and_change_password_say_what_went_wrong() {
+    let env = Env::new();
+    let (code, out) = env.run(CREATE_ADMIN, &["a1", "admin", "admin123"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("admin (a1)"), "{out}");
+    let (code, out) = env.run(CREATE_ADMIN, &["a1", "other", "admin123"]);
+    assert_ne!(code, 0);
+    assert!(out.contains("user id `a1` is taken"), "{out}");
+    let (code, out) = env.run(CREATE_ADMIN, &["a2", "admin", "admin123"]);
+    assert_ne!(code, 0);
+    assert!(out.contains("username `admin` is taken"), "{out}");
+    let (code, out) = env.run(CREATE_ADMIN, &["a3", "short", "123"]);
+    assert_ne!(code, 0);
+    assert!(out.contains("at least 6"), "{out}");
+    let (code, out) = env.run(CREATE_ADMIN, &["only-one-arg"]);
+    assert_eq!(code, 2);
+    assert!(out.contains("usage"), "{out}");
+    let (code, out) = env.run(CHANGE_PASSWORD, &["a1", "newpass123"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = env.run(CHANGE_PASSWORD, &["ghost", "newpass123"]);
+    assert_ne!(code, 0);
+    assert!(out.contains("no user `ghost`"), "{out}");
+    // The new password is the one stored.
+    let db = livechat_store::Db::open(env.dir.path().join("cli.db").to_str().unwrap(), 1).unwrap();
+    let user = db
+        .read_blocking(|c| livechat_store::users::get(c, "a1"))
+        .unwrap()
+        .unwrap();
+    assert!(livechat_http::auth::verify_password(
+        "newpass123",
+        user.password_hash.as_deref().unwrap()
+    ));
+    assert!(!livechat_http::auth::verify_password(
+        "admin123",
+        user.password_hash.as_deref().unwrap()
+    ));
+}
+
+#[test]
+fn production_refuses_the_default_secret_and_bad_values_name_their_key() {
+    let env = Env::new();
+    let out = env
+        .command(SERVER)
+        .env("LIVECHAT_ENV", "production")
+        .env("CHAT_SIGNING_SECRET", "x")
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("auth.jwt_secret"), "{err}");
+    let out = env.command(SERVER).env("PORT", "eighty").output().unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("port"));
+    let out = env
+        .command(SERVER)
+        .env("LIVECHAT_ENV", "production")
+        .env("JWT_SECRET_KEY", "a-real-production-secret")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("auth.chat_signing_secret"),
+        "signed mode needs its secret: {err}"
+    );
+}
+
+fn start(env: &Env) -> (Child, u16, std::thread::JoinHandle<String>) {
+    let mut child = env
+        .command(SERVER)
+        .env("PORT", "0")
+        .env("SEED_DEMO", "true")
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let port = loop {
+        let line = lines.next().expect("server exited").unwrap();
+        if let Some(rest) = line.split("listening on http://127.0.0.1:").nth(1) {
+            break rest
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .parse::<u16>()
+                .unwrap();
+        }
+    };
+    // Keep draining stdout (where the logs go) so the server never blocks on a full pipe.
+    let rest =
+        std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>().join("\n"));
+    (child, port, rest)
+}
+
+#[test]
+fn tokens_never_reach_the_logs() {
+    let env = Env::new();
+    let (mut child, port, stdout) = start(&env);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let token = rt.block_on(async {
+        let client = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        let session: serde_json::Value = client
+            .post(format!("{base}/api/auth/session"))
+            .json(&serde_json::json!({"user_id": "b1"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = session["access_token"].as_str().unwrap().to_string();
+        client
+            .get(format!("{base}/api/auth/me"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        client
+            .get(format!("{base}/api/users/?token={token}"))
+            .send()
+            .await
+            .unwrap();
+        let (mut ws, _) =
+            tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/ws/b1?token={token}"))
+                .await
+                .unwrap();
+        use futures_util::StreamExt;
+        let first = ws.next().await.unwrap().unwrap();
+        assert!(first.to_text().unwrap().contains("online_users"));
+        drop(ws);
+        token
+    });
+    child.kill().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    child.wait().unwrap();
+    let logs = format!("{}{stderr}", stdout.join().unwrap());
+    assert!(
+        logs.contains("/ws/b1"),
+        "trace logging shows the requests: {logs}"
+    );
+    let stderr = logs;
+    assert!(!stderr.contains(&token), "a token leaked into the logs");
+    let signature = token.rsplit('.').next().unwrap();
+    assert!(
+        !stderr.contains(signature),
+        "a token's signature leaked into the logs"
+    );
+}

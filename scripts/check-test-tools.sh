@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Says plainly what `just test` needs and is missing, instead of failing
+# obscurely halfway through.
+set -uo pipefail
+
+missing=()
+hint=()
+
+command -v cargo >/dev/null 2>&1 || { missing+=("cargo (Rust toolchain)"); hint+=("install Rust with rustup: https://rustup.rs"); }
+if command -v node >/dev/null 2>&1; then
+  major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  if [ "${major}" -lt 18 ]; then
+    missing+=("Node.js >= 18 (found $(node --version))")
+    hint+=("install a newer Node.js")
+  fi
+else
+  missing+=("node (Node.js >= 18)")
+  hint+=("apt-get install nodejs npm")
+fi
+command -v npm >/dev/null 2>&1 || { missing+=("npm"); hint+=("apt-get install npm"); }
+
+chromium="${CHROMIUM_PATH:-/usr/bin/chromium}"
+if [ ! -x "${chromium}" ]; then
+  missing+=("Chromium at ${chromium} (browser end-to-end tests)")
+  hint+=("apt-get update && apt-get install chromium   (or set CHROMIUM_PATH)")
+fi
+
+if command -v fc-list >/dev/null 2>&1 && ! fc-list 2>/dev/null | grep -qi "CJK"; then
+  echo "note: no CJK font found (fonts-noto-cjk); screenshots will show boxes instead of Chinese" >&2
+fi
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "just test cannot run; missing:" >&2
+  for i in "${!missing[@]}"; do
+    echo "  - ${missing[$i]}: ${hint[$i]}" >&2
+  done
+  echo "On Debian, .ci/run installs all of them." >&2
+  exit 1
+fi
