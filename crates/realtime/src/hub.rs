@@ -246,6 +246,10 @@ enum Command {
         user_id: String,
         reply: oneshot::Sender<bool>,
     },
+    OnlineAmong {
+        user_ids: Vec<String>,
+        reply: oneshot::Sender<Vec<String>>,
+    },
     Stats {
         reply: oneshot::Sender<HubStats>,
     },
@@ -389,6 +393,19 @@ impl HubHandle {
     pub async fn is_online(&self, user_id: &str) -> Result<bool, HubError> {
         let user_id = user_id.to_owned();
         self.ask(|reply| Command::IsOnline { user_id, reply }).await
+    }
+
+    /// Those of `user_ids` who are online, in one round trip (the order of
+    /// `user_ids`, without duplicates).
+    ///
+    /// # Errors
+    /// [`HubError::Stopped`] when the hub has shut down.
+    pub async fn online_among(&self, user_ids: Vec<String>) -> Result<Vec<String>, HubError> {
+        if user_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.ask(|reply| Command::OnlineAmong { user_ids, reply })
+            .await
     }
 
     /// Open sockets and online users.
@@ -566,6 +583,14 @@ impl Hub {
             }
             Command::IsOnline { user_id, reply } => {
                 let _ = reply.send(self.online.contains_key(&user_id));
+            }
+            Command::OnlineAmong {
+                mut user_ids,
+                reply,
+            } => {
+                let mut seen = HashSet::new();
+                user_ids.retain(|id| self.online.contains_key(id) && seen.insert(id.clone()));
+                let _ = reply.send(user_ids);
             }
             Command::Stats { reply } => {
                 let _ = reply.send(HubStats {

@@ -487,3 +487,19 @@ fn hub_state_forgets_offline_pairs() {
     assert!(hub.online.is_empty());
     assert!(hub.admins.is_empty());
 }
+
+#[tokio::test]
+async fn online_among_answers_in_one_round_trip() {
+    let hub = hub();
+    let _b1 = join(&hub, "b1", &[]).await;
+    let _m1 = join(&hub, "m1", &[]).await;
+    let ids = ["m1", "b2", "b1", "m1"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    assert_eq!(
+        hub.online_among(ids).await.unwrap(),
+        vec!["m1".to_owned(), "b1".to_owned()]
+    );
+    assert!(hub.online_among(Vec::new()).await.unwrap().is_empty());
+}
