@@ -12,6 +12,7 @@ pub mod models;
 pub mod orders;
 pub mod quick_replies;
 pub mod schema;
+pub mod stats;
 pub mod uploads;
 pub mod users;
 

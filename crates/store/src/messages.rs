@@ -1,6 +1,7 @@
 //! Message queries: the send transaction, history pages and search.
 
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
 use livechat_domain::messages::preview;
 use livechat_domain::paging::{Order, Page};
 use livechat_domain::{MessageType, Side};
@@ -178,12 +179,53 @@ pub struct MessageFilter {
     pub until: Option<i64>,
 }
 
-/// A page of matching messages, newest first, with the total.
+/// Queries this long or longer (in characters) go through the trigram
+/// index; shorter ones cannot (a trigram index holds no token under three
+/// characters) and scan with LIKE instead.
+pub const FTS_MIN_CHARS: usize = 3;
+
+/// How a search text is matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TextMatch {
+    /// An FTS5 query: the text as one quoted phrase.
+    Fts(String),
+    /// A LIKE pattern with `\` as the escape character.
+    Like(String),
+}
+
+/// An FTS5 query that matches `text` literally: a phrase in double quotes,
+/// inner quotes doubled. Inside a phrase nothing else is syntax (no `AND`,
+/// `*`, `NEAR`, column filters), and the trigram tokenizer turns the phrase
+/// into a substring match.
+fn fts_phrase(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+fn text_match(text: &str) -> TextMatch {
+    if text.chars().count() >= FTS_MIN_CHARS {
+        TextMatch::Fts(fts_phrase(text))
+    } else {
+        TextMatch::Like(like_pattern(text))
+    }
+}
+
+/// A page of matching messages, newest first, with the exact total.
+///
+/// `q` matches a text message's content or any message's file name as a
+/// case-insensitive substring: through the `messages_fts` trigram index
+/// from three characters on, with an escaped LIKE below that. The query is
+/// always a bound parameter.
 pub fn search(
     conn: &mut Conn,
     filter: &MessageFilter,
     page: Page,
 ) -> Result<(i64, Vec<MessageRow>), StoreError> {
+    let text = filter
+        .q
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(text_match);
     let build = || {
         let mut q = messages::table.into_boxed();
         if let Some(me) = &filter.participant {
@@ -196,14 +238,25 @@ pub fn search(
                 .select(conversations::id);
             q = q.filter(messages::conversation_id.eq_any(mine));
         }
-        if let Some(text) = filter.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            let pattern = like_pattern(text);
-            q = q.filter(
-                messages::message_type
-                    .eq("text")
-                    .and(messages::content.like(pattern.clone()).escape('\\'))
-                    .or(messages::file_name.like(pattern).escape('\\')),
-            );
+        match &text {
+            Some(TextMatch::Fts(phrase)) => {
+                q = q.filter(
+                    diesel::dsl::sql::<Bool>(
+                        "messages.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ",
+                    )
+                    .bind::<Text, _>(phrase.clone())
+                    .sql(")"),
+                );
+            }
+            Some(TextMatch::Like(pattern)) => {
+                q = q.filter(
+                    messages::message_type
+                        .eq("text")
+                        .and(messages::content.like(pattern.clone()).escape('\\'))
+                        .or(messages::file_name.like(pattern.clone()).escape('\\')),
+                );
+            }
+            None => {}
         }
         if let Some(t) = filter.message_type {
             q = q.filter(messages::message_type.eq(t.as_str()));
@@ -232,26 +285,88 @@ pub fn search(
     Ok((count, rows))
 }
 
-/// Every message in `[from, to)`, oldest first, as `(conversation_id, sender_id, created_at)`:
-/// the raw material of the dashboard's figures.
-pub fn timeline(
-    conn: &mut Conn,
-    from: i64,
-    to: i64,
-) -> Result<Vec<(i64, String, i64)>, StoreError> {
-    Ok(messages::table
-        .filter(messages::created_at.ge(from))
-        .filter(messages::created_at.lt(to))
-        .order(messages::id.asc())
-        .select((
-            messages::conversation_id,
-            messages::sender_id,
-            messages::created_at,
-        ))
-        .load(conn)?)
-}
 
-/// How many messages exist.
-pub fn count_all(conn: &mut Conn) -> Result<i64, StoreError> {
-    Ok(messages::table.count().get_result(conn)?)
+
+#[cfg(test)]
+mod search_tests {
+    use super::*;
+
+    #[test]
+    fn short_queries_scan_and_long_ones_use_the_index() {
+        assert_eq!(text_match("有货"), TextMatch::Like("%有货%".into()));
+        assert_eq!(text_match("%_"), TextMatch::Like("%\\%\\_%".into()));
+        assert_eq!(
+            text_match("商品有货"),
+            TextMatch::Fts("\"商品有货\"".into())
+        );
+        assert_eq!(
+            text_match("say \"hi\" OR *"),
+            TextMatch::Fts("\"say \"\"hi\"\" OR *\"".into())
+        );
+    }
+
+    fn text(conversation_id: i64, sender: &str, content: &str) -> NewMessage {
+        NewMessage {
+            conversation_id,
+            sender_id: sender.into(),
+            message_type: "text".into(),
+            content: content.into(),
+            client_msg_id: None,
+            upload_id: None,
+            file_name: None,
+            file_size: None,
+            mime: None,
+            thumbnail_path: None,
+            width: None,
+            height: None,
+            duration_ms: None,
+            order_snapshot: None,
+            created_at: 1,
+        }
+    }
+
+    fn found(conn: &mut Conn, q: &str) -> Vec<String> {
+        let filter = MessageFilter {
+            q: Some(q.into()),
+            ..MessageFilter::default()
+        };
+        let (count, rows) = search(conn, &filter, Page::new(None, None, 100).unwrap()).unwrap();
+        assert_eq!(count, rows.len() as i64);
+        rows.into_iter().map(|r| r.content).collect()
+    }
+
+    /// The migration indexes the messages that exist when it runs, and the
+    /// triggers every message after.
+    #[test]
+    fn the_index_covers_old_and_new_messages() {
+        use diesel::connection::SimpleConnection;
+        const UP: &str =
+            include_str!("../../../migrations/sqlite/2026-11-24-000002_message_search/up.sql");
+        const DOWN: &str =
+            include_str!("../../../migrations/sqlite/2026-11-24-000002_message_search/down.sql");
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::Db::open(&dir.path().join("t.db").display().to_string(), 1).unwrap();
+        db.write_blocking(|c| {
+            crate::demo::seed(c)?;
+            let sides = livechat_domain::Sides {
+                customer_id: "b1".into(),
+                agent_id: "m1".into(),
+            };
+            let (conv, _) = crate::conversations::get_or_create(c, &sides)?;
+            send(c, text(conv.id, "b1", "请问这个商品有货吗"), Side::Customer)?;
+            // As before the migration: no index, no triggers.
+            c.batch_execute(DOWN)?;
+            send(c, text(conv.id, "m1", "亲，商品有货"), Side::Agent)?;
+            c.batch_execute(UP)?;
+            send(c, text(conv.id, "b1", "有货就好，商品不错"), Side::Customer)?;
+            assert_eq!(
+                found(c, "商品有货"),
+                vec!["亲，商品有货", "请问这个商品有货吗"]
+            );
+            assert_eq!(found(c, "商品不"), vec!["有货就好，商品不错"]);
+            assert_eq!(found(c, "有货").len(), 3);
+            Ok(())
+        })
+        .unwrap();
+    }
 }
