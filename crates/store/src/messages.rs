@@ -285,8 +285,6 @@ pub fn search(
     Ok((count, rows))
 }
 
-
-
 #[cfg(test)]
 mod search_tests {
     use super::*;
