@@ -14,6 +14,7 @@ pub mod routes;
 pub mod settings;
 pub mod spa;
 pub mod state;
+pub mod uploads;
 pub mod ws;
 
 pub use app::build;
