@@ -203,21 +203,35 @@ impl FromRequest for AuthUser {
     }
 }
 
+/// Loads the token's user and checks his role, with `refusal` as the 403 message.
+fn with_role(
+    req: &HttpRequest,
+    payload: &mut actix_web::dev::Payload,
+    allowed: fn(Role) -> bool,
+    refusal: &'static str,
+) -> Pin<Box<dyn Future<Output = Result<UserRow, ApiError>>>> {
+    let fut = AuthUser::from_request(req, payload);
+    Box::pin(async move {
+        let user = fut.await?.0;
+        if !allowed(user.role()) {
+            return Err(ApiError::Forbidden(refusal.into()));
+        }
+        Ok(user)
+    })
+}
+
 impl FromRequest for ChatUser {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
-        let fut = AuthUser::from_request(req, payload);
-        Box::pin(async move {
-            let user = fut.await?.0;
-            if user.role() == Role::Admin {
-                return Err(ApiError::Forbidden(
-                    "administrators monitor conversations read-only".into(),
-                ));
-            }
-            Ok(ChatUser(user))
-        })
+        let fut = with_role(
+            req,
+            payload,
+            Role::is_chat,
+            "administrators monitor conversations read-only",
+        );
+        Box::pin(async move { fut.await.map(ChatUser) })
     }
 }
 
@@ -226,14 +240,8 @@ impl FromRequest for AdminUser {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
-        let fut = AuthUser::from_request(req, payload);
-        Box::pin(async move {
-            let user = fut.await?.0;
-            if user.role() != Role::Admin {
-                return Err(ApiError::Forbidden("administrators only".into()));
-            }
-            Ok(AdminUser(user))
-        })
+        let fut = with_role(req, payload, |r| r == Role::Admin, "administrators only");
+        Box::pin(async move { fut.await.map(AdminUser) })
     }
 }
 

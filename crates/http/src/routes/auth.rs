@@ -4,6 +4,7 @@ use std::time::Instant;
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use livechat_domain::Role;
+use livechat_store::models::UserRow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -100,14 +101,29 @@ pub async fn login(
         }
     };
     limiters.login_user.clear(&user_key);
-    let ttl = state.settings.admin_token_days * 86_400;
-    let (token, expires_at) = issue_token(&state, &user.id, "admin", ttl)?;
-    let online = presence(&state, [&user.id]).await;
+    token_answer(
+        &state,
+        &user,
+        "admin",
+        state.settings.admin_token_days * 86_400,
+    )
+    .await
+}
+
+/// Issues a token of `kind` for `user` and answers it with the user.
+async fn token_answer(
+    state: &AppState,
+    user: &UserRow,
+    kind: &str,
+    ttl_secs: i64,
+) -> ApiResult<HttpResponse> {
+    let (token, expires_at) = issue_token(state, &user.id, kind, ttl_secs)?;
+    let online = presence(state, [&user.id]).await;
     Ok(HttpResponse::Ok().json(TokenAnswer {
         access_token: token,
         token_type: "bearer",
         expires_at,
-        user: UserDto::new(&user, &state.settings, online.contains(&user.id)),
+        user: UserDto::new(user, &state.settings, online.contains(&user.id)),
     }))
 }
 
@@ -135,15 +151,13 @@ pub async fn session(
         .await?
         .filter(|u| u.is_active() && u.role().is_chat())
         .ok_or(ApiError::AccessRestricted)?;
-    let ttl = state.settings.chat_session_hours * 3600;
-    let (token, expires_at) = issue_token(&state, &user.id, "chat", ttl)?;
-    let online = presence(&state, [&user.id]).await;
-    Ok(HttpResponse::Ok().json(TokenAnswer {
-        access_token: token,
-        token_type: "bearer",
-        expires_at,
-        user: UserDto::new(&user, &state.settings, online.contains(&user.id)),
-    }))
+    token_answer(
+        &state,
+        &user,
+        "chat",
+        state.settings.chat_session_hours * 3600,
+    )
+    .await
 }
 
 /// The token's own user.
