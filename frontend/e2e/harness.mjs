@@ -2,7 +2,7 @@
 // port with a fresh temporary database and media folder, demo data and an
 // admin, and launches Debian's headless Chromium through playwright-core.
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, existsSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve, dirname } from 'node:path'
 import { createServer } from 'node:net'
@@ -12,6 +12,17 @@ import { chromium } from 'playwright-core'
 const here = dirname(fileURLToPath(import.meta.url))
 export const repoRoot = resolve(here, '..', '..')
 const binDir = process.env.LIVECHAT_BIN_DIR || join(repoRoot, 'target', 'debug')
+
+/**
+ * Where screenshots go: `docs/screenshots` when LIVECHAT_SCREENSHOTS=docs
+ * (`just screenshots`), otherwise the git-ignored e2e/artifacts, so an
+ * ordinary test run leaves the tree clean.
+ */
+export const screenshotDir =
+  process.env.LIVECHAT_SCREENSHOTS === 'docs'
+    ? join(repoRoot, 'docs', 'screenshots')
+    : join(repoRoot, 'frontend', 'e2e', 'artifacts')
+mkdirSync(screenshotDir, { recursive: true })
 
 export const ADMIN = { id: 'a1', username: 'admin', password: 'admin123' }
 

@@ -1,0 +1,58 @@
+// The chat user's API calls (docs/api.md). `createChatApi(getToken, onAuthError)`
+// returns plain async functions resolving to response bodies.
+import axios from 'axios'
+import { createClient } from './http'
+
+export async function openSession(params) {
+  // No token yet: a bare call, so the interceptors do not react to the 403.
+  try {
+    const res = await axios.post('/api/auth/session', params, { timeout: 30000 })
+    return res.data
+  } catch (err) {
+    const e = new Error(err.response?.data?.detail || err.message)
+    e.status = err.response?.status ?? 0
+    e.errorType = err.response?.data?.error_type || (e.status ? 'http_error' : 'network_error')
+    throw e
+  }
+}
+
+export function createChatApi(getToken, onAuthError) {
+  const http = createClient(getToken, onAuthError)
+  const data = (p) => p.then((r) => r.data)
+  return {
+    http,
+    me: () => data(http.get('/auth/me')),
+    users: (params = {}) => data(http.get('/users/', { params: { page_size: 100, ...params } })),
+    user: (id) => data(http.get(`/users/${encodeURIComponent(id)}`)),
+    conversations: (params = {}) => data(http.get('/conversations/', { params: { page_size: 100, ...params } })),
+    conversation: (id) => data(http.get(`/conversations/${id}`)),
+    openConversation: (targetId) => data(http.post('/conversations/', { target_id: targetId })),
+    messages: (id, params = {}) => data(http.get(`/conversations/${id}/messages`, { params })),
+    markRead: (id, upToId) => data(http.put(`/conversations/${id}/read`, upToId ? { up_to_id: upToId } : {})),
+    send: (body) => data(http.post('/messages/', body)),
+    quickReplies: (userId) => data(http.get(`/quick-replies/user/${encodeURIComponent(userId)}`)),
+    addQuickReply: (content) => data(http.post('/quick-replies/', { content })),
+    updateQuickReply: (id, body) => data(http.put(`/quick-replies/${id}`, body)),
+    deleteQuickReply: (id) => data(http.delete(`/quick-replies/${id}`)),
+    orders: (conversationId) => data(http.get('/orders/', { params: { conversation_id: conversationId, page_size: 100 } })),
+    upload: (kind, file, onProgress, signal) => {
+      const form = new FormData()
+      form.append('file', file, file.name || `${kind}`)
+      return data(
+        http.post(`/upload/${kind}`, form, {
+          timeout: 0,
+          signal,
+          onUploadProgress: (e) => {
+            if (onProgress && e.total) onProgress(Math.min(100, Math.round((e.loaded / e.total) * 100)))
+          },
+        }),
+      )
+    },
+  }
+}
+
+/** List answers are `{count, results}`; tolerate a bare array too. */
+export function results(body) {
+  if (Array.isArray(body)) return body
+  return body?.results || []
+}

@@ -1,0 +1,45 @@
+// User administration helpers: the request bodies the users page sends and
+// how a 409 answer is pinned on the right form field.
+
+/**
+ * The body for POST /api/users/ (no `original`) or PATCH /api/users/{id}
+ * (only what changed). Password only travels for admins, and only when set.
+ */
+export function userPayload(form, original = null) {
+  const clean = {
+    username: String(form.username ?? '').trim(),
+    role: form.role,
+    avatar: String(form.avatar ?? '').trim() || null,
+    description: String(form.description ?? '').trim() || null,
+  }
+  const password = form.role === 'admin' && form.password ? form.password : null
+  if (!original) {
+    const body = { id: String(form.id ?? '').trim(), ...clean }
+    if (body.avatar === null) delete body.avatar
+    if (body.description === null) delete body.description
+    if (password) body.password = password
+    return body
+  }
+  const body = {}
+  for (const [k, v] of Object.entries(clean)) {
+    const before = original[k] ?? null
+    if ((before === '' ? null : before) !== v) body[k] = v
+  }
+  if (password) body.password = password
+  return body
+}
+
+/** Which field a 409 `detail` is about: 'id', 'username' or null. */
+export function conflictField(detail, form = {}) {
+  const d = String(detail || '').toLowerCase()
+  if (/user\s*name|用户名/.test(d)) return 'username'
+  if (/\bid\b|用户\s*id|user_id/.test(d)) return 'id'
+  if (form.username && d.includes(String(form.username).toLowerCase())) return 'username'
+  if (form.id && d.includes(String(form.id).toLowerCase())) return 'id'
+  return null
+}
+
+/** The PATCH body that flips a user's status. */
+export function toggledStatus(user) {
+  return { status: user.status === 'disabled' ? 'active' : 'disabled' }
+}
