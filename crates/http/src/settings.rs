@@ -101,9 +101,45 @@ impl HttpSettings {
     /// (an absolute URL) is returned unchanged.
     pub fn media_url(&self, path: &str) -> String {
         if path.starts_with('/') {
-            format!("{}{}", self.base_url, path)
+            format!("{}{}", self.base_url, percent_encode_path(path))
         } else {
             path.to_string()
         }
+    }
+}
+
+/// Percent-encodes everything in a path but unreserved characters and `/`,
+/// so stored names in any script make valid URLs.
+pub fn percent_encode_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_urls_are_full_and_encoded() {
+        let s = HttpSettings::for_tests(PathBuf::from("media"));
+        assert_eq!(
+            s.media_url("/media/uploads/2026/11/24/商品_ab.png"),
+            "http://localhost:8000/media/uploads/2026/11/24/%E5%95%86%E5%93%81_ab.png"
+        );
+        assert_eq!(
+            s.media_url("/media/a b#c.txt"),
+            "http://localhost:8000/media/a%20b%23c.txt"
+        );
+        assert_eq!(
+            s.media_url("https://cdn.example.com/x.png"),
+            "https://cdn.example.com/x.png"
+        );
     }
 }

@@ -88,6 +88,25 @@ async fn chat_sessions_in_signed_mode() {
         )
         .await;
     assert_eq!(a.expect(200)["user"]["id"], "b1");
+    // The link's digits may be passed on as a string.
+    let a = app
+        .call(
+            Method::POST,
+            "/api/auth/session",
+            None,
+            Some(json!({"user_id": "b1", "expires": expires.to_string(), "signature": good})),
+        )
+        .await;
+    assert_eq!(a.expect(200)["user"]["id"], "b1");
+    let a = app
+        .call(
+            Method::POST,
+            "/api/auth/session",
+            None,
+            Some(json!({"user_id": "b1", "expires": "soon", "signature": good})),
+        )
+        .await;
+    a.expect_error(422, "validation_error");
     for body in [
         json!({"user_id": "b1"}),
         json!({"user_id": "b1", "expires": expires, "signature": "00"}),

@@ -25,8 +25,28 @@ pub struct LoginBody {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SessionBody {
     pub user_id: String,
+    /// Unix seconds; a number, or the digits as they came in the link.
+    #[serde(default, deserialize_with = "int_or_digits")]
+    #[schema(value_type = Option<i64>)]
     pub expires: Option<i64>,
     pub signature: Option<String>,
+}
+
+/// Reads an optional integer given as a JSON number or a string of digits.
+fn int_or_digits<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Int(i64),
+        Text(String),
+    }
+    match Option::<Raw>::deserialize(d)? {
+        None => Ok(None),
+        Some(Raw::Int(n)) => Ok(Some(n)),
+        Some(Raw::Text(t)) => t.trim().parse().map(Some).map_err(|_| {
+            serde::de::Error::custom(format!("expires must be unix seconds, got `{t}`"))
+        }),
+    }
 }
 
 /// A token and the user it belongs to.
