@@ -2,6 +2,7 @@
 //! the socket's outbound queue and a heartbeat.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::{get, web, HttpRequest, HttpResponse};
@@ -150,7 +151,7 @@ async fn run(
                 last_seen = Instant::now();
                 match msg {
                     Some(Ok(AggregatedMessage::Text(text))) => {
-                        if let Some(end) = on_text(state, user, &mut session, &text, &mut typing, &mut sides).await {
+                        if let Some(end) = on_text(state, user, conn.id, &mut session, &text, &mut typing, &mut sides).await {
                             break end;
                         }
                     }
@@ -194,6 +195,7 @@ async fn run(
 async fn on_text(
     state: &AppState,
     user: &UserRow,
+    conn_id: u64,
     session: &mut Session,
     text: &str,
     typing: &mut TypingLimiter,
@@ -211,7 +213,12 @@ async fn on_text(
         }
     };
     match frame {
-        ClientFrame::Ping => session.text(PONG_FRAME).await.err().map(|_| End::Gone),
+        // Through the hub, behind every event published before the ping:
+        // a pong tells the client it has everything sent until then.
+        ClientFrame::Ping => {
+            state.hub.send_to(&user.id, conn_id, Arc::from(PONG_FRAME));
+            None
+        }
         ClientFrame::Typing {
             conversation_id,
             is_typing,

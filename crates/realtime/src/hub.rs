@@ -230,6 +230,11 @@ enum Command {
         audience: Audience,
         frame: Arc<str>,
     },
+    SendTo {
+        user_id: String,
+        conn_id: u64,
+        frame: Arc<str>,
+    },
     Link {
         a: String,
         b: String,
@@ -357,6 +362,17 @@ impl HubHandle {
     /// was its user's last socket, he goes offline.
     pub fn publish(&self, audience: Audience, frame: Arc<str>) {
         self.tell(Command::Publish { audience, frame });
+    }
+
+    /// Queues `frame` on one socket, behind everything published before:
+    /// the socket task answers a client's `ping` this way, so its `pong`
+    /// tells the client that every earlier event has been queued to it.
+    pub fn send_to(&self, user_id: &str, conn_id: u64, frame: Arc<str>) {
+        self.tell(Command::SendTo {
+            user_id: user_id.to_owned(),
+            conn_id,
+            frame,
+        });
     }
 
     /// Makes `a` and `b` contacts (a new conversation joins them). If both
@@ -570,6 +586,11 @@ impl Hub {
                 leave: Leave::Disconnected,
             }]),
             Command::Publish { audience, frame } => self.publish(audience, &frame),
+            Command::SendTo {
+                user_id,
+                conn_id,
+                frame,
+            } => self.send_to(&user_id, conn_id, &frame),
             Command::Link { a, b } => self.link(&a, &b),
             Command::CloseUser {
                 user_id,
@@ -787,6 +808,26 @@ impl Hub {
                 leave,
             });
         }
+    }
+
+    fn send_to(&mut self, user_id: &str, conn_id: u64, frame: &Arc<str>) {
+        let Some(socket) = self
+            .online
+            .get(user_id)
+            .and_then(|u| u.sockets.iter().find(|s| s.id == conn_id))
+        else {
+            return;
+        };
+        let leave = match socket.tx.try_send(Outbound::Frame(Arc::clone(frame))) {
+            Ok(()) => return,
+            Err(TrySendError::Full(_)) => Leave::Overflowed,
+            Err(TrySendError::Closed(_)) => Leave::Abandoned,
+        };
+        self.remove_sockets(vec![Removal {
+            user_id: user_id.to_owned(),
+            conn_id,
+            leave,
+        }]);
     }
 
     fn publish(&mut self, mut audience: Audience, frame: &Arc<str>) {

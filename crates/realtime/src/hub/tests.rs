@@ -503,3 +503,23 @@ async fn online_among_answers_in_one_round_trip() {
     );
     assert!(hub.online_among(Vec::new()).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn send_to_reaches_one_socket_after_earlier_publishes() {
+    let hub = hub();
+    let mut a = join(&hub, "b1", &[]).await;
+    let mut b = join(&hub, "b1", &[]).await;
+    next(&mut a);
+    next(&mut b);
+    hub.publish(Audience::user("b1"), frame(r#"{"type":"first"}"#));
+    hub.send_to("b1", a.id, frame(r#"{"type":"pong"}"#));
+    settle(&hub).await;
+    assert_eq!(next(&mut a)["type"], "first");
+    assert_eq!(next(&mut a)["type"], "pong");
+    assert_eq!(next(&mut b)["type"], "first");
+    assert!(matches!(b.rx.try_recv(), Err(TryRecvError::Empty)));
+    hub.send_to("b1", 999, frame(r#"{"type":"pong"}"#));
+    hub.send_to("nobody", a.id, frame(r#"{"type":"pong"}"#));
+    settle(&hub).await;
+    assert!(matches!(a.rx.try_recv(), Err(TryRecvError::Empty)));
+}
