@@ -62,3 +62,13 @@ web-install:
 # Build the web app into frontend/dist.
 web-build: web-install
     cd frontend && npm run build
+
+# Refresh the README's screenshots in docs/screenshots (the browser tests take them).
+screenshots: web-build
+    cargo build --bins
+    cd frontend && LIVECHAT_SCREENSHOTS=docs npm run test:e2e
+
+# Load and latency benchmarks (release build, a few minutes): rewrites the generated part of docs/benchmarks.md and docs/benchmarks.json.
+bench:
+    cargo build --release -p livechat-server -p livechat-loadgen
+    ./target/release/livechat-loadgen bench --server target/release/livechat-server --config-dir config --md docs/benchmarks.md --json docs/benchmarks.json

@@ -1,0 +1,102 @@
+//! `livechat-loadgen`: load and latency benchmarks of the livechat server.
+//!
+//! ```text
+//! livechat-loadgen connections [--sockets 18000] [--per-worker 4500] [--conc 100] [--hold 15]
+//! livechat-loadgen chat [--users 10000] [--conversations 5000] [--rate 5000] [--duration 20] [--warmup 3] [--inflight 512] [--profile]
+//! livechat-loadgen history [--messages 1000000] [--conversations 100000] [--long 100000] [--merchant-conversations 10000] [--requests 300]
+//! livechat-loadgen store [--messages 20000] [--batch 100]
+//! livechat-loadgen bench [--md docs/benchmarks.md] [--json docs/benchmarks.json] [--quick]
+//! common: --server target/release/livechat-server --config-dir config --keep
+//! ```
+//!
+//! Each scenario makes its own temporary database, starts the server binary
+//! on it as a child process (so it can read the server's RSS and CPU time
+//! from /proc) and drives it with real clients over loopback only.
+
+mod args;
+mod client;
+mod report;
+mod scenarios;
+mod seed;
+mod server;
+mod stats;
+mod worker;
+
+use std::process::ExitCode;
+
+use args::Args;
+
+/// Errors of the generator: anything, with a message.
+pub type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+const USAGE: &str = "usage: livechat-loadgen <connections|chat|history|bench> [--option value …]
+  connections  --sockets 18000 --per-worker 4500 --conc 100 --hold 15
+  chat         --users 10000 --conversations 5000 --rate 5000 --duration 20 --warmup 3 --inflight 512 [--profile]
+  history      --messages 1000000 --conversations 100000 --long 100000 --merchant-conversations 10000 --requests 300 --budget 15
+  store        --messages 20000 --batch 100   (the send transaction alone, no HTTP)
+  bench        --md docs/benchmarks.md --json docs/benchmarks.json [--quick]
+  every one:   --server target/release/livechat-server --config-dir config [--keep]";
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let Some(command) = argv.first().cloned() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let args = match Args::parse(&argv[1..]) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("livechat-loadgen: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = if command == "worker" {
+        // One thread per worker: the server needs the cores more.
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(Into::into)
+            .and_then(|rt| rt.block_on(worker::run(args)))
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(Into::into)
+            .and_then(|rt| rt.block_on(run(&command, args)))
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("livechat-loadgen {command}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: &str, args: Args) -> Res<()> {
+    let ctx = scenarios::Ctx::from_args(&args)?;
+    let result = match command {
+        "connections" => {
+            let o = scenarios::ConnOpts::from_args(&args)?;
+            scenarios::connections(&ctx, &o).await
+        }
+        "chat" => {
+            let o = scenarios::ChatOpts::from_args(&args)?;
+            scenarios::chat(&ctx, &o).await
+        }
+        "history" => {
+            let o = scenarios::HistoryOpts::from_args(&args)?;
+            scenarios::history(&ctx, &o).await
+        }
+        "store" => {
+            let o = scenarios::StoreOpts::from_args(&args)?;
+            scenarios::store(&ctx, &o).await
+        }
+        "bench" => report::bench(&ctx, &args).await,
+        other => Err(format!("unknown command `{other}`\n{USAGE}").into()),
+    };
+    ctx.clean();
+    println!("{}", serde_json::to_string_pretty(&result?)?);
+    Ok(())
+}
