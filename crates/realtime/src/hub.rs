@@ -45,7 +45,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tracing::{debug, info, warn};
 
 use crate::frames::{online_users_frame, status_frame, Presence};
-use crate::{Audience, PING_INTERVAL, QUEUE_CAPACITY};
+use crate::{Audience, ADMIN_QUEUE_CAPACITY, PING_INTERVAL, QUEUE_CAPACITY};
 
 /// Close reason sent (with code 1008) to a socket whose queue overflowed.
 pub const OVERFLOW_REASON: &str = "too slow: outbound queue overflowed";
@@ -63,13 +63,19 @@ pub struct HubConfig {
     /// How many frames each socket's queue holds before the socket is
     /// deemed too slow and closed with 1008. Values below 1 are taken as 1.
     pub queue_capacity: usize,
+    /// The same for admins' sockets: an admin's monitor receives every
+    /// message of the platform, so its queue must absorb bursts that a
+    /// participant's never sees.
+    pub admin_queue_capacity: usize,
 }
 
 impl Default for HubConfig {
-    /// A queue of [`QUEUE_CAPACITY`] (256) frames per socket.
+    /// A queue of [`QUEUE_CAPACITY`] (256) frames per socket, and of
+    /// [`ADMIN_QUEUE_CAPACITY`] (4096) per admin socket.
     fn default() -> Self {
         Self {
             queue_capacity: QUEUE_CAPACITY,
+            admin_queue_capacity: ADMIN_QUEUE_CAPACITY,
         }
     }
 }
@@ -517,6 +523,7 @@ struct Removal {
 /// The hub's state; lives inside the hub task only.
 struct Hub {
     queue_capacity: usize,
+    admin_queue_capacity: usize,
     next_conn_id: u64,
     /// Online users and their sockets.
     online: HashMap<String, OnlineUser>,
@@ -532,6 +539,7 @@ impl Hub {
     fn new(config: HubConfig) -> Self {
         Self {
             queue_capacity: config.queue_capacity.max(1),
+            admin_queue_capacity: config.admin_queue_capacity.max(1),
             next_conn_id: 1,
             online: HashMap::new(),
             admins: HashSet::new(),
@@ -636,7 +644,12 @@ impl Hub {
         let id = self.next_conn_id;
         self.next_conn_id += 1;
         // One slot more than the capacity, reserved at once for the final Close.
-        let (tx, rx) = mpsc::channel(self.queue_capacity + 1);
+        let capacity = if is_admin {
+            self.admin_queue_capacity
+        } else {
+            self.queue_capacity
+        };
+        let (tx, rx) = mpsc::channel(capacity + 1);
         let reserved = tx.clone().try_reserve_owned().ok();
         let (signal, signal_rx) = oneshot::channel();
 

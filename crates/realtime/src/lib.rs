@@ -82,3 +82,6 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
 /// Default capacity of each socket's outbound queue, in frames.
 pub const QUEUE_CAPACITY: usize = 256;
+
+/// Outbound queue of an admin's socket: the monitor receives every message.
+pub const ADMIN_QUEUE_CAPACITY: usize = 4096;

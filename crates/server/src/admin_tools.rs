@@ -86,5 +86,6 @@ pub fn change_password(
         updated_at: Some(now_ms()),
         ..Default::default()
     };
-    Ok(db.write_blocking(|c| livechat_store::users::update(c, id, &changes))?)
+    let id = id.to_string();
+    Ok(db.write_blocking(move |c| livechat_store::users::update(c, &id, &changes))?)
 }

@@ -1,7 +1,6 @@
 //! The connection pool, per-connection pragmas, migrations and the bridge
 //! from async handlers to blocking Diesel calls.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -65,15 +64,29 @@ pub fn sqlite_path(url: &str) -> Result<String, StoreError> {
     Ok(path)
 }
 
-/// Handle to the database: a pool of readers and one writer connection.
+/// What the writer thread does for one queued write: runs it (inside the
+/// batch's transaction, in a savepoint of its own) and answers a function
+/// that delivers its result once the batch has committed, or the commit's
+/// failure if it did not.
+type Job = Box<dyn FnOnce(&mut SqliteConnection) -> Finish + Send>;
+type Finish = Box<dyn FnOnce(Option<&str>) + Send>;
+
+/// Most writes committed together.
+const MAX_BATCH: usize = 256;
+
+/// Handle to the database: a pool of readers and one writer thread.
 ///
-/// All writes go through the single writer, one at a time, so concurrent
-/// sends never meet "database is locked" and counters stay exact; reads use
-/// the pool and run beside it thanks to WAL.
+/// All writes go to one thread that owns the only writing connection. It
+/// takes every write waiting in its queue (up to 256), runs them one after
+/// the other inside one immediate transaction, each in its own savepoint so
+/// that a refused write undoes only itself, commits once, then answers each
+/// caller. Concurrent sends therefore never meet "database is locked",
+/// counters stay exact, and a burst costs one commit instead of one per
+/// message. Reads use the pool and run beside the writer thanks to WAL.
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<ConnectionManager<SqliteConnection>>,
-    writer: Arc<Mutex<SqliteConnection>>,
+    jobs: std::sync::mpsc::Sender<Job>,
 }
 
 impl Db {
@@ -88,11 +101,7 @@ impl Db {
                 })?;
             }
         }
-        let mut writer = SqliteConnection::establish(&path)
-            .map_err(|e| StoreError::Setup(format!("cannot open {path}: {e}")))?;
-        writer
-            .batch_execute(PRAGMAS)
-            .map_err(|e| StoreError::Setup(format!("cannot configure {path}: {e}")))?;
+        let mut writer = open_writer(&path)?;
         writer
             .run_pending_migrations(MIGRATIONS)
             .map_err(|e| StoreError::Setup(format!("migrations failed: {e}")))?;
@@ -102,10 +111,12 @@ impl Db {
             .connection_timeout(Duration::from_secs(10))
             .connection_customizer(Box::new(Pragmas))
             .build(ConnectionManager::<SqliteConnection>::new(&path))?;
-        Ok(Self {
-            pool,
-            writer: Arc::new(Mutex::new(writer)),
-        })
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("livechat-writer".into())
+            .spawn(move || run_writer(writer, path, queue))
+            .map_err(|e| StoreError::Setup(format!("cannot start the writer thread: {e}")))?;
+        Ok(Self { pool, jobs })
     }
 
     /// Runs a read on a pooled connection, off the async threads.
@@ -123,34 +134,56 @@ impl Db {
         .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
-    /// Runs a write on the writer connection inside an immediate transaction,
-    /// off the async threads.
+    /// Queues a write for the writer thread and waits for its committed result.
     pub async fn write<F, R>(&self, f: F) -> Result<R, StoreError>
     where
         F: FnOnce(&mut Conn) -> Result<R, StoreError> + Send + 'static,
         R: Send + 'static,
     {
-        let writer = self.writer.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = writer
-                .lock()
-                .map_err(|_| StoreError::Task("writer lock poisoned".into()))?;
-            conn.immediate_transaction(|c| f(c))
-        })
-        .await
-        .map_err(|e| StoreError::Task(e.to_string()))?
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.enqueue(f, move |r| {
+            let _ = tx.send(r);
+        })?;
+        rx.await
+            .map_err(|_| StoreError::Task("the writer thread stopped".into()))?
     }
 
-    /// Runs a write synchronously (command-line tools and start-up).
+    /// Runs a write synchronously (command-line tools and start-up; never
+    /// from inside an async task).
     pub fn write_blocking<F, R>(&self, f: F) -> Result<R, StoreError>
     where
-        F: FnOnce(&mut Conn) -> Result<R, StoreError>,
+        F: FnOnce(&mut Conn) -> Result<R, StoreError> + Send + 'static,
+        R: Send + 'static,
     {
-        let mut conn = self
-            .writer
-            .lock()
-            .map_err(|_| StoreError::Task("writer lock poisoned".into()))?;
-        conn.immediate_transaction(|c| f(c))
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.enqueue(f, move |r| {
+            let _ = tx.send(r);
+        })?;
+        rx.recv()
+            .map_err(|_| StoreError::Task("the writer thread stopped".into()))?
+    }
+
+    fn enqueue<F, R, D>(&self, f: F, deliver: D) -> Result<(), StoreError>
+    where
+        F: FnOnce(&mut Conn) -> Result<R, StoreError> + Send + 'static,
+        R: Send + 'static,
+        D: FnOnce(Result<R, StoreError>) + Send + 'static,
+    {
+        let job: Job = Box::new(move |conn: &mut SqliteConnection| {
+            // Nested in the batch's transaction, this is a savepoint.
+            let result = conn.transaction(|c| f(c));
+            Box::new(move |commit_error: Option<&str>| {
+                deliver(match commit_error {
+                    None => result,
+                    Some(e) => Err(StoreError::Task(format!(
+                        "the write was not committed: {e}"
+                    ))),
+                })
+            })
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| StoreError::Task("the writer thread stopped".into()))
     }
 
     /// Runs a read synchronously (command-line tools and start-up).
@@ -172,9 +205,123 @@ impl Db {
     }
 }
 
+fn open_writer(path: &str) -> Result<SqliteConnection, StoreError> {
+    let mut conn = SqliteConnection::establish(path)
+        .map_err(|e| StoreError::Setup(format!("cannot open {path}: {e}")))?;
+    conn.batch_execute(PRAGMAS)
+        .map_err(|e| StoreError::Setup(format!("cannot configure {path}: {e}")))?;
+    Ok(conn)
+}
+
+/// The writer thread: batches of queued writes, one commit each, until every
+/// `Db` handle is gone.
+fn run_writer(mut conn: SqliteConnection, path: String, queue: std::sync::mpsc::Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = Vec::with_capacity(16);
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut finishes: Vec<Finish> = Vec::with_capacity(batch.len());
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            conn.immediate_transaction::<_, diesel::result::Error, _>(|c| {
+                for job in batch {
+                    finishes.push(job(c));
+                }
+                Ok(())
+            })
+        }));
+        match outcome {
+            Ok(Ok(())) => finishes.into_iter().for_each(|f| f(None)),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "a batch of writes failed to commit");
+                let e = e.to_string();
+                finishes.into_iter().for_each(|f| f(Some(&e)));
+            }
+            Err(_) => {
+                // A write panicked: its batch is lost (its callers see the
+                // writer's answer dropped) and the connection may be mid
+                // transaction, so start from a fresh one.
+                tracing::error!("a write panicked; reopening the writer connection");
+                drop(finishes);
+                match open_writer(&path) {
+                    Ok(fresh) => conn = fresh,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot reopen the writer connection");
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use diesel::prelude::*;
+
+    use crate::schema::quick_replies;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn batched_writes_commit_together_and_a_refused_one_undoes_only_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path().join("w.db").to_str().unwrap(), 2).unwrap();
+        db.write_blocking(crate::demo::seed).unwrap();
+        let before: i64 = db
+            .read_blocking(|c| Ok(quick_replies::table.count().get_result(c)?))
+            .unwrap();
+        let writes = (0..100).map(|i| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                db.write(move |c| {
+                    diesel::insert_into(quick_replies::table)
+                        .values((
+                            quick_replies::user_id.eq("b1"),
+                            quick_replies::content.eq(format!("w{i}")),
+                            quick_replies::position.eq(100 + i),
+                            quick_replies::created_at.eq(0),
+                            quick_replies::updated_at.eq(0),
+                        ))
+                        .execute(c)?;
+                    if i % 10 == 0 {
+                        return Err(StoreError::invalid("refused after writing"));
+                    }
+                    Ok(i)
+                })
+                .await
+            })
+        });
+        let results: Vec<_> = futures_join(writes).await;
+        let refused = results.iter().filter(|r| r.is_err()).count();
+        assert_eq!(refused, 10);
+        let after: i64 = db
+            .read_blocking(|c| Ok(quick_replies::table.count().get_result(c)?))
+            .unwrap();
+        assert_eq!(after - before, 90, "the refused writes left nothing behind");
+        let leaked: i64 = db
+            .read_blocking(|c| {
+                Ok(quick_replies::table
+                    .filter(quick_replies::content.eq("w10"))
+                    .count()
+                    .get_result(c)?)
+            })
+            .unwrap();
+        assert_eq!(leaked, 0);
+    }
+
+    async fn futures_join<T: Send + 'static>(
+        handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
+    ) -> Vec<T> {
+        let mut out = Vec::new();
+        for h in handles {
+            out.push(h.await.unwrap());
+        }
+        out
+    }
 
     #[test]
     fn urls_of_every_accepted_form() {

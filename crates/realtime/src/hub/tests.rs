@@ -289,7 +289,10 @@ async fn contacts_given_again_replace_the_previous_list_but_keep_links() {
 
 #[tokio::test]
 async fn a_full_queue_closes_that_socket_only() {
-    let hub = spawn_hub(HubConfig { queue_capacity: 4 });
+    let hub = spawn_hub(HubConfig {
+        queue_capacity: 4,
+        admin_queue_capacity: 4,
+    });
     let mut fast = join(&hub, "b1", &[]).await;
     let mut slow = join(&hub, "b1", &[]).await;
     assert_eq!(next(&mut fast), online_users(&[]));
@@ -316,7 +319,10 @@ async fn a_full_queue_closes_that_socket_only() {
 
 #[tokio::test]
 async fn a_full_queue_still_ends_with_a_close_in_band() {
-    let hub = spawn_hub(HubConfig { queue_capacity: 3 });
+    let hub = spawn_hub(HubConfig {
+        queue_capacity: 3,
+        admin_queue_capacity: 3,
+    });
     let mut merchant = join(&hub, "m1", &["b1"]).await;
     let mut slow = join(&hub, "b1", &[]).await;
     for i in 0..5 {
@@ -522,4 +528,37 @@ async fn send_to_reaches_one_socket_after_earlier_publishes() {
     hub.send_to("nobody", a.id, frame(r#"{"type":"pong"}"#));
     settle(&hub).await;
     assert!(matches!(a.rx.try_recv(), Err(TryRecvError::Empty)));
+}
+
+#[tokio::test]
+async fn admin_sockets_have_the_larger_queue() {
+    let hub = spawn_hub(HubConfig {
+        queue_capacity: 2,
+        admin_queue_capacity: 8,
+    });
+    let mut admin = join_as(&hub, "a1", true, &[]).await;
+    let mut user = join(&hub, "b1", &[]).await;
+    assert_eq!(next(&mut admin)["type"], "online_users");
+    assert_eq!(next(&mut admin)["type"], "status");
+    next(&mut user);
+    for i in 0..6 {
+        hub.publish(
+            Audience {
+                users: vec!["b1".into()],
+                admins: true,
+            },
+            frame(&format!(r#"{{"n":{i}}}"#)),
+        );
+    }
+    settle(&hub).await;
+    // The admin gets all six (and b1's "offline" when his queue overflowed).
+    let got: Vec<Value> = (0..7).map(|_| next(&mut admin)).collect();
+    let numbers: Vec<i64> = got.iter().filter_map(|f| f["n"].as_i64()).collect();
+    assert_eq!(numbers, vec![0, 1, 2, 3, 4, 5], "{got:?}");
+    assert!(got.iter().any(|f| f["type"] == "status" && f["status"] == "offline"));
+    assert_eq!(
+        hub.stats().await.unwrap().sockets,
+        1,
+        "the participant's small queue overflowed"
+    );
 }
