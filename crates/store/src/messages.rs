@@ -179,6 +179,62 @@ pub struct MessageFilter {
     pub until: Option<i64>,
 }
 
+impl MessageFilter {
+    /// Whether the text is the only filter (the admin's plain search).
+    fn is_text_only(&self) -> bool {
+        self.participant.is_none()
+            && self.message_type.is_none()
+            && self.sender_id.is_none()
+            && self.conversation_id.is_none()
+            && self.since.is_none()
+            && self.until.is_none()
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Counted {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+#[derive(diesel::QueryableByName)]
+struct RowId {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    rowid: i64,
+}
+
+/// A text-only search answered by the index itself: counting and paging
+/// inside `messages_fts` (ordered by rowid, which is the message id) takes a
+/// few milliseconds where joining every match to `messages` takes tens.
+fn search_index_only(
+    conn: &mut Conn,
+    phrase: &str,
+    page: Page,
+) -> Result<(i64, Vec<MessageRow>), StoreError> {
+    use diesel::sql_types::BigInt;
+    let count =
+        diesel::sql_query("SELECT count(*) AS n FROM messages_fts WHERE messages_fts MATCH ?")
+            .bind::<Text, _>(phrase)
+            .get_result::<Counted>(conn)?
+            .n;
+    let ids: Vec<i64> = diesel::sql_query(
+        "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid DESC LIMIT ? OFFSET ?",
+    )
+    .bind::<Text, _>(phrase)
+    .bind::<BigInt, _>(page.page_size)
+    .bind::<BigInt, _>(page.offset())
+    .load::<RowId>(conn)?
+    .into_iter()
+    .map(|r| r.rowid)
+    .collect();
+    let rows = messages::table
+        .filter(messages::id.eq_any(&ids))
+        .order(messages::id.desc())
+        .select(MessageRow::as_select())
+        .load(conn)?;
+    Ok((count, rows))
+}
+
 /// Queries this long or longer (in characters) go through the trigram
 /// index; shorter ones cannot (a trigram index holds no token under three
 /// characters) and scan with LIKE instead.
@@ -226,6 +282,11 @@ pub fn search(
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(text_match);
+    if let Some(TextMatch::Fts(phrase)) = &text {
+        if filter.is_text_only() {
+            return search_index_only(conn, phrase, page);
+        }
+    }
     let build = || {
         let mut q = messages::table.into_boxed();
         if let Some(me) = &filter.participant {
