@@ -1,73 +1,13 @@
 // Signed chat links (production mode): a valid link opens the chat; a
-// tampered, expired or unsigned one shows 访问受限. The shared harness starts
-// servers in trusted mode, so this file starts its own in signed mode.
+// tampered, expired or unsigned one shows 访问受限.
 import { before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { createServer } from 'node:net'
 import { createHmac } from 'node:crypto'
-import { launchBrowser, repoRoot } from './harness.mjs'
+import { launchBrowser, startServer } from './harness.mjs'
 
 const SECRET = 'e2e-chat-signing-secret'
 let server
 let browser
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const srv = createServer()
-    srv.on('error', rej)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address()
-      srv.close(() => res(port))
-    })
-  })
-}
-
-async function startSignedServer() {
-  const dir = mkdtempSync(join(tmpdir(), 'livechat-e2e-signed-'))
-  const port = await freePort()
-  const baseUrl = `http://127.0.0.1:${port}`
-  const bin = join(process.env.LIVECHAT_BIN_DIR || join(repoRoot, 'target', 'debug'), 'livechat-server')
-  const child = spawn(bin, [], {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      LIVECHAT_ENV: 'test',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      BASE_URL: baseUrl,
-      DATABASE_URL: join(dir, 'e2e.db'),
-      MEDIA_DIR: join(dir, 'media'),
-      SEED_DEMO: 'true',
-      CHAT_IDENTITY: 'signed',
-      CHAT_SIGNING_SECRET: SECRET,
-      RUST_LOG: process.env.RUST_LOG || 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let log = ''
-  await new Promise((res, rej) => {
-    const onData = (chunk) => {
-      log += chunk.toString()
-      if (log.includes('listening on')) res()
-    }
-    child.stdout.on('data', onData)
-    child.stderr.on('data', onData)
-    child.on('exit', (code) => rej(new Error(`server exited with ${code}:\n${log}`)))
-  })
-  return {
-    baseUrl,
-    async stop() {
-      const exited = new Promise((res) => child.once('exit', res))
-      child.kill('SIGTERM')
-      await exited
-      rmSync(dir, { recursive: true, force: true })
-    },
-  }
-}
 
 function signedQuery(userId, expires, secret = SECRET) {
   const signature = createHmac('sha256', secret).update(`${userId}:${expires}`).digest('hex')
@@ -75,7 +15,7 @@ function signedQuery(userId, expires, secret = SECRET) {
 }
 
 before(async () => {
-  server = await startSignedServer()
+  server = await startServer({ CHAT_IDENTITY: 'signed', CHAT_SIGNING_SECRET: SECRET })
   browser = await launchBrowser()
 })
 

@@ -37,8 +37,11 @@ function freePort() {
   })
 }
 
-/** Starts a server; resolves to `{ baseUrl, stop() }`. */
-export async function startServer() {
+/**
+ * Starts a server; resolves to `{ baseUrl, stop() }`. `extraEnv` overrides
+ * the defaults (e.g. `{ CHAT_IDENTITY: 'signed', CHAT_SIGNING_SECRET: … }`).
+ */
+export async function startServer(extraEnv = {}) {
   const bin = join(binDir, 'livechat-server')
   if (!existsSync(bin)) throw new Error(`server binary missing at ${bin}: run \`cargo build\` first`)
   if (!existsSync(join(repoRoot, 'frontend', 'dist', 'index.html'))) {
@@ -58,6 +61,7 @@ export async function startServer() {
     SEED_DEMO: 'true',
     CHAT_IDENTITY: 'trusted',
     RUST_LOG: process.env.RUST_LOG || 'warn',
+    ...extraEnv,
   }
   const admin = spawnSync(join(binDir, 'create-admin'), [ADMIN.id, ADMIN.username, ADMIN.password], {
     cwd: repoRoot,
