@@ -555,7 +555,9 @@ async fn admin_sockets_have_the_larger_queue() {
     let got: Vec<Value> = (0..7).map(|_| next(&mut admin)).collect();
     let numbers: Vec<i64> = got.iter().filter_map(|f| f["n"].as_i64()).collect();
     assert_eq!(numbers, vec![0, 1, 2, 3, 4, 5], "{got:?}");
-    assert!(got.iter().any(|f| f["type"] == "status" && f["status"] == "offline"));
+    assert!(got
+        .iter()
+        .any(|f| f["type"] == "status" && f["status"] == "offline"));
     assert_eq!(
         hub.stats().await.unwrap().sockets,
         1,
