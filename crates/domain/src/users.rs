@@ -120,6 +120,19 @@ pub const MAX_DESCRIPTION_LEN: usize = 500;
 /// Maximum length of an avatar path or URL.
 pub const MAX_AVATAR_LEN: usize = 500;
 
+/// Shortest accepted administrator password, in characters.
+pub const MIN_PASSWORD_CHARS: usize = 6;
+
+/// Checks a new administrator password's length.
+pub fn validate_password(password: &str) -> Result<(), DomainError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(DomainError::Validation(format!(
+            "password must be at least {MIN_PASSWORD_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
 /// Checks a new user id: 1 to 64 characters of ASCII letters, digits, `_`, `-` and `.`.
 pub fn validate_user_id(id: &str) -> Result<(), DomainError> {
     if id.is_empty() || id.len() > MAX_USER_ID_LEN {
@@ -205,6 +218,8 @@ mod tests {
         assert!(validate_username(&"名".repeat(65)).is_err());
         assert!(validate_optional_text("description", Some(&"x".repeat(501)), 500).is_err());
         assert!(validate_optional_text("description", None, 500).is_ok());
+        assert!(validate_password("123456").is_ok());
+        assert!(validate_password("长长长长长").is_err());
     }
 
     #[test]

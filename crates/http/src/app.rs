@@ -187,8 +187,3 @@ pub fn build(
         .wrap(actix_web::middleware::from_fn(trim_trailing_slash))
         .wrap(actix_web::middleware::from_fn(log_requests))
 }
-
-/// A 404 body for non-API paths that match nothing (used when no SPA exists).
-pub fn plain_not_found() -> HttpResponse {
-    HttpResponse::NotFound().body("not found")
-}

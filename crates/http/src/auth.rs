@@ -108,21 +108,21 @@ pub fn verify_chat_signature(
     let Ok(bytes) = hex::decode(signature) else {
         return false;
     };
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
-        return false;
-    };
+    chat_link_mac(secret, user_id, expires).is_some_and(|mac| mac.verify_slice(&bytes).is_ok())
+}
+
+/// The HMAC-SHA256 of `"{user_id}:{expires}"` under `secret`.
+fn chat_link_mac(secret: &str, user_id: &str, expires: i64) -> Option<Hmac<Sha256>> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).ok()?;
     mac.update(format!("{user_id}:{expires}").as_bytes());
-    mac.verify_slice(&bytes).is_ok()
+    Some(mac)
 }
 
 /// Signs a chat link (for tools, tests and documentation).
 pub fn sign_chat_link(secret: &str, user_id: &str, expires: i64) -> String {
-    let mut mac = match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
-        Ok(m) => m,
-        Err(_) => return String::new(),
-    };
-    mac.update(format!("{user_id}:{expires}").as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    chat_link_mac(secret, user_id, expires)
+        .map(|mac| hex::encode(mac.finalize().into_bytes()))
+        .unwrap_or_default()
 }
 
 /// Loads the active user a token names. Unknown user: 401; disabled: 403.

@@ -16,8 +16,8 @@ pub enum ChatIdentity {
     },
 }
 
-/// Request-rate limits.
-#[derive(Debug, Clone)]
+/// Request-rate limits (the `[limits]` section of the settings).
+#[derive(Debug, Clone, serde::Deserialize)]
 pub struct Limits {
     /// Failed logins per username in the window before 429.
     pub login_failures_per_username: u32,

@@ -1,18 +1,21 @@
 //! What `create-admin` and `change-password` do, testable without a terminal.
 
-use livechat_domain::users::{validate_user_id, validate_username};
+use livechat_domain::users::{validate_password, validate_user_id, validate_username};
 use livechat_domain::{now_ms, Role, UserStatus};
 use livechat_store::models::UserRow;
 use livechat_store::users::UserChanges;
 use livechat_store::{Db, StoreError};
 
-/// Shortest accepted password.
-pub const MIN_PASSWORD_CHARS: usize = 6;
-
 /// A failure with a message for the person at the terminal.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct ToolError(pub String);
+
+impl From<livechat_domain::DomainError> for ToolError {
+    fn from(e: livechat_domain::DomainError) -> Self {
+        ToolError(e.to_string())
+    }
+}
 
 impl From<StoreError> for ToolError {
     fn from(e: StoreError) -> Self {
@@ -23,15 +26,6 @@ impl From<StoreError> for ToolError {
     }
 }
 
-fn check_password(password: &str) -> Result<(), ToolError> {
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(ToolError(format!(
-            "the password must be at least {MIN_PASSWORD_CHARS} characters"
-        )));
-    }
-    Ok(())
-}
-
 /// Creates an administrator.
 pub fn create_admin(
     db: &Db,
@@ -40,9 +34,9 @@ pub fn create_admin(
     password: &str,
     bcrypt_cost: u32,
 ) -> Result<UserRow, ToolError> {
-    validate_user_id(id).map_err(|e| ToolError(e.to_string()))?;
-    let username = validate_username(username).map_err(|e| ToolError(e.to_string()))?;
-    check_password(password)?;
+    validate_user_id(id)?;
+    let username = validate_username(username)?;
+    validate_password(password)?;
     let hash = livechat_http::auth::hash_password(password, bcrypt_cost)
         .map_err(|e| ToolError(e.to_string()))?;
     let now = now_ms();
@@ -69,7 +63,7 @@ pub fn change_password(
     password: &str,
     bcrypt_cost: u32,
 ) -> Result<UserRow, ToolError> {
-    check_password(password)?;
+    validate_password(password)?;
     let user = db
         .read_blocking(|c| livechat_store::users::get(c, id))?
         .ok_or_else(|| ToolError(format!("no user `{id}`")))?;

@@ -68,15 +68,6 @@ pub struct LogSection {
     pub sql: bool,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct LimitsSection {
-    pub login_failures_per_username: u32,
-    pub login_failures_per_ip: u32,
-    pub login_window_secs: u64,
-    pub sends_per_minute: u32,
-    pub uploads_per_minute: u32,
-}
-
 /// Every setting.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
@@ -90,7 +81,7 @@ pub struct Settings {
     pub demo: DemoSection,
     pub stats: StatsSection,
     pub log: LogSection,
-    pub limits: LimitsSection,
+    pub limits: Limits,
 }
 
 /// The seed's variable names and the keys they set.
@@ -267,13 +258,7 @@ impl Settings {
             bcrypt_cost: self.auth.bcrypt_cost,
             stats_timezone: self.timezone()?,
             production: self.is_production(),
-            limits: Limits {
-                login_failures_per_username: self.limits.login_failures_per_username,
-                login_failures_per_ip: self.limits.login_failures_per_ip,
-                login_window_secs: self.limits.login_window_secs,
-                sends_per_minute: self.limits.sends_per_minute,
-                uploads_per_minute: self.limits.uploads_per_minute,
-            },
+            limits: self.limits.clone(),
         })
     }
 }

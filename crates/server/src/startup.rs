@@ -33,7 +33,6 @@ pub enum StartupError {
 /// A built, not yet running, server.
 pub struct Application {
     port: u16,
-    host: String,
     server: Server,
     hub: HubHandle,
     db: Db,
@@ -98,7 +97,6 @@ impl Application {
             .run();
         Ok(Self {
             port,
-            host: settings.server.host.clone(),
             server,
             hub,
             db,
@@ -130,7 +128,6 @@ impl Application {
 
     /// Serves until stopped.
     pub async fn run(self) -> std::io::Result<()> {
-        tracing::info!("listening on http://{}:{}", self.host, self.port);
         self.server.await
     }
 }

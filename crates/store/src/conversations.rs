@@ -213,12 +213,3 @@ pub fn mark_read(
     };
     Ok(row)
 }
-
-/// Conversations with a message in `[from, to)`.
-pub fn count_active(conn: &mut Conn, from: i64, to: i64) -> Result<i64, StoreError> {
-    Ok(messages::table
-        .filter(messages::created_at.ge(from))
-        .filter(messages::created_at.lt(to))
-        .select(diesel::dsl::count(messages::conversation_id).aggregate_distinct())
-        .first(conn)?)
-}

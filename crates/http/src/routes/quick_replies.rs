@@ -9,12 +9,12 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::auth::{AuthUser, ChatUser};
-use crate::dto::QuickReplyDto;
+use crate::dto::{Paged, QuickReplyDto};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// A user's quick replies, in order. Only the owner (or an admin) may read them.
-#[utoipa::path(get, path = "/api/quick-replies/user/{id}", tag = "quick replies", responses((status = 200, body = Vec<QuickReplyDto>), (status = 403, description = "not yours")))]
+#[utoipa::path(get, path = "/api/quick-replies/user/{id}", tag = "quick replies", responses((status = 200, body = Paged<QuickReplyDto>), (status = 403, description = "not yours")))]
 #[get("/api/quick-replies/user/{id}")]
 pub async fn list_quick_replies(
     state: web::Data<AppState>,
@@ -32,7 +32,10 @@ pub async fn list_quick_replies(
         .read(move |c| livechat_store::quick_replies::list(c, &id))
         .await?;
     let results: Vec<QuickReplyDto> = rows.into_iter().map(Into::into).collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({"count": results.len(), "results": results})))
+    Ok(HttpResponse::Ok().json(Paged {
+        count: results.len() as i64,
+        results,
+    }))
 }
 
 /// A new quick reply.

@@ -2,7 +2,7 @@
 
 use actix_web::{get, patch, post, web, HttpResponse};
 use livechat_domain::users::{
-    validate_optional_text, validate_user_id, validate_username, MAX_AVATAR_LEN,
+    validate_optional_text, validate_password, validate_user_id, validate_username, MAX_AVATAR_LEN,
     MAX_DESCRIPTION_LEN,
 };
 use livechat_domain::{now_ms, Role, UserStatus};
@@ -118,15 +118,6 @@ pub struct CreateUserBody {
     pub password: Option<String>,
 }
 
-fn check_password(password: &str) -> Result<(), ApiError> {
-    if password.chars().count() < 6 {
-        return Err(ApiError::Validation(
-            "password must be at least 6 characters".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// Creates a user (admins only).
 #[utoipa::path(post, path = "/api/users/", tag = "users", request_body = CreateUserBody,
     responses((status = 201, body = UserDto), (status = 409, description = "id or username taken"), (status = 422, description = "invalid values")))]
@@ -149,7 +140,7 @@ pub async fn create_user(
     let password_hash =
         match (role, body.password.as_deref()) {
             (Role::Admin, Some(p)) => {
-                check_password(p)?;
+                validate_password(p)?;
                 Some(hash_password(p, state.settings.bcrypt_cost)?)
             }
             (Role::Admin, None) => {
@@ -232,7 +223,7 @@ pub async fn update_user(
         ));
     }
     if let Some(p) = body.password.as_deref() {
-        check_password(p)?;
+        validate_password(p)?;
     }
     let password_hash = body
         .password
