@@ -17,4 +17,23 @@ pub enum DomainError {
     /// The change collides with existing state (409).
     #[error("{0}")]
     Conflict(String),
+    /// A value that must be unique is taken (409); `field` names it, so a
+    /// client can point at the input without reading the message.
+    #[error("{detail}")]
+    Taken {
+        /// The wire name of the field whose value is taken.
+        field: &'static str,
+        /// What is taken, for a person.
+        detail: String,
+    },
+}
+
+impl DomainError {
+    /// A taken unique value of `field`.
+    pub fn taken(field: &'static str, detail: impl Into<String>) -> Self {
+        DomainError::Taken {
+            field,
+            detail: detail.into(),
+        }
+    }
 }

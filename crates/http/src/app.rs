@@ -1,32 +1,24 @@
 //! The application factory: every route, the error mapping of extractors,
-//! CORS, request logging without query strings, `/media`, `/docs` and the SPA.
+//! CORS, a span and an id per request, `/media`, `/docs` and the SPA.
 
 use std::time::Instant;
 
 use actix_cors::Cors;
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, HttpResponse};
+use tracing::Instrument;
+use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::error::ApiError;
+use crate::error::{json_error, ApiError, ErrorBody, InternalCause, INTERNAL_DETAIL};
 use crate::routes;
 use crate::state::AppState;
 
 /// Largest JSON body (a 5,000-character message, escaped, fits easily).
 const JSON_LIMIT: usize = 64 * 1024;
-
-/// Maps a serde error to 400 (not JSON) or 422 (JSON, wrong values).
-pub fn json_error(e: serde_json::Error) -> ApiError {
-    use serde_json::error::Category;
-    match e.classify() {
-        Category::Data => ApiError::Validation(format!("invalid body: {e}")),
-        Category::Syntax | Category::Eof | Category::Io => {
-            ApiError::BadRequest(format!("malformed JSON: {e}"))
-        }
-    }
-}
 
 fn json_config() -> web::JsonConfig {
     web::JsonConfig::default()
@@ -66,45 +58,99 @@ async fn api_not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     )))
 }
 
-/// Logs each request's method, path (never the query: it may hold a token),
-/// status and duration.
-async fn log_requests(
+/// The response header (and log field) that names a request.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of a request: the one a proxy in front gave it when that looks
+/// like an id (so one id follows the request through every hop), else a new
+/// random one.
+fn request_id(req: &ServiceRequest) -> String {
+    let given = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (1..=64).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        });
+    match given {
+        Some(id) => id.to_string(),
+        None => format!("{:016x}", rand::random::<u64>()),
+    }
+}
+
+/// Runs each request inside a span with its id, method and path (never the
+/// query: it may hold a token), answers the id in `x-request-id`, and logs
+/// the status and duration. A 500's cause is logged here, in the request's
+/// span, and shown to the client only outside production.
+async fn trace_requests(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = Instant::now();
-    let method = req.method().clone();
-    let path = req.path().to_string();
-    let res = next.call(req).await?;
+    let id = request_id(&req);
+    let production = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.settings.production);
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
+    let mut res = next
+        .call(req)
+        .instrument(span.clone())
+        .await?
+        .map_into_boxed_body();
+    let _entered = span.enter();
     let status = res.status().as_u16();
     let ms = started.elapsed().as_secs_f64() * 1000.0;
-    if status >= 500 {
-        tracing::error!(%method, %path, status, ms, "request");
+    let cause = res.response().extensions().get::<InternalCause>().cloned();
+    if let Some(InternalCause(cause)) = cause {
+        tracing::error!(status, ms, %cause, "request failed");
+        if !production {
+            let detail = format!("{INTERNAL_DETAIL}: {cause}");
+            let answer = HttpResponse::build(res.status()).json(ErrorBody {
+                detail,
+                error_type: "internal",
+                field: None,
+            });
+            res = res.into_response(answer);
+        }
+    } else if status >= 500 {
+        tracing::error!(status, ms, "request failed");
     } else {
-        tracing::debug!(%method, %path, status, ms, "request");
+        tracing::debug!(status, ms, "request");
+    }
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(REQUEST_ID, value);
     }
     Ok(res)
 }
 
-/// Lets every API route answer with or without its trailing slash (the
-/// seed's clients call `/api/users/`), leaving `/docs/` and the SPA alone.
-async fn trim_trailing_slash(
+/// Lets every API route answer with and without its trailing slash: each
+/// is declared once, in the seed's form (`/api/users/`, `/api/users/{id}`),
+/// and a request for the other form is routed to it. `/docs/` and the SPA
+/// are left alone.
+async fn either_trailing_slash(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let path = req.path();
-    let api = path.starts_with("/api/") || path == "/health/";
-    if api && path.len() > 1 && path.ends_with('/') {
-        let trimmed = path.trim_end_matches('/').to_string();
-        let path_and_query = match req.uri().query() {
-            Some(q) => format!("{trimmed}?{q}"),
-            None => trimmed,
+    let api = path.starts_with("/api/") || path.starts_with("/health");
+    if api && !req.request().resource_map().has_resource(path) {
+        let other = match path.strip_suffix('/') {
+            Some(trimmed) => trimmed.to_string(),
+            None => format!("{path}/"),
         };
-        let mut parts = req.head().uri.clone().into_parts();
-        parts.path_and_query = path_and_query.parse().ok();
-        if let Ok(uri) = actix_web::http::Uri::from_parts(parts) {
-            req.match_info_mut().get_mut().update(&uri);
-            req.head_mut().uri = uri;
+        if req.request().resource_map().has_resource(&other) {
+            let path_and_query = match req.uri().query() {
+                Some(q) => format!("{other}?{q}"),
+                None => other,
+            };
+            let mut parts = req.head().uri.clone().into_parts();
+            parts.path_and_query = path_and_query.parse().ok();
+            if let Ok(uri) = actix_web::http::Uri::from_parts(parts) {
+                req.match_info_mut().get_mut().update(&uri);
+                req.head_mut().uri = uri;
+            }
         }
     }
     next.call(req).await
@@ -121,53 +167,6 @@ fn cors(origins: &[String]) -> Cors {
     cors
 }
 
-/// Registers every API route.
-pub fn api_routes(cfg: &mut web::ServiceConfig) {
-    use routes::*;
-    cfg.service(health::health)
-        .service(auth::login)
-        .service(auth::session)
-        .service(auth::me)
-        .service(users::list_users)
-        .service(users::create_user)
-        .service(users::get_user)
-        .service(users::update_user)
-        .service(conversations::list_conversations)
-        .service(conversations::open_conversation)
-        .service(conversations::get_conversation)
-        .service(conversations::list_messages)
-        .service(conversations::mark_read)
-        .service(messages::send_message)
-        .service(messages::search_messages)
-        .service(quick_replies::list_quick_replies)
-        .service(quick_replies::create_quick_reply)
-        .service(quick_replies::update_quick_reply)
-        .service(quick_replies::delete_quick_reply)
-        .service(orders::list_orders)
-        .service(orders::upsert_order);
-    crate::extra_routes(cfg);
-}
-
-/// Configures the whole application for `state`.
-pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
-    move |cfg| {
-        let settings = state.settings.clone();
-        cfg.app_data(web::Data::new(state))
-            .app_data(json_config())
-            .app_data(query_config())
-            .app_data(path_config())
-            .configure(api_routes)
-            .service(crate::ws::socket)
-            .service(web::scope("/api").default_service(web::to(api_not_found)))
-            .service(
-                SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", crate::openapi::document()),
-            )
-            .service(web::redirect("/docs", "/docs/"))
-            .service(crate::media::service(&settings.media_dir))
-            .configure(|c| crate::spa::configure(c, &settings.static_dir));
-    }
-}
-
 /// Builds the actix application for `state`.
 pub fn build(
     state: AppState,
@@ -180,10 +179,23 @@ pub fn build(
         InitError = (),
     >,
 > {
-    let origins = state.settings.cors_origins.clone();
-    actix_web::App::new()
-        .configure(configure(state))
-        .wrap(cors(&origins))
-        .wrap(actix_web::middleware::from_fn(trim_trailing_slash))
-        .wrap(actix_web::middleware::from_fn(log_requests))
+    let settings = state.settings.clone();
+    let (app, document) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(crate::openapi::document())
+        .app_data(web::Data::new(state))
+        .app_data(json_config())
+        .app_data(query_config())
+        .app_data(path_config())
+        .configure(routes::configure)
+        .split_for_parts();
+    app.service(crate::ws::socket)
+        .service(web::scope("/api").default_service(web::to(api_not_found)))
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document))
+        .service(web::redirect("/docs", "/docs/"))
+        .service(crate::media::service(&settings.media_dir))
+        .configure(|c| crate::spa::configure(c, &settings.static_dir))
+        .wrap(cors(&settings.cors_origins))
+        .wrap(actix_web::middleware::from_fn(either_trailing_slash))
+        .wrap(actix_web::middleware::from_fn(trace_requests))
 }

@@ -27,6 +27,14 @@ pub enum ApiError {
     /// 409.
     #[error("{0}")]
     Conflict(String),
+    /// 409: a unique value of `field` is taken.
+    #[error("{detail}")]
+    Taken {
+        /// The field whose value is taken.
+        field: &'static str,
+        /// What is taken.
+        detail: String,
+    },
     /// 413.
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -44,20 +52,37 @@ pub enum ApiError {
     Internal(String),
 }
 
+/// The body of every error answer.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// What went wrong, for a person.
     pub detail: String,
     /// A stable machine-readable kind.
     pub error_type: &'static str,
+    /// The request field the error is about, when it is about one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<&'static str>,
 }
 
-/// Whether 500 answers hide their cause; set once at start-up.
-static HIDE_INTERNALS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// The detail every 500 answers with; the cause travels beside it in
+/// [`InternalCause`], and the request middleware decides whether clients
+/// see it (never in production).
+pub const INTERNAL_DETAIL: &str = "internal server error";
 
-/// Makes 500 answers generic (production).
-pub fn hide_internal_errors(hide: bool) {
-    HIDE_INTERNALS.store(hide, std::sync::atomic::Ordering::Relaxed);
+/// The cause of a 500, kept in the response's extensions for the request
+/// middleware to log (and, outside production, show).
+#[derive(Debug, Clone)]
+pub struct InternalCause(pub String);
+
+/// Maps a serde error to 400 (not JSON) or 422 (JSON, wrong values).
+pub fn json_error(e: serde_json::Error) -> ApiError {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Data => ApiError::Validation(format!("invalid body: {e}")),
+        Category::Syntax | Category::Eof | Category::Io => {
+            ApiError::BadRequest(format!("malformed JSON: {e}"))
+        }
+    }
 }
 
 impl ApiError {
@@ -69,7 +94,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::AccessRestricted => "access_restricted",
             ApiError::NotFound(_) => "not_found",
-            ApiError::Conflict(_) => "conflict",
+            ApiError::Conflict(_) | ApiError::Taken { .. } => "conflict",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Validation(_) => "validation_error",
@@ -91,7 +116,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) | ApiError::AccessRestricted => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::Taken { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -102,24 +127,26 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let detail = match self {
-            ApiError::Internal(cause) => {
-                tracing::error!(cause = %cause, "internal error");
-                if HIDE_INTERNALS.load(std::sync::atomic::Ordering::Relaxed) {
-                    "internal server error".to_string()
-                } else {
-                    format!("internal server error: {cause}")
-                }
-            }
+            ApiError::Internal(_) => INTERNAL_DETAIL.to_string(),
             other => other.to_string(),
+        };
+        let field = match self {
+            ApiError::Taken { field, .. } => Some(*field),
+            _ => None,
         };
         let mut res = HttpResponse::build(self.status_code());
         if let ApiError::RateLimited(_, secs) = self {
             res.insert_header(("Retry-After", secs.to_string()));
         }
-        res.json(ErrorBody {
+        let mut res = res.json(ErrorBody {
             detail,
             error_type: self.error_type(),
-        })
+            field,
+        });
+        if let ApiError::Internal(cause) = self {
+            res.extensions_mut().insert(InternalCause(cause.clone()));
+        }
+        res
     }
 }
 
@@ -130,6 +157,7 @@ impl From<DomainError> for ApiError {
             DomainError::Forbidden(m) => ApiError::Forbidden(m),
             DomainError::NotFound(m) => ApiError::NotFound(m),
             DomainError::Conflict(m) => ApiError::Conflict(m),
+            DomainError::Taken { field, detail } => ApiError::Taken { field, detail },
         }
     }
 }

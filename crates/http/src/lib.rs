@@ -18,14 +18,8 @@ pub mod uploads;
 pub mod ws;
 
 pub use app::build;
-pub use error::{hide_internal_errors, ApiError};
+pub use error::ApiError;
 /// Re-exported so the server can name JWT algorithms without its own dependency.
 pub use jsonwebtoken::Algorithm;
 pub use settings::{ChatIdentity, HttpSettings, Limits};
 pub use state::AppState;
-
-/// Routes of the feature modules (uploads, statistics) beside the core API.
-pub fn extra_routes(cfg: &mut actix_web::web::ServiceConfig) {
-    routes::uploads::configure(cfg);
-    routes::stats::configure(cfg);
-}

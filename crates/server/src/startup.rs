@@ -58,7 +58,6 @@ impl Application {
         if settings.demo.seed && db.write_blocking(livechat_store::demo::seed)? {
             tracing::info!("loaded demo data (b1, b2, m1–m9, p1)");
         }
-        livechat_http::hide_internal_errors(http.production);
         let hub = spawn_hub(HubConfig::default());
         let state = AppState::new(db.clone(), hub.clone(), http);
         let addr = format!("{}:{}", settings.server.host, settings.server.port);

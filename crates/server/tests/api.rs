@@ -395,14 +395,14 @@ async fn admins_create_and_edit_users() {
         json!({"id": "m10", "username": "x", "role": "merchant"}),
     )
     .await
-    .expect_error(409, "conflict");
+    .expect_taken("id");
     app.post(
         &admin,
         "/api/users/",
         json!({"id": "m11", "username": "新店", "role": "merchant"}),
     )
     .await
-    .expect_error(409, "conflict");
+    .expect_taken("username");
     app.post(
         &admin,
         "/api/users/",
@@ -716,7 +716,7 @@ async fn a_retried_client_msg_id_answers_the_first_message() {
         json!({"conversation_id": conv, "message_type": "text", "content": "别的内容", "client_msg_id": "retry-1"}),
     )
     .await
-    .expect_error(409, "conflict");
+    .expect_taken("client_msg_id");
     let history = app
         .get(&b1, &format!("/api/conversations/{conv}/messages"))
         .await
@@ -1098,6 +1098,27 @@ async fn routes_answer_with_or_without_a_trailing_slash_and_unknown_ones_in_json
     app.get(&b1, "/api/no-such-thing")
         .await
         .expect_error(404, "not_found");
+    // Every answer names its request; a proxy's id is kept.
+    let res = app.client.get(app.url("/api/config")).send().await.unwrap();
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert_eq!(id.len(), 16, "a fresh id: {id}");
+    let res = app
+        .client
+        .get(app.url("/api/users/"))
+        .header("x-request-id", "edge-42.a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.headers()["x-request-id"], "edge-42.a");
+    let res = app
+        .client
+        .get(app.url("/health"))
+        .header("x-request-id", "bad id;drop")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(res.headers()["x-request-id"], "bad id;drop");
     let spa = app
         .client
         .get(app.url("/chat?user_id=b1"))
@@ -1114,6 +1135,7 @@ async fn routes_answer_with_or_without_a_trailing_slash_and_unknown_ones_in_json
 /// Every route the server serves, as (method, OpenAPI path).
 const ROUTES: &[(&str, &str)] = &[
     ("get", "/health"),
+    ("get", "/api/config"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/session"),
     ("get", "/api/auth/me"),
@@ -1140,8 +1162,17 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/admin/stats"),
 ];
 
+/// A concrete path for an OpenAPI path template.
+fn concrete(template: &str) -> String {
+    template
+        .split('/')
+        .map(|seg| if seg.starts_with('{') { "1" } else { seg })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 #[actix_web::test]
-async fn every_route_is_in_the_openapi_document_and_docs_are_served() {
+async fn every_route_is_in_the_openapi_document_and_answers_on_its_path() {
     let app = spawn_app().await;
     let doc: Value = app
         .client
@@ -1162,6 +1193,34 @@ async fn every_route_is_in_the_openapi_document_and_docs_are_served() {
     assert!(
         missing.is_empty(),
         "missing from /openapi.json: {missing:?}"
+    );
+    // Every documented route answers on the documented path and on its
+    // other trailing-slash form: whatever the status, it is the route's own
+    // answer, never the router's "no API route".
+    let mut unrouted = Vec::new();
+    for (path, item) in paths {
+        for method in item.as_object().unwrap().keys() {
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let here = concrete(path);
+            let other = match here.strip_suffix('/') {
+                Some(t) => t.to_string(),
+                None => format!("{here}/"),
+            };
+            for p in [here, other] {
+                let answer = app.call(method.clone(), &p, None, None).await;
+                let unrouted_404 = answer.status == 404
+                    && answer.body["detail"]
+                        .as_str()
+                        .is_some_and(|d| d.starts_with("no API route"));
+                if unrouted_404 || answer.status == 405 {
+                    unrouted.push(format!("{method} {p}: {}", answer.status));
+                }
+            }
+        }
+    }
+    assert!(
+        unrouted.is_empty(),
+        "documented but not routed: {unrouted:?}"
     );
     let docs = app.client.get(app.url("/docs/")).send().await.unwrap();
     assert_eq!(docs.status(), 200);

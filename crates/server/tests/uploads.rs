@@ -766,6 +766,14 @@ async fn malformed_bodies_answer_400_and_leave_nothing() {
 async fn over_the_limit_answers_413_streamed_or_declared() {
     let app = spawn_app_with(&[("MAX_FILE_SIZE", "100000")]).await;
     let b1 = app.token("b1").await;
+    // Clients are told the limit, so they can refuse before uploading.
+    let config = app
+        .call(reqwest::Method::GET, "/api/config", None, None)
+        .await
+        .expect(200);
+    assert_eq!(config["max_file_size"], 100000);
+    assert_eq!(config["max_text_chars"], 5000);
+    assert_eq!(config["max_voice_ms"], 60000);
     // Under the declared-length allowance, so the streaming limit stops it.
     let text = "a".repeat(150_000).into_bytes();
     let d = upload(&app, &b1, "file", "big.txt", "text/plain", text)

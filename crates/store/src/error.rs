@@ -34,6 +34,11 @@ impl StoreError {
         StoreError::Domain(DomainError::Conflict(what.into()))
     }
 
+    /// Shorthand for a taken unique value of `field`.
+    pub fn taken(field: &'static str, what: impl Into<String>) -> Self {
+        StoreError::Domain(DomainError::taken(field, what))
+    }
+
     /// Shorthand for a validation domain error.
     pub fn invalid(what: impl Into<String>) -> Self {
         StoreError::Domain(DomainError::Validation(what.into()))

@@ -59,9 +59,10 @@ pub fn send(
             return if same {
                 Ok(SendOutcome::Replayed(existing))
             } else {
-                Err(StoreError::conflict(format!(
-                    "client_msg_id `{cid}` was already used for a different message"
-                )))
+                Err(StoreError::taken(
+                    "client_msg_id",
+                    format!("client_msg_id `{cid}` was already used for a different message"),
+                ))
             };
         }
     }

@@ -102,16 +102,16 @@ pub fn list(
 /// Inserts a user; a taken id or username is a conflict.
 pub fn insert(conn: &mut Conn, row: &UserRow) -> Result<(), StoreError> {
     if get(conn, &row.id)?.is_some() {
-        return Err(StoreError::conflict(format!(
-            "user id `{}` is taken",
-            row.id
-        )));
+        return Err(StoreError::taken(
+            "id",
+            format!("user id `{}` is taken", row.id),
+        ));
     }
     if by_username(conn, &row.username)?.is_some() {
-        return Err(StoreError::conflict(format!(
-            "username `{}` is taken",
-            row.username
-        )));
+        return Err(StoreError::taken(
+            "username",
+            format!("username `{}` is taken", row.username),
+        ));
     }
     diesel::insert_into(users::table)
         .values(row)
@@ -144,7 +144,10 @@ pub fn update(conn: &mut Conn, id: &str, changes: &UserChanges) -> Result<UserRo
     if let Some(name) = &changes.username {
         if let Some(other) = by_username(conn, name)? {
             if other.id != id {
-                return Err(StoreError::conflict(format!("username `{name}` is taken")));
+                return Err(StoreError::taken(
+                    "username",
+                    format!("username `{name}` is taken"),
+                ));
             }
         }
     }

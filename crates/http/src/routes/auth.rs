@@ -1,6 +1,7 @@
 //! Admin login, chat sessions and `/api/auth/me`.
 
 use std::time::Instant;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use livechat_domain::Role;
@@ -67,7 +68,7 @@ const LOGIN_FAILED: &str = "incorrect username or password";
 static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 /// Logs an administrator in.
-#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginBody,
+#[utoipa::path(tag = "auth", request_body = LoginBody,
     responses((status = 200, body = TokenAnswer), (status = 401, description = "failed login"), (status = 429, description = "too many failures")))]
 #[post("/api/auth/login")]
 pub async fn login(
@@ -148,7 +149,7 @@ async fn token_answer(
 }
 
 /// Opens a chat session for a buyer, merchant or platform support.
-#[utoipa::path(post, path = "/api/auth/session", tag = "auth", request_body = SessionBody,
+#[utoipa::path(tag = "auth", request_body = SessionBody,
     responses((status = 200, body = TokenAnswer), (status = 403, description = "access_restricted")))]
 #[post("/api/auth/session")]
 pub async fn session(
@@ -181,7 +182,7 @@ pub async fn session(
 }
 
 /// The token's own user.
-#[utoipa::path(get, path = "/api/auth/me", tag = "auth", responses((status = 200, body = UserDto), (status = 401, description = "no valid token")))]
+#[utoipa::path(tag = "auth", responses((status = 200, body = UserDto), (status = 401, description = "no valid token")))]
 #[get("/api/auth/me")]
 pub async fn me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
     let online = presence(&state, [&user.0.id]).await;
@@ -190,4 +191,9 @@ pub async fn me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpRes
         &state.settings,
         online.contains(&user.0.id),
     )))
+}
+
+/// Registers this module's routes and their OpenAPI entries.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(login).service(session).service(me);
 }

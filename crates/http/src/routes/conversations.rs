@@ -9,6 +9,7 @@ use livechat_store::models::{ConversationRow, UserRow};
 use livechat_store::{Conn, StoreError};
 use serde::Deserialize;
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{page_of, text_filter};
 use crate::auth::{AuthUser, ChatUser};
@@ -46,8 +47,8 @@ pub struct ConversationQuery {
 }
 
 /// Lists the caller's conversations (admins: all), most recent activity first.
-#[utoipa::path(get, path = "/api/conversations/", tag = "conversations", params(ConversationQuery), responses((status = 200, body = Paged<ConversationDto>)))]
-#[get("/api/conversations")]
+#[utoipa::path(tag = "conversations", params(ConversationQuery), responses((status = 200, body = Paged<ConversationDto>)))]
+#[get("/api/conversations/")]
 pub async fn list_conversations(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -87,9 +88,9 @@ pub struct OpenBody {
 }
 
 /// Gets (200) or creates (201) the caller's conversation with `target_id`.
-#[utoipa::path(post, path = "/api/conversations/", tag = "conversations", request_body = OpenBody,
+#[utoipa::path(tag = "conversations", request_body = OpenBody,
     responses((status = 201, body = ConversationDto), (status = 200, body = ConversationDto), (status = 403, description = "that pair may not talk"), (status = 404, description = "no such user")))]
-#[post("/api/conversations")]
+#[post("/api/conversations/")]
 pub async fn open_conversation(
     state: web::Data<AppState>,
     user: ChatUser,
@@ -120,7 +121,7 @@ pub async fn open_conversation(
 }
 
 /// One conversation.
-#[utoipa::path(get, path = "/api/conversations/{id}", tag = "conversations", responses((status = 200, body = ConversationDto), (status = 404, description = "no such conversation, or not yours")))]
+#[utoipa::path(tag = "conversations", responses((status = 200, body = ConversationDto), (status = 404, description = "no such conversation, or not yours")))]
 #[get("/api/conversations/{id}")]
 pub async fn get_conversation(
     state: web::Data<AppState>,
@@ -156,7 +157,7 @@ pub struct HistoryParams {
 }
 
 /// A page of a conversation's messages.
-#[utoipa::path(get, path = "/api/conversations/{id}/messages", tag = "conversations", params(HistoryParams),
+#[utoipa::path(tag = "conversations", params(HistoryParams),
     responses((status = 200, body = Paged<MessageDto>), (status = 404, description = "no such conversation, or not yours")))]
 #[get("/api/conversations/{id}/messages")]
 pub async fn list_messages(
@@ -196,7 +197,7 @@ pub struct ReadBody {
 }
 
 /// Marks the caller's received messages read and pushes a `read` event.
-#[utoipa::path(put, path = "/api/conversations/{id}/read", tag = "conversations", request_body = ReadBody,
+#[utoipa::path(tag = "conversations", request_body = ReadBody,
     responses((status = 200, body = ConversationDto), (status = 403, description = "admins only monitor"), (status = 404, description = "no such conversation, or not yours")))]
 #[put("/api/conversations/{id}/read")]
 pub async fn mark_read(
@@ -233,4 +234,13 @@ pub async fn mark_read(
         events::conversation_changed(&state, &row, &dto);
     }
     Ok(HttpResponse::Ok().json(dto))
+}
+
+/// Registers this module's routes and their OpenAPI entries.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_conversations)
+        .service(open_conversation)
+        .service(get_conversation)
+        .service(list_messages)
+        .service(mark_read);
 }

@@ -1,6 +1,7 @@
 //! Sending messages and searching them.
 
 use std::time::Instant;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use actix_web::{get, post, web, HttpResponse};
 use livechat_domain::messages::{validate_client_msg_id, validate_text};
@@ -99,11 +100,11 @@ fn accepts_upload(kind: MessageType, upload_kind: &str) -> bool {
 }
 
 /// Stores a message and pushes it to both participants and the admins.
-#[utoipa::path(post, path = "/api/messages/", tag = "messages", request_body = SendBody,
+#[utoipa::path(tag = "messages", request_body = SendBody,
     responses((status = 201, body = MessageDto), (status = 200, body = MessageDto, description = "a retry: the first message"),
         (status = 403, description = "admins cannot send; not your upload"), (status = 404, description = "no such conversation, or not yours"),
         (status = 409, description = "client_msg_id reused with a different body"), (status = 422, description = "invalid content"), (status = 429, description = "too many sends")))]
-#[post("/api/messages")]
+#[post("/api/messages/")]
 pub async fn send_message(
     state: web::Data<AppState>,
     user: ChatUser,
@@ -240,8 +241,8 @@ pub struct SearchParams {
 }
 
 /// Searches messages: admins all of them, chat users their own conversations'.
-#[utoipa::path(get, path = "/api/messages/", tag = "messages", params(SearchParams), responses((status = 200, body = Paged<MessageDto>)))]
-#[get("/api/messages")]
+#[utoipa::path(tag = "messages", params(SearchParams), responses((status = 200, body = Paged<MessageDto>)))]
+#[get("/api/messages/")]
 pub async fn search_messages(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -273,4 +274,9 @@ pub async fn search_messages(
     let online = presence(&state, users.keys()).await;
     let results = Renderer::new(&state.settings, &users, &online).messages(&rows);
     Ok(HttpResponse::Ok().json(Paged { count, results }))
+}
+
+/// Registers this module's routes and their OpenAPI entries.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(send_message).service(search_messages);
 }

@@ -1,6 +1,7 @@
 //! Route handlers, one module per resource.
 
 pub mod auth;
+pub mod config;
 pub mod conversations;
 pub mod health;
 pub mod messages;
@@ -12,7 +13,24 @@ pub mod users;
 
 use livechat_domain::paging::Page;
 
+use utoipa_actix_web::service_config::ServiceConfig;
+
 use crate::error::ApiError;
+
+/// Registers every API route with its OpenAPI entry: each module lists its
+/// own handlers once, beside them.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.configure(health::configure)
+        .configure(config::configure)
+        .configure(auth::configure)
+        .configure(users::configure)
+        .configure(conversations::configure)
+        .configure(messages::configure)
+        .configure(quick_replies::configure)
+        .configure(orders::configure)
+        .configure(uploads::configure)
+        .configure(stats::configure);
+}
 
 /// Validates `page` and `page_size` (SPEC: page ≥ 1, size 1 to 100) with a default size.
 /// (Query structs list both fields themselves: serde's `flatten` would turn
@@ -39,5 +57,5 @@ pub fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> R
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body).map_err(crate::app::json_error)
+    serde_json::from_slice(body).map_err(crate::error::json_error)
 }

@@ -7,6 +7,7 @@ use livechat_store::models::OrderRow;
 use livechat_store::StoreError;
 use serde::Deserialize;
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::conversations::visible;
 use super::page_of;
@@ -29,9 +30,9 @@ pub struct OrderQuery {
 
 /// The orders between a buyer and a merchant, newest first. The caller must
 /// be one of the pair (or an admin).
-#[utoipa::path(get, path = "/api/orders/", tag = "orders", params(OrderQuery),
+#[utoipa::path(tag = "orders", params(OrderQuery),
     responses((status = 200, body = Paged<OrderDto>), (status = 403, description = "not your pair"), (status = 422, description = "no pair given")))]
-#[get("/api/orders")]
+#[get("/api/orders/")]
 pub async fn list_orders(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -89,7 +90,7 @@ pub struct UpsertOrder {
 }
 
 /// Creates (201) or replaces (200) an order (admins only).
-#[utoipa::path(put, path = "/api/orders/{order_no}", tag = "orders", request_body = UpsertOrder,
+#[utoipa::path(tag = "orders", request_body = UpsertOrder,
     responses((status = 201, body = OrderDto), (status = 200, body = OrderDto), (status = 422, description = "invalid values or parties")))]
 #[put("/api/orders/{order_no}")]
 pub async fn upsert_order(
@@ -150,4 +151,9 @@ pub async fn upsert_order(
     } else {
         HttpResponse::Ok().json(dto)
     })
+}
+
+/// Registers this module's routes and their OpenAPI entries.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_orders).service(upsert_order);
 }

@@ -7,6 +7,7 @@ use livechat_store::models::QuickReplyRow;
 use livechat_store::{Conn, StoreError};
 use serde::Deserialize;
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::{AuthUser, ChatUser};
 use crate::dto::{Paged, QuickReplyDto};
@@ -14,7 +15,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// A user's quick replies, in order. Only the owner (or an admin) may read them.
-#[utoipa::path(get, path = "/api/quick-replies/user/{id}", tag = "quick replies", responses((status = 200, body = Paged<QuickReplyDto>), (status = 403, description = "not yours")))]
+#[utoipa::path(tag = "quick replies", responses((status = 200, body = Paged<QuickReplyDto>), (status = 403, description = "not yours")))]
 #[get("/api/quick-replies/user/{id}")]
 pub async fn list_quick_replies(
     state: web::Data<AppState>,
@@ -45,9 +46,9 @@ pub struct CreateQuickReply {
 }
 
 /// Adds a quick reply at the end; the 11th answers 409.
-#[utoipa::path(post, path = "/api/quick-replies/", tag = "quick replies", request_body = CreateQuickReply,
+#[utoipa::path(tag = "quick replies", request_body = CreateQuickReply,
     responses((status = 201, body = QuickReplyDto), (status = 409, description = "already 10"), (status = 422, description = "empty or too long")))]
-#[post("/api/quick-replies")]
+#[post("/api/quick-replies/")]
 pub async fn create_quick_reply(
     state: web::Data<AppState>,
     user: ChatUser,
@@ -77,7 +78,7 @@ fn own(conn: &mut Conn, owner: &str, id: i64) -> Result<QuickReplyRow, StoreErro
 }
 
 /// Edits or moves one's own quick reply.
-#[utoipa::path(put, path = "/api/quick-replies/{id}", tag = "quick replies", request_body = UpdateQuickReply,
+#[utoipa::path(tag = "quick replies", request_body = UpdateQuickReply,
     responses((status = 200, body = QuickReplyDto), (status = 404, description = "no such reply of yours")))]
 #[put("/api/quick-replies/{id}")]
 pub async fn update_quick_reply(
@@ -105,7 +106,7 @@ pub async fn update_quick_reply(
 }
 
 /// Deletes one's own quick reply.
-#[utoipa::path(delete, path = "/api/quick-replies/{id}", tag = "quick replies", responses((status = 204, description = "deleted"), (status = 404, description = "no such reply of yours")))]
+#[utoipa::path(tag = "quick replies", responses((status = 204, description = "deleted"), (status = 404, description = "no such reply of yours")))]
 #[delete("/api/quick-replies/{id}")]
 pub async fn delete_quick_reply(
     state: web::Data<AppState>,
@@ -122,4 +123,12 @@ pub async fn delete_quick_reply(
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Registers this module's routes and their OpenAPI entries.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_quick_replies)
+        .service(create_quick_reply)
+        .service(update_quick_reply)
+        .service(delete_quick_reply);
 }

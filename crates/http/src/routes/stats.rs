@@ -10,7 +10,8 @@ use chrono::{DateTime, TimeZone, Timelike};
 use chrono_tz::Tz;
 use livechat_store::stats::Figures;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult};
@@ -122,19 +123,6 @@ pub struct Stats {
     pub first_response: Vec<FirstResponse>,
 }
 
-/// The statistics routes' part of the OpenAPI document.
-#[derive(OpenApi)]
-#[openapi(
-    paths(stats),
-    components(schemas(Stats, BucketSize, BucketCount, RoleCounts, FirstResponse))
-)]
-pub struct StatsDoc;
-
-/// Registers the statistics routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(stats);
-}
-
 /// The instant `ms` in `tz` (None outside chrono's range).
 fn local(tz: Tz, ms: i64) -> Option<DateTime<Tz>> {
     DateTime::from_timestamp_millis(ms).map(|t| t.with_timezone(&tz))
@@ -243,7 +231,7 @@ pub fn resolve_range(
 /// configured time zone): message counts per hour (per day beyond 7 days),
 /// active conversations, users online and in total per role, and each
 /// agent's first-response times. See docs/statistics.md.
-#[utoipa::path(get, path = "/api/admin/stats", tag = "admin", params(StatsParams),
+#[utoipa::path(tag = "admin", params(StatsParams),
     responses((status = 200, body = Stats), (status = 401, description = "no or bad token"),
         (status = 403, description = "not an administrator"),
         (status = 422, description = "from ≥ to, or a range over 366 days")))]
@@ -306,6 +294,11 @@ pub async fn stats(
             .collect(),
     };
     Ok(HttpResponse::Ok().json(body))
+}
+
+/// Registers this module's routes and their OpenAPI entries.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(stats);
 }
 
 #[cfg(test)]

@@ -4,9 +4,10 @@
 //! and how often, and answer the recorded upload.
 
 use std::time::Instant;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use actix_web::{post, web, HttpRequest, HttpResponse};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
 
 use crate::auth::ChatUser;
 use crate::dto::UploadDto;
@@ -43,7 +44,7 @@ async fn upload(
 }
 
 /// Uploads an image (jpeg, png, gif, webp); answers its size and thumbnail.
-#[utoipa::path(post, path = "/api/upload/image", tag = "uploads",
+#[utoipa::path(tag = "uploads",
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
         (status = 201, body = UploadDto, description = "stored; send it with `upload_id`"),
@@ -64,7 +65,7 @@ pub async fn upload_image(
 }
 
 /// Uploads a file: an image, pdf, doc/docx, xls/xlsx, ppt/pptx, txt or zip.
-#[utoipa::path(post, path = "/api/upload/file", tag = "uploads",
+#[utoipa::path(tag = "uploads",
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
         (status = 201, body = UploadDto, description = "stored; send it with `upload_id`"),
@@ -85,7 +86,7 @@ pub async fn upload_file(
 }
 
 /// Uploads a voice note (webm, ogg, mp3, m4a; at most 60 s); answers its duration.
-#[utoipa::path(post, path = "/api/upload/voice", tag = "uploads",
+#[utoipa::path(tag = "uploads",
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
         (status = 201, body = UploadDto, description = "stored, with `duration_ms` when the container tells it"),
@@ -105,16 +106,8 @@ pub async fn upload_voice(
     upload(state, user, UploadKind::Voice, req, payload).await
 }
 
-/// The upload routes' part of the OpenAPI document.
-#[derive(OpenApi)]
-#[openapi(
-    paths(upload_image, upload_file, upload_voice),
-    components(schemas(UploadForm, UploadDto, ErrorBody))
-)]
-pub struct UploadsDoc;
-
-/// Registers the upload routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// Registers this module's routes and their OpenAPI entries.
+pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(upload_image)
         .service(upload_file)
         .service(upload_voice);

@@ -10,6 +10,7 @@ use livechat_store::models::UserRow;
 use livechat_store::users::{UserChanges, UserFilter};
 use serde::Deserialize;
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{page_of, text_filter};
 use crate::auth::{hash_password, AdminUser, AuthUser};
@@ -34,8 +35,8 @@ pub struct UserQuery {
 }
 
 /// Lists users: admins see everyone; chat users see the active people they may talk to.
-#[utoipa::path(get, path = "/api/users/", tag = "users", params(UserQuery), responses((status = 200, body = Paged<UserDto>)))]
-#[get("/api/users")]
+#[utoipa::path(tag = "users", params(UserQuery), responses((status = 200, body = Paged<UserDto>)))]
+#[get("/api/users/")]
 pub async fn list_users(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -74,7 +75,7 @@ pub async fn list_users(
 
 /// One user: admins see anyone; chat users see themselves, the people they
 /// may browse and their contacts.
-#[utoipa::path(get, path = "/api/users/{id}", tag = "users", responses((status = 200, body = UserDto), (status = 404, description = "no such user")))]
+#[utoipa::path(tag = "users", responses((status = 200, body = UserDto), (status = 404, description = "no such user")))]
 #[get("/api/users/{id}")]
 pub async fn get_user(
     state: web::Data<AppState>,
@@ -119,9 +120,9 @@ pub struct CreateUserBody {
 }
 
 /// Creates a user (admins only).
-#[utoipa::path(post, path = "/api/users/", tag = "users", request_body = CreateUserBody,
+#[utoipa::path(tag = "users", request_body = CreateUserBody,
     responses((status = 201, body = UserDto), (status = 409, description = "id or username taken"), (status = 422, description = "invalid values")))]
-#[post("/api/users")]
+#[post("/api/users/")]
 pub async fn create_user(
     state: web::Data<AppState>,
     _admin: AdminUser,
@@ -191,7 +192,7 @@ pub struct UpdateUserBody {
 
 /// Edits, disables or enables a user (admins only). Disabling closes the
 /// user's sockets and stops his tokens at once.
-#[utoipa::path(patch, path = "/api/users/{id}", tag = "users", request_body = UpdateUserBody,
+#[utoipa::path(tag = "users", request_body = UpdateUserBody,
     responses((status = 200, body = UserDto), (status = 404, description = "no such user"), (status = 409, description = "username taken or role locked")))]
 #[patch("/api/users/{id}")]
 pub async fn update_user(
@@ -274,4 +275,12 @@ pub async fn update_user(
         &state.settings,
         online.contains(&row.id),
     )))
+}
+
+/// Registers this module's routes and their OpenAPI entries.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_users)
+        .service(create_user)
+        .service(get_user)
+        .service(update_user);
 }

@@ -129,6 +129,13 @@ impl Answer {
         );
         detail
     }
+
+    /// Asserts a 409 about a taken value that names its `field`.
+    #[track_caller]
+    pub fn expect_taken(self, field: &str) {
+        assert_eq!(self.body["field"], field, "body: {}", self.body);
+        self.expect_error(409, "conflict");
+    }
 }
 
 impl TestApp {
