@@ -6,9 +6,13 @@
 //! is a cloneable sender of commands; the task serves them one at a time, so
 //! its state (user → sockets index, contact relation, online admins) needs no
 //! lock and every command sees the effects of the ones before it. Questions
-//! (`connect`, `online_users`, `is_online`, `stats`, `shutdown`) carry a
-//! oneshot for the answer; if the hub is gone the caller gets
-//! [`HubError::Stopped`], never a panic.
+//! (`connect`, `online_users`, `is_online`, `online_among`, `stats`,
+//! `shutdown`) carry a oneshot for the answer; if the hub is gone the caller
+//! gets [`HubError::Stopped`], never a panic.
+//!
+//! This file holds the hub task and its state; the handle and its commands
+//! live in `handle.rs`, the two ends of a socket's queue in `connection.rs`,
+//! the contact relation in `contacts.rs`.
 //!
 //! # Queues
 //!
@@ -36,16 +40,27 @@
 //! between two offline users is forgotten; either side's next `connect`
 //! brings it back from the database.
 
+mod connection;
+mod contacts;
+mod handle;
+
 use std::collections::{HashMap, HashSet};
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
+use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
-use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior};
 use tracing::{debug, info, warn};
 
+pub use connection::{Connection, Outbound};
+pub use handle::{HubError, HubHandle, HubStats};
+
 use crate::frames::{online_users_frame, status_frame, Presence};
 use crate::{Audience, ADMIN_QUEUE_CAPACITY, PING_INTERVAL, QUEUE_CAPACITY};
+use connection::Socket;
+use contacts::Contacts;
+use handle::Command;
 
 /// Close reason sent (with code 1008) to a socket whose queue overflowed.
 pub const OVERFLOW_REASON: &str = "too slow: outbound queue overflowed";
@@ -80,215 +95,6 @@ impl Default for HubConfig {
     }
 }
 
-/// One item of a socket's outbound queue.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outbound {
-    /// A JSON text frame to write as is.
-    Frame(Arc<str>),
-    /// Close the WebSocket with this code and reason, then end the socket
-    /// task. Nothing follows it.
-    Close {
-        /// WebSocket close code (1001, 1008, 4403…).
-        code: u16,
-        /// Human-readable reason, sent in the close frame.
-        reason: String,
-    },
-}
-
-/// Why the hub could not answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum HubError {
-    /// The hub task has ended (after [`HubHandle::shutdown`], or because the
-    /// runtime is going down).
-    #[error("the real-time hub has stopped")]
-    Stopped,
-}
-
-/// Counters for health checks and the admin dashboard.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-pub struct HubStats {
-    /// Open sockets, all users together.
-    pub sockets: usize,
-    /// Users with at least one open socket, admins included.
-    pub users_online: usize,
-}
-
-/// One registered socket, as handed to its socket task.
-///
-/// Read it with [`Connection::recv`], which yields queued frames and, first
-/// of all, a close request from the hub. While writing a frame to a slow
-/// client, race the write against [`Connection::closed`] so that a close
-/// request is not stuck behind it. When the socket ends for any reason, call
-/// [`HubHandle::disconnect`] with [`Connection::id`] (the hub also notices
-/// abandoned queues on its own, within [`PING_INTERVAL`], as a safety net).
-///
-/// `rx` is public for tasks that prefer to read the queue directly: the hub
-/// always puts the final [`Outbound::Close`] in it as well (a slot is
-/// reserved for it), only later than the out-of-band signal.
-#[derive(Debug)]
-pub struct Connection {
-    /// This socket's id, unique for the hub's lifetime.
-    pub id: u64,
-    /// The socket's outbound queue. Ends (`None`) once the hub has dropped
-    /// the socket.
-    pub rx: mpsc::Receiver<Outbound>,
-    signal: CloseSignal,
-}
-
-/// State of a connection's out-of-band close signal.
-#[derive(Debug)]
-enum CloseSignal {
-    /// Not fired yet.
-    Armed(oneshot::Receiver<Outbound>),
-    /// The hub asked to close; the socket is done.
-    Fired,
-    /// The hub dropped the signal without firing it (the socket was removed
-    /// by `disconnect`, or the hub stopped): only the queue is left.
-    Gone,
-}
-
-/// What a `Connection::recv` race produced.
-enum Step {
-    Signal(Result<Outbound, oneshot::error::RecvError>),
-    Queue(Option<Outbound>),
-}
-
-impl Connection {
-    /// The next item for this socket: a close request first if the hub made
-    /// one, otherwise the next queued frame, waiting for one if needed.
-    ///
-    /// After an [`Outbound::Close`] it returns `None`, as it does once the
-    /// hub has dropped the socket. Cancel safe: usable in `select!`.
-    pub async fn recv(&mut self) -> Option<Outbound> {
-        loop {
-            let step = match &mut self.signal {
-                CloseSignal::Fired => return None,
-                CloseSignal::Gone => Step::Queue(self.rx.recv().await),
-                CloseSignal::Armed(signal) => {
-                    tokio::select! {
-                        biased;
-                        fired = signal => Step::Signal(fired),
-                        item = self.rx.recv() => Step::Queue(item),
-                    }
-                }
-            };
-            match step {
-                Step::Signal(Ok(close)) => {
-                    self.signal = CloseSignal::Fired;
-                    return Some(close);
-                }
-                Step::Signal(Err(_)) => self.signal = CloseSignal::Gone,
-                Step::Queue(item) => {
-                    if matches!(item, Some(Outbound::Close { .. })) {
-                        self.signal = CloseSignal::Fired;
-                    }
-                    return item;
-                }
-            }
-        }
-    }
-
-    /// Resolves with `(code, reason)` when the hub asks to close this socket
-    /// (queue overflow, [`HubHandle::close_user`], shutdown). Never resolves
-    /// if it never asks, nor after it has already resolved or
-    /// [`Connection::recv`] has returned the close. Cancel safe.
-    ///
-    /// Use it to abandon a write that is blocked on a client that stopped
-    /// reading:
-    ///
-    /// ```text
-    /// tokio::select! {
-    ///     biased;
-    ///     (code, reason) = conn.closed() => { /* close with code, end */ }
-    ///     sent = session.text(&*frame) => { /* go on */ }
-    /// }
-    /// ```
-    pub async fn closed(&mut self) -> (u16, String) {
-        if let CloseSignal::Armed(signal) = &mut self.signal {
-            match signal.await {
-                Ok(Outbound::Close { code, reason }) => {
-                    self.signal = CloseSignal::Fired;
-                    return (code, reason);
-                }
-                // The hub only ever sends `Close` on this channel.
-                Ok(Outbound::Frame(_)) => self.signal = CloseSignal::Fired,
-                Err(_) => self.signal = CloseSignal::Gone,
-            }
-        }
-        std::future::pending().await
-    }
-}
-
-/// A request to the hub task.
-#[derive(Debug)]
-enum Command {
-    Connect {
-        user_id: String,
-        is_admin: bool,
-        contacts: Vec<String>,
-        reply: oneshot::Sender<Connection>,
-    },
-    Disconnect {
-        user_id: String,
-        conn_id: u64,
-    },
-    Publish {
-        audience: Audience,
-        frame: Arc<str>,
-    },
-    SendTo {
-        user_id: String,
-        conn_id: u64,
-        frame: Arc<str>,
-    },
-    Link {
-        a: String,
-        b: String,
-    },
-    CloseUser {
-        user_id: String,
-        code: u16,
-        reason: String,
-    },
-    OnlineUsers {
-        reply: oneshot::Sender<Vec<String>>,
-    },
-    IsOnline {
-        user_id: String,
-        reply: oneshot::Sender<bool>,
-    },
-    OnlineAmong {
-        user_ids: Vec<String>,
-        reply: oneshot::Sender<Vec<String>>,
-    },
-    Stats {
-        reply: oneshot::Sender<HubStats>,
-    },
-    Shutdown {
-        done: oneshot::Sender<()>,
-    },
-    /// Runs the abandoned-socket sweep now (tests; the hub also runs it on a timer).
-    #[cfg(test)]
-    Sweep {
-        done: oneshot::Sender<()>,
-    },
-}
-
-/// A cloneable handle to the hub task.
-///
-/// Commands travel over an **unbounded** channel. Fire-and-forget calls
-/// (`publish`, `link`, `close_user`, `disconnect`) are made from synchronous
-/// code (request handlers, drop paths) that must neither block nor wait, and
-/// dropping one instead would lose an event or leave a user shown online
-/// forever. The channel cannot grow without bound in practice: the hub does
-/// a small, non-blocking amount of work per command (it never awaits a
-/// socket), so it drains commands far faster than requests can produce them;
-/// the per-socket queues are the bounded part that absorbs slow clients.
-#[derive(Debug, Clone)]
-pub struct HubHandle {
-    commands: mpsc::UnboundedSender<Command>,
-}
-
 /// Starts the hub task on the current tokio runtime and returns its handle.
 ///
 /// The hub runs until [`HubHandle::shutdown`] or until every handle is
@@ -299,202 +105,7 @@ pub struct HubHandle {
 pub fn spawn_hub(config: HubConfig) -> HubHandle {
     let (commands, inbox) = mpsc::unbounded_channel();
     tokio::spawn(Hub::new(config).run(inbox));
-    HubHandle { commands }
-}
-
-impl HubHandle {
-    /// Sends a fire-and-forget command; after shutdown it is dropped (there
-    /// is nobody left to deliver to).
-    fn tell(&self, command: Command) {
-        if self.commands.send(command).is_err() {
-            debug!("real-time hub stopped; command dropped");
-        }
-    }
-
-    /// Sends a command carrying a reply channel and awaits the answer.
-    async fn ask<T>(
-        &self,
-        command: impl FnOnce(oneshot::Sender<T>) -> Command,
-    ) -> Result<T, HubError> {
-        let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(command(reply))
-            .map_err(|_| HubError::Stopped)?;
-        answer.await.map_err(|_| HubError::Stopped)
-    }
-
-    /// Registers one socket of `user_id`. `contacts`: the ids of the users
-    /// he shares a conversation with (loaded by the caller); they replace the
-    /// contacts given by his previous `connect`, while relations added by
-    /// [`HubHandle::link`] and by the other side's own list are kept.
-    ///
-    /// The new socket's queue starts with
-    /// `{"type":"online_users","users":[…]}`: his online contacts, or for an
-    /// admin every online user, sorted, himself excluded. If this is his
-    /// first socket, his contacts' and all admins' sockets get
-    /// `{"type":"status","user_id":…,"status":"online"}`.
-    ///
-    /// # Errors
-    /// [`HubError::Stopped`] when the hub has shut down.
-    pub async fn connect(
-        &self,
-        user_id: String,
-        is_admin: bool,
-        contacts: Vec<String>,
-    ) -> Result<Connection, HubError> {
-        self.ask(|reply| Command::Connect {
-            user_id,
-            is_admin,
-            contacts,
-            reply,
-        })
-        .await
-    }
-
-    /// Unregisters socket `conn_id` of `user_id`. When it was his last, he
-    /// goes offline (a `status` frame to contacts and admins). Idempotent:
-    /// unknown or already removed sockets are ignored.
-    pub fn disconnect(&self, user_id: &str, conn_id: u64) {
-        self.tell(Command::Disconnect {
-            user_id: user_id.to_owned(),
-            conn_id,
-        });
-    }
-
-    /// Queues `frame` once on every socket of the audience: each listed user
-    /// (duplicates ignored) and, when `audience.admins`, every online admin
-    /// (once, even if also listed). Never blocks. A socket whose queue is
-    /// full is removed and closed with 1008 ([`OVERFLOW_REASON`]); if that
-    /// was its user's last socket, he goes offline.
-    pub fn publish(&self, audience: Audience, frame: Arc<str>) {
-        self.tell(Command::Publish { audience, frame });
-    }
-
-    /// Queues `frame` on one socket, behind everything published before:
-    /// the socket task answers a client's `ping` this way, so its `pong`
-    /// tells the client that every earlier event has been queued to it.
-    pub fn send_to(&self, user_id: &str, conn_id: u64, frame: Arc<str>) {
-        self.tell(Command::SendTo {
-            user_id: user_id.to_owned(),
-            conn_id,
-            frame,
-        });
-    }
-
-    /// Makes `a` and `b` contacts (a new conversation joins them). If both
-    /// are online, each gets a `status` online frame of the other.
-    pub fn link(&self, a: &str, b: &str) {
-        self.tell(Command::Link {
-            a: a.to_owned(),
-            b: b.to_owned(),
-        });
-    }
-
-    /// Closes every socket of `user_id` with `code` and `reason` (4403 when
-    /// the user is disabled) and marks him offline.
-    pub fn close_user(&self, user_id: &str, code: u16, reason: &str) {
-        self.tell(Command::CloseUser {
-            user_id: user_id.to_owned(),
-            code,
-            reason: reason.to_owned(),
-        });
-    }
-
-    /// Every online user (admins included), sorted.
-    ///
-    /// # Errors
-    /// [`HubError::Stopped`] when the hub has shut down.
-    pub async fn online_users(&self) -> Result<Vec<String>, HubError> {
-        self.ask(|reply| Command::OnlineUsers { reply }).await
-    }
-
-    /// Whether `user_id` has at least one open socket.
-    ///
-    /// # Errors
-    /// [`HubError::Stopped`] when the hub has shut down.
-    pub async fn is_online(&self, user_id: &str) -> Result<bool, HubError> {
-        let user_id = user_id.to_owned();
-        self.ask(|reply| Command::IsOnline { user_id, reply }).await
-    }
-
-    /// Those of `user_ids` who are online, in one round trip (the order of
-    /// `user_ids`, without duplicates).
-    ///
-    /// # Errors
-    /// [`HubError::Stopped`] when the hub has shut down.
-    pub async fn online_among(&self, user_ids: Vec<String>) -> Result<Vec<String>, HubError> {
-        if user_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.ask(|reply| Command::OnlineAmong { user_ids, reply })
-            .await
-    }
-
-    /// Open sockets and online users.
-    ///
-    /// # Errors
-    /// [`HubError::Stopped`] when the hub has shut down.
-    pub async fn stats(&self) -> Result<HubStats, HubError> {
-        self.ask(|reply| Command::Stats { reply }).await
-    }
-
-    /// Sends `Close{1001, "server shutting down"}` to every socket, stops
-    /// the hub, and returns once that is done. Later calls get
-    /// [`HubError::Stopped`] (and `connect` refuses new sockets).
-    ///
-    /// # Errors
-    /// [`HubError::Stopped`] when the hub had already stopped.
-    pub async fn shutdown(&self) -> Result<(), HubError> {
-        self.ask(|done| Command::Shutdown { done }).await
-    }
-
-    /// Runs the sweep for abandoned sockets now and waits for it.
-    #[cfg(test)]
-    async fn sweep(&self) -> Result<(), HubError> {
-        self.ask(|done| Command::Sweep { done }).await
-    }
-}
-
-/// The contact relation between two users, from one side's point of view.
-/// Bits, because one relation can have several reasons to exist.
-type EdgeFlags = u8;
-/// [`HubHandle::link`] joined them.
-const LINKED: EdgeFlags = 1;
-/// The `contacts` this user gave on connect list the other.
-const LISTED: EdgeFlags = 2;
-/// The other user's `contacts` list this user.
-const LISTED_BY_PEER: EdgeFlags = 4;
-
-/// The same reasons seen from the other side.
-fn mirror(flags: EdgeFlags) -> EdgeFlags {
-    (flags & LINKED) | ((flags & LISTED) << 1) | ((flags & LISTED_BY_PEER) >> 1)
-}
-
-/// The hub's side of one socket.
-struct Socket {
-    id: u64,
-    tx: mpsc::Sender<Outbound>,
-    /// The slot reserved for the final in-band `Close`.
-    reserved: Option<mpsc::OwnedPermit<Outbound>>,
-    /// The out-of-band close signal.
-    signal: Option<oneshot::Sender<Outbound>>,
-}
-
-impl Socket {
-    /// Asks the socket task to close, both out of band and in band.
-    fn close(self, code: u16, reason: &str) {
-        let close = || Outbound::Close {
-            code,
-            reason: reason.to_owned(),
-        };
-        if let Some(signal) = self.signal {
-            // Fails only if the task already dropped its `Connection`.
-            let _ = signal.send(close());
-        }
-        if let Some(slot) = self.reserved {
-            let _sender = slot.send(close());
-        }
-    }
+    HubHandle::new(commands)
 }
 
 /// A user with at least one open socket.
@@ -513,6 +124,16 @@ enum Leave {
     Overflowed,
 }
 
+impl Leave {
+    /// Why a socket whose queue refused a frame must leave.
+    fn refused<T>(error: &TrySendError<T>) -> Self {
+        match error {
+            TrySendError::Full(_) => Self::Overflowed,
+            TrySendError::Closed(_) => Self::Abandoned,
+        }
+    }
+}
+
 /// A socket to remove once the current fan-out is over.
 struct Removal {
     user_id: String,
@@ -529,10 +150,9 @@ struct Hub {
     online: HashMap<String, OnlineUser>,
     /// The online users who are admins.
     admins: HashSet<String>,
-    /// The symmetric contact relation: `contacts[x][y]` exists iff
-    /// `contacts[y][x]` does, with mirrored flags. Only relations with at
-    /// least one online side are kept.
-    contacts: HashMap<String, HashMap<String, EdgeFlags>>,
+    /// The contact relation. Only relations with at least one online side
+    /// are kept.
+    contacts: Contacts,
 }
 
 impl Hub {
@@ -543,7 +163,7 @@ impl Hub {
             next_conn_id: 1,
             online: HashMap::new(),
             admins: HashSet::new(),
-            contacts: HashMap::new(),
+            contacts: Contacts::default(),
         }
     }
 
@@ -553,12 +173,11 @@ impl Hub {
         loop {
             tokio::select! {
                 command = inbox.recv() => match command {
-                    Some(Command::Shutdown { done }) => {
-                        self.shutdown();
-                        let _ = done.send(());
-                        break;
+                    Some(command) => {
+                        if self.handle(command).is_break() {
+                            break;
+                        }
                     }
-                    Some(command) => self.handle(command),
                     None => {
                         debug!("every hub handle dropped; hub stopping");
                         break;
@@ -569,7 +188,8 @@ impl Hub {
         }
     }
 
-    fn handle(&mut self, command: Command) {
+    /// Serves one command; `Break` once the hub must stop.
+    fn handle(&mut self, command: Command) -> ControlFlow<()> {
         match command {
             Command::Connect {
                 user_id,
@@ -627,10 +247,10 @@ impl Hub {
                     users_online: self.online.len(),
                 });
             }
-            // Handled by `run`, which stops after it.
             Command::Shutdown { done } => {
                 self.shutdown();
                 let _ = done.send(());
+                return ControlFlow::Break(());
             }
             #[cfg(test)]
             Command::Sweep { done } => {
@@ -638,25 +258,23 @@ impl Hub {
                 let _ = done.send(());
             }
         }
+        ControlFlow::Continue(())
     }
 
     fn connect(&mut self, user_id: String, is_admin: bool, contacts: Vec<String>) -> Connection {
         let id = self.next_conn_id;
         self.next_conn_id += 1;
-        // One slot more than the capacity, reserved at once for the final Close.
         let capacity = if is_admin {
             self.admin_queue_capacity
         } else {
             self.queue_capacity
         };
-        let (tx, rx) = mpsc::channel(capacity + 1);
-        let reserved = tx.clone().try_reserve_owned().ok();
-        let (signal, signal_rx) = oneshot::channel();
+        let (socket, conn) = connection::open(id, capacity);
 
-        self.set_contacts(&user_id, contacts);
+        self.contacts.set_listed(&user_id, contacts);
         let listing = self.online_listing(&user_id, is_admin);
         // A fresh queue has room: this cannot fail.
-        let _ = tx.try_send(Outbound::Frame(listing));
+        let _ = socket.try_send(&listing);
 
         let first = !self.online.contains_key(&user_id);
         self.online
@@ -665,12 +283,7 @@ impl Hub {
                 sockets: Vec::with_capacity(1),
             })
             .sockets
-            .push(Socket {
-                id,
-                tx,
-                reserved,
-                signal: Some(signal),
-            });
+            .push(socket);
         if is_admin {
             self.admins.insert(user_id.clone());
         } else {
@@ -682,11 +295,7 @@ impl Hub {
             self.broadcast_presence(&user_id, Presence::Online, &mut removals);
             self.remove_sockets(removals);
         }
-        Connection {
-            id,
-            rx,
-            signal: CloseSignal::Armed(signal_rx),
-        }
+        conn
     }
 
     /// The `online_users` frame for a new socket of `user_id`.
@@ -699,107 +308,12 @@ impl Hub {
                 .collect()
         } else {
             self.contacts
-                .get(user_id)
-                .map(|peers| {
-                    peers
-                        .keys()
-                        .map(String::as_str)
-                        .filter(|p| self.online.contains_key(*p))
-                        .collect()
-                })
-                .unwrap_or_default()
+                .peers(user_id)
+                .filter(|p| self.online.contains_key(*p))
+                .collect()
         };
         users.sort_unstable();
         online_users_frame(&users)
-    }
-
-    /// Replaces the contacts `user_id` listed himself; other reasons for a
-    /// relation (links, the peer's own list) stay.
-    fn set_contacts(&mut self, user_id: &str, mut listed: Vec<String>) {
-        listed.retain(|c| c != user_id);
-        listed.sort_unstable();
-        listed.dedup();
-        let stale: Vec<String> = self
-            .contacts
-            .get(user_id)
-            .map(|peers| {
-                peers
-                    .iter()
-                    .filter(|(peer, flags)| {
-                        **flags & LISTED != 0 && listed.binary_search(peer).is_err()
-                    })
-                    .map(|(peer, _)| peer.clone())
-                    .collect()
-            })
-            .unwrap_or_default();
-        for peer in stale {
-            self.clear_edge(user_id, &peer, LISTED);
-        }
-        for peer in listed {
-            self.set_edge(user_id, &peer, LISTED);
-        }
-    }
-
-    fn set_edge(&mut self, a: &str, b: &str, flags: EdgeFlags) {
-        *self
-            .contacts
-            .entry(a.to_owned())
-            .or_default()
-            .entry(b.to_owned())
-            .or_insert(0) |= flags;
-        *self
-            .contacts
-            .entry(b.to_owned())
-            .or_default()
-            .entry(a.to_owned())
-            .or_insert(0) |= mirror(flags);
-    }
-
-    fn clear_edge(&mut self, a: &str, b: &str, flags: EdgeFlags) {
-        self.clear_half_edge(a, b, flags);
-        self.clear_half_edge(b, a, mirror(flags));
-    }
-
-    fn clear_half_edge(&mut self, from: &str, to: &str, flags: EdgeFlags) {
-        if let Some(peers) = self.contacts.get_mut(from) {
-            if let Some(existing) = peers.get_mut(to) {
-                *existing &= !flags;
-                if *existing == 0 {
-                    peers.remove(to);
-                }
-            }
-            if peers.is_empty() {
-                self.contacts.remove(from);
-            }
-        }
-    }
-
-    /// Forgets the relations between `user_id`, who just went offline, and
-    /// users who are offline too.
-    fn forget_offline_contacts(&mut self, user_id: &str) {
-        let Some(peers) = self.contacts.get_mut(user_id) else {
-            return;
-        };
-        let online = &self.online;
-        let mut offline_peers = Vec::new();
-        peers.retain(|peer, _| {
-            let keep = online.contains_key(peer);
-            if !keep {
-                offline_peers.push(peer.clone());
-            }
-            keep
-        });
-        if peers.is_empty() {
-            self.contacts.remove(user_id);
-        }
-        for peer in offline_peers {
-            if let Some(back) = self.contacts.get_mut(&peer) {
-                back.remove(user_id);
-                if back.is_empty() {
-                    self.contacts.remove(&peer);
-                }
-            }
-        }
     }
 
     /// Queues `frame` on every socket of `user_id` (if online). Full or
@@ -810,16 +324,13 @@ impl Hub {
             return;
         };
         for socket in &user.sockets {
-            let leave = match socket.tx.try_send(Outbound::Frame(Arc::clone(frame))) {
-                Ok(()) => continue,
-                Err(TrySendError::Full(_)) => Leave::Overflowed,
-                Err(TrySendError::Closed(_)) => Leave::Abandoned,
-            };
-            removals.push(Removal {
-                user_id: user_id.to_owned(),
-                conn_id: socket.id,
-                leave,
-            });
+            if let Err(error) = socket.try_send(frame) {
+                removals.push(Removal {
+                    user_id: user_id.to_owned(),
+                    conn_id: socket.id,
+                    leave: Leave::refused(&error),
+                });
+            }
         }
     }
 
@@ -831,16 +342,14 @@ impl Hub {
         else {
             return;
         };
-        let leave = match socket.tx.try_send(Outbound::Frame(Arc::clone(frame))) {
-            Ok(()) => return,
-            Err(TrySendError::Full(_)) => Leave::Overflowed,
-            Err(TrySendError::Closed(_)) => Leave::Abandoned,
-        };
-        self.remove_sockets(vec![Removal {
-            user_id: user_id.to_owned(),
-            conn_id,
-            leave,
-        }]);
+        if let Err(error) = socket.try_send(frame) {
+            let leave = Leave::refused(&error);
+            self.remove_sockets(vec![Removal {
+                user_id: user_id.to_owned(),
+                conn_id,
+                leave,
+            }]);
+        }
     }
 
     fn publish(&mut self, mut audience: Audience, frame: &Arc<str>) {
@@ -864,15 +373,11 @@ impl Hub {
     /// admin, once each, never to himself.
     fn broadcast_presence(&self, user_id: &str, presence: Presence, removals: &mut Vec<Removal>) {
         let frame = status_frame(user_id, presence);
-        let peers = self.contacts.get(user_id);
-        if let Some(peers) = peers {
-            for peer in peers.keys() {
-                self.deliver(peer, &frame, removals);
-            }
+        for peer in self.contacts.peers(user_id) {
+            self.deliver(peer, &frame, removals);
         }
         for admin in &self.admins {
-            let is_peer = peers.is_some_and(|p| p.contains_key(admin));
-            if admin != user_id && !is_peer {
+            if admin != user_id && !self.contacts.are_contacts(user_id, admin) {
                 self.deliver(admin, &frame, removals);
             }
         }
@@ -888,7 +393,7 @@ impl Hub {
             // lists the new conversation.
             return;
         }
-        self.set_edge(a, b, LINKED);
+        self.contacts.link(a, b);
         if a_online && b_online {
             let mut removals = Vec::new();
             self.deliver(a, &status_frame(b, Presence::Online), &mut removals);
@@ -921,13 +426,16 @@ impl Hub {
     fn went_offline(&mut self, user_id: &str, removals: &mut Vec<Removal>) {
         self.admins.remove(user_id);
         self.broadcast_presence(user_id, Presence::Offline, removals);
-        self.forget_offline_contacts(user_id);
+        let online = &self.online;
+        self.contacts
+            .forget_offline(user_id, |peer| online.contains_key(peer));
         debug!(user_id, "user offline");
     }
 
     /// Removes sockets, closing overflowed ones; removals can cascade (an
     /// offline broadcast may overflow another queue), so this runs until
-    /// none is left. It ends: each round removes a socket.
+    /// none is left. It ends: new removals are only queued when a user's
+    /// last socket has just been removed, and each socket is removed once.
     fn remove_sockets(&mut self, mut removals: Vec<Removal>) {
         while let Some(Removal {
             user_id,
@@ -968,7 +476,7 @@ impl Hub {
             .flat_map(|(user_id, user)| {
                 user.sockets
                     .iter()
-                    .filter(|s| s.tx.is_closed())
+                    .filter(|s| s.is_abandoned())
                     .map(move |s| Removal {
                         user_id: user_id.clone(),
                         conn_id: s.id,
