@@ -7,6 +7,7 @@
 use serde_json::{json, Value};
 use tokio::sync::mpsc::error::TryRecvError;
 
+use super::contacts::{mirror, LINKED, LISTED, LISTED_BY_PEER};
 use super::*;
 
 fn hub() -> HubHandle {
@@ -470,9 +471,9 @@ fn hub_state_forgets_offline_pairs() {
     let b1 = hub.connect("b1".into(), false, vec!["m1".into(), "m2".into()]);
     let m1 = hub.connect("m1".into(), false, vec![]);
     hub.link("b2", "m9");
-    assert!(!hub.contacts.contains_key("b2"));
-    assert_eq!(hub.contacts["b1"].len(), 2);
-    assert_eq!(hub.contacts["m2"]["b1"], LISTED_BY_PEER);
+    assert!(!hub.contacts.has_contacts("b2"));
+    assert_eq!(hub.contacts.peers("b1").count(), 2);
+    assert_eq!(hub.contacts.flags("m2", "b1"), Some(LISTED_BY_PEER));
 
     hub.remove_sockets(vec![Removal {
         user_id: "b1".into(),
@@ -480,9 +481,9 @@ fn hub_state_forgets_offline_pairs() {
         leave: Leave::Disconnected,
     }]);
     // m2 is offline: forgotten; m1 is online: kept.
-    assert!(!hub.contacts.contains_key("m2"));
-    assert_eq!(hub.contacts["b1"].keys().collect::<Vec<_>>(), vec!["m1"]);
-    assert_eq!(hub.contacts["m1"]["b1"], LISTED_BY_PEER);
+    assert!(!hub.contacts.has_contacts("m2"));
+    assert_eq!(hub.contacts.peers("b1").collect::<Vec<_>>(), vec!["m1"]);
+    assert_eq!(hub.contacts.flags("m1", "b1"), Some(LISTED_BY_PEER));
 
     hub.remove_sockets(vec![Removal {
         user_id: "m1".into(),
