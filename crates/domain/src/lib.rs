@@ -12,12 +12,15 @@ pub mod messages;
 pub mod orders;
 pub mod paging;
 pub mod quick_replies;
+pub mod uploads;
 pub mod users;
 
 pub use conversations::{Side, Sides};
 pub use error::DomainError;
 pub use events::Audience;
 pub use messages::MessageType;
+pub use orders::OrderStatus;
+pub use uploads::UploadKind;
 pub use users::{Role, UserStatus};
 
 /// Current time as unix milliseconds.

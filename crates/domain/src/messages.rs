@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::conversations::Sides;
 use crate::error::DomainError;
+use crate::orders::{Order, OrderSnapshot};
+use crate::uploads::Upload;
 
 /// Longest text message, in characters after trimming.
 pub const MAX_TEXT_CHARS: usize = 5000;
@@ -108,6 +111,235 @@ pub fn preview(message_type: MessageType, content: &str) -> String {
     }
 }
 
+/// What a send carries, as the request names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Requested {
+    /// Text, trimmed and checked.
+    Text(String),
+    /// The id of the sender's upload (image, file, voice).
+    Upload(String),
+    /// The number of an order between the two participants.
+    Order(String),
+}
+
+/// A send request, checked before anything is read from the database: the
+/// type is known, the fields fit the type, the text is valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendRequest {
+    /// The conversation to post into.
+    pub conversation_id: i64,
+    /// The message's type.
+    pub kind: MessageType,
+    /// What it carries.
+    pub requested: Requested,
+    /// Client-made id that makes a retry idempotent.
+    pub client_msg_id: Option<String>,
+}
+
+/// The fields of a send as they arrive (any may be missing or extra).
+#[derive(Debug, Clone, Default)]
+pub struct SendFields {
+    /// The conversation.
+    pub conversation_id: i64,
+    /// `text`, `image`, `file`, `voice` or `order`.
+    pub message_type: String,
+    /// A text message's text.
+    pub content: Option<String>,
+    /// A media message's upload.
+    pub upload_id: Option<String>,
+    /// An order card's order.
+    pub order_no: Option<String>,
+    /// The client's id of the message.
+    pub client_msg_id: Option<String>,
+}
+
+fn refuse_extra(kind: MessageType, name: &str, present: bool) -> Result<(), DomainError> {
+    if present {
+        return Err(DomainError::Validation(format!(
+            "`{name}` is not accepted for {} messages",
+            kind.as_str()
+        )));
+    }
+    Ok(())
+}
+
+fn required(
+    value: Option<String>,
+    missing: impl FnOnce() -> String,
+) -> Result<String, DomainError> {
+    value
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| DomainError::Validation(missing()))
+}
+
+impl SendRequest {
+    /// Checks the fields of a send: each type takes exactly its own field.
+    pub fn parse(f: SendFields) -> Result<Self, DomainError> {
+        let kind = MessageType::parse(&f.message_type)?;
+        if let Some(cid) = &f.client_msg_id {
+            validate_client_msg_id(cid)?;
+        }
+        let requested = match kind {
+            MessageType::Text => {
+                refuse_extra(kind, "upload_id", f.upload_id.is_some())?;
+                refuse_extra(kind, "order_no", f.order_no.is_some())?;
+                let content = f.content.ok_or_else(|| {
+                    DomainError::Validation("text messages need `content`".into())
+                })?;
+                Requested::Text(validate_text(&content)?)
+            }
+            MessageType::Image | MessageType::File | MessageType::Voice => {
+                refuse_extra(kind, "content", f.content.is_some())?;
+                refuse_extra(kind, "order_no", f.order_no.is_some())?;
+                Requested::Upload(required(f.upload_id, || {
+                    format!(
+                        "{} messages need the `upload_id` of an upload",
+                        kind.as_str()
+                    )
+                })?)
+            }
+            MessageType::Order => {
+                refuse_extra(kind, "content", f.content.is_some())?;
+                refuse_extra(kind, "upload_id", f.upload_id.is_some())?;
+                Requested::Order(required(f.order_no, || {
+                    "order messages need `order_no`".to_string()
+                })?)
+            }
+        };
+        Ok(Self {
+            conversation_id: f.conversation_id,
+            kind,
+            requested,
+            client_msg_id: f.client_msg_id,
+        })
+    }
+
+    /// The upload this send names, to be loaded before drafting.
+    pub fn upload_id(&self) -> Option<&str> {
+        match &self.requested {
+            Requested::Upload(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The order this send names, to be loaded before drafting.
+    pub fn order_no(&self) -> Option<&str> {
+        match &self.requested {
+            Requested::Order(no) => Some(no),
+            _ => None,
+        }
+    }
+
+    /// Turns the request into a message, given the conversation's sides and
+    /// what it names as loaded (`None` when it does not exist): the upload
+    /// must be the sender's own and of a kind the type takes; the order must
+    /// be between the conversation's buyer and merchant. Fails with the
+    /// rule that said no.
+    pub fn draft(
+        self,
+        sender_id: &str,
+        sides: &Sides,
+        loaded: Loaded,
+        now_ms: i64,
+    ) -> Result<MessageDraft, DomainError> {
+        let (content, upload, order) = match self.requested {
+            Requested::Text(text) => (text, None, None),
+            Requested::Upload(id) => {
+                let upload = loaded
+                    .upload
+                    .filter(|u| u.id == id)
+                    .ok_or_else(|| DomainError::NotFound(format!("no upload `{id}`")))?;
+                if upload.owner_id != sender_id {
+                    return Err(DomainError::Forbidden(
+                        "that upload belongs to someone else".into(),
+                    ));
+                }
+                if !upload.kind.fits(self.kind) {
+                    return Err(DomainError::Validation(format!(
+                        "a {} upload cannot be sent as a {} message",
+                        upload.kind,
+                        self.kind.as_str()
+                    )));
+                }
+                (upload.path.clone(), Some(upload), None)
+            }
+            Requested::Order(no) => {
+                let order = loaded
+                    .order
+                    .filter(|o| {
+                        o.order_no == no
+                            && o.buyer_id == sides.customer_id
+                            && o.merchant_id == sides.agent_id
+                    })
+                    .ok_or_else(|| {
+                        DomainError::NotFound(format!(
+                            "no order `{no}` between the two participants"
+                        ))
+                    })?;
+                (no, None, Some(OrderSnapshot::from(&order)))
+            }
+        };
+        Ok(MessageDraft {
+            conversation_id: self.conversation_id,
+            sender_id: sender_id.to_string(),
+            kind: self.kind,
+            content,
+            client_msg_id: self.client_msg_id,
+            upload,
+            order,
+            created_at: now_ms,
+        })
+    }
+}
+
+/// What a send request names, as loaded from storage.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    /// The named upload, if it exists.
+    pub upload: Option<Upload>,
+    /// The named order, if it exists.
+    pub order: Option<Order>,
+}
+
+/// A valid message, ready to store: everything but its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageDraft {
+    /// The conversation.
+    pub conversation_id: i64,
+    /// The sender (a participant).
+    pub sender_id: String,
+    /// The type.
+    pub kind: MessageType,
+    /// Text, a media message's relative path, or the order number.
+    pub content: String,
+    /// The client's id of the message.
+    pub client_msg_id: Option<String>,
+    /// A media message's upload.
+    pub upload: Option<Upload>,
+    /// An order card's snapshot.
+    pub order: Option<OrderSnapshot>,
+    /// When it was sent (unix ms).
+    pub created_at: i64,
+}
+
+impl MessageDraft {
+    /// Whether a stored message with these fields is this draft sent
+    /// before (a retry with the same `client_msg_id`), rather than another
+    /// message reusing the id.
+    pub fn is_retry_of(
+        &self,
+        conversation_id: i64,
+        kind: MessageType,
+        content: &str,
+        upload_id: Option<&str>,
+    ) -> bool {
+        self.conversation_id == conversation_id
+            && self.kind == kind
+            && self.content == content
+            && self.upload.as_ref().map(|u| u.id.as_str()) == upload_id
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +375,179 @@ mod tests {
         assert_eq!(preview(MessageType::Order, "x"), "[订单]");
         let long = "字".repeat(150);
         assert_eq!(preview(MessageType::Text, &long).chars().count(), 100);
+    }
+
+    fn fields(message_type: &str) -> SendFields {
+        SendFields {
+            conversation_id: 7,
+            message_type: message_type.into(),
+            ..SendFields::default()
+        }
+    }
+
+    fn sides() -> Sides {
+        Sides {
+            customer_id: "b1".into(),
+            agent_id: "m1".into(),
+        }
+    }
+
+    fn upload(kind: crate::uploads::UploadKind, owner: &str) -> Upload {
+        Upload {
+            id: "u1".into(),
+            owner_id: owner.into(),
+            kind,
+            path: "/media/uploads/a_x.png".into(),
+            file_name: "a.png".into(),
+            file_size: 10,
+            mime: "image/png".into(),
+            thumbnail_path: None,
+            width: Some(2),
+            height: Some(3),
+            duration_ms: None,
+        }
+    }
+
+    fn order(buyer: &str, merchant: &str) -> Order {
+        Order {
+            order_no: "SO-1".into(),
+            buyer_id: buyer.into(),
+            merchant_id: merchant.into(),
+            title: "维生素C".into(),
+            amount_cents: 1999,
+            product_count: 2,
+            product_image: Some("/media/p.png".into()),
+            status: crate::orders::OrderStatus::Paid,
+        }
+    }
+
+    #[test]
+    fn each_type_takes_exactly_its_own_field() {
+        let text = SendRequest::parse(SendFields {
+            content: Some("  你好 ".into()),
+            client_msg_id: Some("c-1".into()),
+            ..fields("text")
+        })
+        .unwrap();
+        assert_eq!(text.requested, Requested::Text("你好".into()));
+        let extra = SendRequest::parse(SendFields {
+            content: Some("hi".into()),
+            upload_id: Some("u1".into()),
+            ..fields("text")
+        });
+        assert!(matches!(extra, Err(DomainError::Validation(m)) if m.contains("upload_id")));
+        assert!(SendRequest::parse(fields("text")).is_err());
+        assert!(SendRequest::parse(fields("image")).is_err());
+        assert!(SendRequest::parse(SendFields {
+            upload_id: Some(String::new()),
+            ..fields("voice")
+        })
+        .is_err());
+        let image = SendRequest::parse(SendFields {
+            upload_id: Some("u1".into()),
+            ..fields("image")
+        })
+        .unwrap();
+        assert_eq!(image.upload_id(), Some("u1"));
+        assert_eq!(image.order_no(), None);
+        assert!(SendRequest::parse(SendFields {
+            order_no: Some("SO-1".into()),
+            content: Some("x".into()),
+            ..fields("order")
+        })
+        .is_err());
+        assert!(SendRequest::parse(fields("video")).is_err());
+        assert!(SendRequest::parse(SendFields {
+            content: Some("hi".into()),
+            client_msg_id: Some("has space".into()),
+            ..fields("text")
+        })
+        .is_err());
+    }
+
+    #[test]
+    fn a_media_draft_needs_the_senders_own_upload_of_a_fitting_kind() {
+        use crate::uploads::UploadKind as K;
+        let ask = |t: &str| {
+            SendRequest::parse(SendFields {
+                upload_id: Some("u1".into()),
+                ..fields(t)
+            })
+            .unwrap()
+        };
+        let with = |u: Upload| Loaded {
+            upload: Some(u),
+            order: None,
+        };
+        let d = ask("image")
+            .draft("b1", &sides(), with(upload(K::Image, "b1")), 5)
+            .unwrap();
+        assert_eq!(d.content, "/media/uploads/a_x.png");
+        assert_eq!(d.upload.as_ref().map(|u| u.width), Some(Some(2)));
+        assert_eq!((d.conversation_id, d.created_at), (7, 5));
+        // An image may go as a file; a file not as an image.
+        assert!(ask("file")
+            .draft("b1", &sides(), with(upload(K::Image, "b1")), 5)
+            .is_ok());
+        assert!(matches!(
+            ask("image").draft("b1", &sides(), with(upload(K::File, "b1")), 5),
+            Err(DomainError::Validation(_))
+        ));
+        assert!(matches!(
+            ask("image").draft("b1", &sides(), with(upload(K::Image, "m1")), 5),
+            Err(DomainError::Forbidden(_))
+        ));
+        assert!(matches!(
+            ask("image").draft("b1", &sides(), Loaded::default(), 5),
+            Err(DomainError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn an_order_draft_needs_the_pairs_own_order_and_snapshots_it() {
+        let ask = || {
+            SendRequest::parse(SendFields {
+                order_no: Some("SO-1".into()),
+                ..fields("order")
+            })
+            .unwrap()
+        };
+        let with = |o: Order| Loaded {
+            upload: None,
+            order: Some(o),
+        };
+        let d = ask()
+            .draft("m1", &sides(), with(order("b1", "m1")), 9)
+            .unwrap();
+        assert_eq!(d.content, "SO-1");
+        let snap = d.order.unwrap();
+        assert_eq!(
+            (snap.title.as_str(), snap.amount_cents, snap.product_count),
+            ("维生素C", 1999, 2)
+        );
+        assert_eq!(snap.status, crate::orders::OrderStatus::Paid);
+        assert_eq!(snap.product_image.as_deref(), Some("/media/p.png"));
+        for other in [order("b2", "m1"), order("b1", "m2"), order("m1", "b1")] {
+            assert!(matches!(
+                ask().draft("m1", &sides(), with(other), 9),
+                Err(DomainError::NotFound(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn a_retry_is_the_same_message_only() {
+        let d = SendRequest::parse(SendFields {
+            content: Some("hi".into()),
+            client_msg_id: Some("c1".into()),
+            ..fields("text")
+        })
+        .unwrap()
+        .draft("b1", &sides(), Loaded::default(), 1)
+        .unwrap();
+        assert!(d.is_retry_of(7, MessageType::Text, "hi", None));
+        assert!(!d.is_retry_of(7, MessageType::Text, "other", None));
+        assert!(!d.is_retry_of(8, MessageType::Text, "hi", None));
     }
 
     #[test]

@@ -17,13 +17,33 @@ use crate::error::ApiError;
 use crate::settings::ChatIdentity;
 use crate::state::AppState;
 
+/// Which door a token came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenKind {
+    /// A password login (`/api/auth/login`): administrators.
+    Admin,
+    /// A chat session (`/api/auth/session`): buyers, merchants, platform support.
+    Chat,
+}
+
+impl TokenKind {
+    /// Whether a user of `role` may hold a token of this kind.
+    pub fn fits(self, role: Role) -> bool {
+        match self {
+            TokenKind::Admin => role == Role::Admin,
+            TokenKind::Chat => role.is_chat(),
+        }
+    }
+}
+
 /// What a token says.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
     /// The user id.
     pub sub: String,
-    /// `admin` (from a password login) or `chat` (from a chat session).
-    pub kind: String,
+    /// How the token was issued.
+    pub kind: TokenKind,
     /// Issued at, unix seconds.
     pub iat: i64,
     /// Expires at, unix seconds.
@@ -50,13 +70,13 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 pub fn issue_token(
     state: &AppState,
     user_id: &str,
-    kind: &str,
+    kind: TokenKind,
     ttl_secs: i64,
 ) -> Result<(String, i64), ApiError> {
     let now = now_ms() / 1000;
     let claims = Claims {
         sub: user_id.to_string(),
-        kind: kind.to_string(),
+        kind,
         iat: now,
         exp: now + ttl_secs,
     };
@@ -138,12 +158,12 @@ pub async fn user_for_token(state: &AppState, token: &str) -> Result<UserRow, Ap
         return Err(ApiError::Forbidden("this account is disabled".into()));
     }
     // An admin token must still belong to an admin; a chat token to a chat user.
-    match (claims.kind.as_str(), user.role()) {
-        ("admin", Role::Admin) => Ok(user),
-        ("chat", r) if r.is_chat() => Ok(user),
-        _ => Err(ApiError::Forbidden(
+    if claims.kind.fits(user.role) {
+        Ok(user)
+    } else {
+        Err(ApiError::Forbidden(
             "this token no longer matches the account's role".into(),
-        )),
+        ))
     }
 }
 
@@ -185,7 +205,7 @@ pub struct AdminUser(pub UserRow);
 impl AuthUser {
     /// Whether the user is an admin.
     pub fn is_admin(&self) -> bool {
-        self.0.role() == Role::Admin
+        self.0.role == Role::Admin
     }
 }
 
@@ -213,7 +233,7 @@ fn with_role(
     let fut = AuthUser::from_request(req, payload);
     Box::pin(async move {
         let user = fut.await?.0;
-        if !allowed(user.role()) {
+        if !allowed(user.role) {
             return Err(ApiError::Forbidden(refusal.into()));
         }
         Ok(user)

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use livechat_domain::orders::OrderSnapshot;
 use livechat_store::models::{
     ConversationRow, MessageRow, OrderRow, QuickReplyRow, UploadRow, UserRow,
 };
@@ -26,11 +27,13 @@ pub struct Paged<T> {
 pub struct UserDto {
     pub id: String,
     pub username: String,
-    pub role: String,
+    /// buyer, merchant, platform or admin.
+    pub role: &'static str,
     /// Full URL, or null.
     pub avatar: Option<String>,
     pub description: Option<String>,
-    pub status: String,
+    /// active or disabled.
+    pub status: &'static str,
     pub is_online: bool,
     pub created_at: i64,
     pub updated_at: i64,
@@ -42,10 +45,10 @@ impl UserDto {
         Self {
             id: row.id.clone(),
             username: row.username.clone(),
-            role: row.role.clone(),
+            role: row.role.as_str(),
             avatar: row.avatar.as_deref().map(|a| settings.media_url(a)),
             description: row.description.clone(),
-            status: row.status.clone(),
+            status: row.status.as_str(),
             is_online: online,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -75,15 +78,30 @@ pub struct ConversationDto {
     pub updated_at: i64,
 }
 
-/// An order card's snapshot inside a message.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema, PartialEq)]
-pub struct OrderSnapshot {
+/// An order card's snapshot inside a message (the order as it was when sent).
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct OrderCard {
     pub order_no: String,
     pub title: String,
     pub amount_cents: i64,
     pub product_count: i32,
+    /// Full URL, or null.
     pub product_image: Option<String>,
-    pub status: String,
+    /// pending, paid, shipped, completed, cancelled or refunded.
+    pub status: &'static str,
+}
+
+impl OrderCard {
+    fn new(s: &OrderSnapshot, settings: &HttpSettings) -> Self {
+        Self {
+            order_no: s.order_no.clone(),
+            title: s.title.clone(),
+            amount_cents: s.amount_cents,
+            product_count: s.product_count,
+            product_image: s.product_image.as_deref().map(|p| settings.media_url(p)),
+            status: s.status.as_str(),
+        }
+    }
 }
 
 /// A message as the API and the WebSocket show it.
@@ -95,7 +113,8 @@ pub struct MessageDto {
     pub sender: Option<UserDto>,
     /// Text, or the full URL of an image, file or voice note, or the order number.
     pub content: String,
-    pub message_type: String,
+    /// text, image, file, voice or order.
+    pub message_type: &'static str,
     pub client_msg_id: Option<String>,
     pub created_at: i64,
     pub file_name: Option<String>,
@@ -105,7 +124,7 @@ pub struct MessageDto {
     pub width: Option<i32>,
     pub height: Option<i32>,
     pub duration_ms: Option<i64>,
-    pub order: Option<OrderSnapshot>,
+    pub order: Option<OrderCard>,
 }
 
 /// An order as the API shows it.
@@ -119,7 +138,8 @@ pub struct OrderDto {
     pub product_count: i32,
     /// Full URL, or null.
     pub product_image: Option<String>,
-    pub status: String,
+    /// pending, paid, shipped, completed, cancelled or refunded.
+    pub status: &'static str,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -135,7 +155,7 @@ impl OrderDto {
             amount_cents: row.amount_cents,
             product_count: row.product_count,
             product_image: row.product_image.as_deref().map(|p| settings.media_url(p)),
-            status: row.status.clone(),
+            status: row.status.as_str(),
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
@@ -300,7 +320,7 @@ impl<'a> Renderer<'a> {
 
     /// Renders one message.
     pub fn message(&self, r: &MessageRow) -> MessageDto {
-        let media = r.kind().is_media();
+        let media = r.message_type.is_media();
         MessageDto {
             id: r.id,
             conversation_id: r.conversation_id,
@@ -311,7 +331,7 @@ impl<'a> Renderer<'a> {
             } else {
                 r.content.clone()
             },
-            message_type: r.message_type.clone(),
+            message_type: r.message_type.as_str(),
             client_msg_id: r.client_msg_id.clone(),
             created_at: r.created_at,
             file_name: r.file_name.clone(),
@@ -324,12 +344,7 @@ impl<'a> Renderer<'a> {
             width: r.width,
             height: r.height,
             duration_ms: r.duration_ms,
-            order: r.order_snapshot.as_deref().and_then(|s| {
-                serde_json::from_str::<OrderSnapshot>(s).ok().map(|mut o| {
-                    o.product_image = o.product_image.map(|p| self.settings.media_url(&p));
-                    o
-                })
-            }),
+            order: r.order.as_ref().map(|o| OrderCard::new(o, self.settings)),
         }
     }
 }

@@ -9,6 +9,7 @@ use livechat_store::models::{ConversationRow, UserRow};
 use serde::Serialize;
 
 use crate::dto::{ConversationDto, MessageDto, Renderer};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 #[derive(Serialize)]
@@ -74,18 +75,27 @@ pub fn read(
         .publish(Audience::read(&conversation.sides()), frame);
 }
 
-/// Who among `ids` is online now.
+/// Who among `ids` is online now: one question to the hub, whatever the
+/// number of ids. A hub that does not answer is an error, not "offline".
 pub async fn presence<'i>(
     state: &AppState,
     ids: impl IntoIterator<Item = &'i String>,
-) -> HashSet<String> {
-    let mut online = HashSet::new();
-    for id in ids {
-        if !online.contains(id) && state.hub.is_online(id).await.unwrap_or(false) {
-            online.insert(id.clone());
-        }
+) -> Result<HashSet<String>, ApiError> {
+    let wanted: Vec<String> = ids
+        .into_iter()
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .cloned()
+        .collect();
+    if wanted.is_empty() {
+        return Ok(HashSet::new());
     }
-    online
+    let online = state
+        .hub
+        .online_among(wanted)
+        .await
+        .map_err(|e| ApiError::internal(format!("presence: {e}")))?;
+    Ok(online.into_iter().collect())
 }
 
 /// Renders one conversation with fresh presence.
@@ -93,7 +103,7 @@ pub async fn render_conversation(
     state: &AppState,
     row: &ConversationRow,
     users: &HashMap<String, UserRow>,
-) -> ConversationDto {
-    let online = presence(state, users.keys()).await;
-    Renderer::new(&state.settings, users, &online).conversation(row)
+) -> Result<ConversationDto, ApiError> {
+    let online = presence(state, users.keys()).await?;
+    Ok(Renderer::new(&state.settings, users, &online).conversation(row))
 }

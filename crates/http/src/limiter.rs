@@ -62,6 +62,14 @@ impl RateLimiter {
         Ok(())
     }
 
+    /// Admits one more event for `key` now, or answers 429 saying `what`
+    /// and how long to wait.
+    pub fn admit(&self, key: &str, what: &str) -> Result<(), crate::error::ApiError> {
+        self.hit(key, Instant::now()).map_err(|wait| {
+            crate::error::ApiError::RateLimited(format!("{what}; wait {wait} s"), wait)
+        })
+    }
+
     /// Forgets `key` (a successful login clears its failures).
     pub fn clear(&self, key: &str) {
         if let Ok(mut hits) = self.hits.lock() {

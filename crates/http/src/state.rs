@@ -36,6 +36,8 @@ pub struct AppState {
     pub settings: Arc<HttpSettings>,
     /// Rate limiters.
     pub limiters: Arc<Limiters>,
+    /// Permits to inspect an upload ([`crate::uploads::DECODE_SLOTS`] at once).
+    pub decode_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -55,6 +57,7 @@ impl AppState {
             hub,
             settings: Arc::new(settings),
             limiters: Arc::new(limiters),
+            decode_slots: Arc::new(tokio::sync::Semaphore::new(crate::uploads::DECODE_SLOTS)),
         }
     }
 }

@@ -1,20 +1,20 @@
 //! `/ws/{user_id}?token=…`: one task per socket, racing the client's frames,
 //! the socket's outbound queue and a heartbeat.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Session};
 use futures_util::StreamExt;
-use livechat_domain::{Audience, Role, Sides};
+use livechat_domain::{Audience, Role};
 use livechat_realtime::{
     error_frame, typing_frame, ClientFrame, Connection, Outbound, TypingLimiter, TypingVerdict,
     IDLE_TIMEOUT, MAX_FRAME_BYTES, PING_INTERVAL, PONG_FRAME,
 };
 use livechat_store::models::UserRow;
 use serde::Deserialize;
+use tracing::Instrument;
 
 use crate::auth::user_for_token;
 use crate::error::ApiError;
@@ -46,51 +46,56 @@ pub async fn socket(
     let (response, session, stream) = actix_ws::handle(&req, body)?;
     let user_id = user_id.into_inner();
     let token = query.into_inner().token;
-    actix_web::rt::spawn(async move {
-        let user = match authenticate(&state, token.as_deref(), &user_id).await {
-            Ok(user) => user,
-            Err((code, reason)) => {
-                let _ = session.close(Some(close_reason(code, &reason))).await;
-                return;
-            }
-        };
-        let is_admin = user.role() == Role::Admin;
-        let contacts = if is_admin {
-            Vec::new()
-        } else {
-            let id = user.id.clone();
-            match state
-                .db
-                .read(move |c| livechat_store::users::contacts(c, &id))
-                .await
-            {
+    // Every line the socket logs names its user (never its token).
+    let span = tracing::info_span!("socket", user = %user_id);
+    actix_web::rt::spawn(
+        async move {
+            let user = match authenticate(&state, token.as_deref(), &user_id).await {
+                Ok(user) => user,
+                Err((code, reason)) => {
+                    let _ = session.close(Some(close_reason(code, &reason))).await;
+                    return;
+                }
+            };
+            let is_admin = user.role == Role::Admin;
+            let contacts = if is_admin {
+                Vec::new()
+            } else {
+                let id = user.id.clone();
+                match state
+                    .db
+                    .read(move |c| livechat_store::users::contacts(c, &id))
+                    .await
+                {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot load contacts");
+                        let _ = session
+                            .close(Some(close_reason(1011, "server error")))
+                            .await;
+                        return;
+                    }
+                }
+            };
+            let conn = match state.hub.connect(user.id.clone(), is_admin, contacts).await {
                 Ok(c) => c,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot load contacts");
+                Err(_) => {
                     let _ = session
-                        .close(Some(close_reason(1011, "server error")))
+                        .close(Some(close_reason(1001, "server shutting down")))
                         .await;
                     return;
                 }
-            }
-        };
-        let conn = match state.hub.connect(user.id.clone(), is_admin, contacts).await {
-            Ok(c) => c,
-            Err(_) => {
-                let _ = session
-                    .close(Some(close_reason(1001, "server shutting down")))
-                    .await;
-                return;
-            }
-        };
-        let conn_id = conn.id;
-        let stream = stream
-            .max_frame_size(MAX_FRAME_BYTES)
-            .aggregate_continuations()
-            .max_continuation_size(MAX_FRAME_BYTES);
-        run(&state, &user, session, stream, conn).await;
-        state.hub.disconnect(&user.id, conn_id);
-    });
+            };
+            let conn_id = conn.id;
+            let stream = stream
+                .max_frame_size(MAX_FRAME_BYTES)
+                .aggregate_continuations()
+                .max_continuation_size(MAX_FRAME_BYTES);
+            run(&state, &user, session, stream, conn).await;
+            state.hub.disconnect(&user.id, conn_id);
+        }
+        .instrument(span),
+    );
     Ok(response)
 }
 
@@ -131,7 +136,6 @@ async fn run(
     heartbeat.tick().await;
     let mut last_seen = Instant::now();
     let mut typing = TypingLimiter::new();
-    let mut sides: HashMap<i64, Option<Sides>> = HashMap::new();
     let end = loop {
         tokio::select! {
             out = conn.recv() => match out {
@@ -151,7 +155,7 @@ async fn run(
                 last_seen = Instant::now();
                 match msg {
                     Some(Ok(AggregatedMessage::Text(text))) => {
-                        if let Some(end) = on_text(state, user, conn.id, &mut session, &text, &mut typing, &mut sides).await {
+                        if let Some(end) = on_text(state, user, conn.id, &mut session, &text, &mut typing).await {
                             break end;
                         }
                     }
@@ -199,7 +203,6 @@ async fn on_text(
     session: &mut Session,
     text: &str,
     typing: &mut TypingLimiter,
-    sides: &mut HashMap<i64, Option<Sides>>,
 ) -> Option<End> {
     let frame = match ClientFrame::parse(text) {
         Ok(f) => f,
@@ -223,30 +226,15 @@ async fn on_text(
             conversation_id,
             is_typing,
         } => {
-            if !sides.contains_key(&conversation_id) {
-                let found = state
-                    .db
-                    .read(move |c| livechat_store::conversations::get(c, conversation_id))
-                    .await
-                    .ok()
-                    .flatten()
-                    .map(|r| r.sides());
-                if sides.len() > 1000 {
-                    sides.clear();
+            let audience = match typing_audience(state, user, conversation_id).await {
+                Ok(audience) => audience,
+                Err(detail) => {
+                    return session
+                        .text(&*error_frame(&detail))
+                        .await
+                        .err()
+                        .map(|_| End::Gone)
                 }
-                sides.insert(conversation_id, found);
-            }
-            let audience = sides
-                .get(&conversation_id)
-                .and_then(|s| s.as_ref())
-                .and_then(|s| Audience::typing(s, &user.id));
-            let Some(audience) = audience else {
-                let detail = format!("you are not a participant of conversation {conversation_id}");
-                return session
-                    .text(&*error_frame(&detail))
-                    .await
-                    .err()
-                    .map(|_| End::Gone);
             };
             match typing.check(conversation_id, Instant::now()) {
                 TypingVerdict::Forward => {
@@ -260,4 +248,26 @@ async fn on_text(
             }
         }
     }
+}
+
+/// Who sees `user` typing in `conversation_id`, asked of the database each
+/// time: membership can change while a socket lives, so nothing is cached.
+/// A lookup that fails says so (the client may try again) rather than
+/// passing for "not a participant".
+async fn typing_audience(
+    state: &AppState,
+    user: &UserRow,
+    conversation_id: i64,
+) -> Result<Audience, String> {
+    let found = state
+        .db
+        .read(move |c| livechat_store::conversations::get(c, conversation_id))
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, conversation_id, "cannot check a typing frame");
+            format!("cannot check conversation {conversation_id} now; try again")
+        })?;
+    found
+        .and_then(|row| Audience::typing(&row.sides(), &user.id))
+        .ok_or_else(|| format!("you are not a participant of conversation {conversation_id}"))
 }

@@ -43,10 +43,10 @@ pub fn create_admin(
     let row = UserRow {
         id: id.to_string(),
         username,
-        role: Role::Admin.as_str().into(),
+        role: Role::Admin,
         avatar: None,
         description: Some("系统管理员".into()),
-        status: UserStatus::Active.as_str().into(),
+        status: UserStatus::Active,
         password_hash: Some(hash),
         created_at: now,
         updated_at: now,
@@ -67,10 +67,10 @@ pub fn change_password(
     let user = db
         .read_blocking(|c| livechat_store::users::get(c, id))?
         .ok_or_else(|| ToolError(format!("no user `{id}`")))?;
-    if user.role() != Role::Admin {
+    if user.role != Role::Admin {
         return Err(ToolError(format!(
             "`{id}` is a {} and has no password: only administrators log in with one",
-            user.role()
+            user.role
         )));
     }
     let hash = livechat_http::auth::hash_password(password, bcrypt_cost)

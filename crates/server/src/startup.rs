@@ -58,6 +58,10 @@ impl Application {
         if settings.demo.seed && db.write_blocking(livechat_store::demo::seed)? {
             tracing::info!("loaded demo data (b1, b2, m1–m9, p1)");
         }
+        let media_dir = http.media_dir.clone();
+        tokio::task::spawn_blocking(move || {
+            livechat_http::uploads::sweep_stale_temp_files(&media_dir)
+        });
         let hub = spawn_hub(HubConfig::default());
         let state = AppState::new(db.clone(), hub.clone(), http);
         let addr = format!("{}:{}", settings.server.host, settings.server.port);

@@ -5,8 +5,9 @@
 mod common;
 
 use common::*;
-use livechat_domain::{Side, Sides};
-use livechat_store::models::NewMessage;
+use livechat_domain::messages::MessageDraft;
+use livechat_domain::{MessageType, Side, Sides, UploadKind};
+use livechat_store::models::UploadRow;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -17,22 +18,15 @@ const D: i64 = 86_400_000;
 const F: i64 = 1_773_072_000_000;
 
 /// A message as stored, with a chosen time.
-fn message(conversation_id: i64, sender: &str, at: i64, kind: &str, content: &str) -> NewMessage {
-    NewMessage {
+fn message(conversation_id: i64, sender: &str, at: i64, content: &str) -> MessageDraft {
+    MessageDraft {
         conversation_id,
         sender_id: sender.into(),
-        message_type: kind.into(),
+        kind: MessageType::Text,
         content: content.into(),
         client_msg_id: None,
-        upload_id: None,
-        file_name: None,
-        file_size: None,
-        mime: None,
-        thumbnail_path: None,
-        width: None,
-        height: None,
-        duration_ms: None,
-        order_snapshot: None,
+        upload: None,
+        order: None,
         created_at: at,
     }
 }
@@ -51,11 +45,7 @@ async fn insert(app: &TestApp, customer: &str, agent: &str, msgs: &[(&str, i64)]
             for (i, (sender, at)) in msgs.iter().enumerate() {
                 let side = sides.side_of(sender).unwrap();
                 let text = format!("message {i} from {sender}");
-                livechat_store::messages::send(
-                    c,
-                    message(conv.id, sender, *at, "text", &text),
-                    side,
-                )?;
+                livechat_store::messages::send(c, &message(conv.id, sender, *at, &text), side)?;
             }
             Ok(conv.id)
         })
@@ -152,25 +142,30 @@ async fn search_data(app: &TestApp) -> SearchData {
             use livechat_store::messages::send;
             send(
                 conn,
-                message(c, "b1", F, "text", "旧消息 有货 old"),
+                &message(c, "b1", F, "旧消息 有货 old"),
                 Side::Customer,
             )?;
-            send(
-                conn,
-                message(c, "p1", F + H, "text", "旧回复 old"),
-                Side::Agent,
-            )?;
-            let mut file = message(
-                c,
-                "p1",
-                F + 2 * H,
-                "file",
-                "/media/uploads/2026/03/10/list_x1.pdf",
-            );
-            file.file_name = Some("有货清单.pdf".into());
-            file.file_size = Some(1234);
-            file.mime = Some("application/pdf".into());
-            send(conn, file, Side::Agent)?;
+            send(conn, &message(c, "p1", F + H, "旧回复 old"), Side::Agent)?;
+            let path = "/media/uploads/2026/03/10/list_x1.pdf";
+            let mut file = message(c, "p1", F + 2 * H, path);
+            file.kind = MessageType::File;
+            let upload = UploadRow {
+                id: "u-list".into(),
+                user_id: "p1".into(),
+                kind: UploadKind::File,
+                path: path.into(),
+                file_name: "有货清单.pdf".into(),
+                file_size: 1234,
+                mime: "application/pdf".into(),
+                thumbnail_path: None,
+                width: None,
+                height: None,
+                duration_ms: None,
+                created_at: F,
+            };
+            livechat_store::uploads::insert(conn, &upload)?;
+            file.upload = Some(upload.into());
+            send(conn, &file, Side::Agent)?;
             Ok(())
         })
         .await

@@ -388,7 +388,7 @@ async fn admins_create_and_edit_users() {
         .unwrap()
         .unwrap();
     assert_eq!(stored.username, "新店");
-    assert_eq!(stored.role, "merchant");
+    assert_eq!(stored.role, livechat_domain::Role::Merchant);
     app.post(
         &admin,
         "/api/users/",
@@ -457,7 +457,7 @@ async fn admins_create_and_edit_users() {
         .read_blocking(|c| livechat_store::users::get(c, "b1"))
         .unwrap()
         .unwrap();
-    assert_eq!(stored.role, "buyer");
+    assert_eq!(stored.role, livechat_domain::Role::Buyer);
     // A user with conversations keeps his role.
     let c = app.open(&b1, "m1").await;
     assert!(c > 0);
@@ -818,7 +818,7 @@ async fn admins_upsert_orders() {
         .read_blocking(|c| livechat_store::orders::get(c, "SO-9001"))
         .unwrap()
         .unwrap();
-    assert_eq!(stored.status, "shipped");
+    assert_eq!(stored.status, livechat_domain::OrderStatus::Shipped);
     let mut bad = body.clone();
     bad["amount_cents"] = json!(-1);
     app.put(&admin, "/api/orders/SO-9002", bad)

@@ -196,6 +196,34 @@ async fn typing_reaches_only_the_other_participant() {
     assert!(of_type(&m1_ws.drain().await, "typing").is_empty());
 }
 
+/// Membership is asked afresh for every typing frame: being refused once
+/// (here: the conversation did not exist yet) is not remembered for the
+/// socket's life.
+#[actix_web::test]
+async fn a_refused_typing_frame_is_not_remembered() {
+    let app = spawn_app().await;
+    let (b1, m2) = (app.token("b1").await, app.token("m2").await);
+    let first = app.open(&b1, "m1").await;
+    let next = first + 1;
+    let (mut b1_ws, _) = app.ws_ready("b1", &b1).await;
+    b1_ws
+        .send(json!({"type": "typing", "conversation_id": next, "is_typing": true}))
+        .await;
+    let e = b1_ws.next_of_type("error").await;
+    assert!(
+        e["detail"].as_str().unwrap().contains("not a participant"),
+        "{e}"
+    );
+    assert_eq!(app.open(&b1, "m2").await, next);
+    let (mut m2_ws, _) = app.ws_ready("m2", &m2).await;
+    b1_ws
+        .send(json!({"type": "typing", "conversation_id": next, "is_typing": true}))
+        .await;
+    let typing = m2_ws.next_of_type("typing").await;
+    assert_eq!(typing["conversation_id"], next);
+    assert_eq!(typing["user_id"], "b1");
+}
+
 #[actix_web::test]
 async fn the_sender_receives_the_read_receipt() {
     let app = spawn_app().await;

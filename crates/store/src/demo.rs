@@ -1,7 +1,7 @@
 //! Demo data: the seed's test users, quick replies and order history.
 
 use diesel::prelude::*;
-use livechat_domain::now_ms;
+use livechat_domain::{now_ms, OrderStatus, Role, UserStatus};
 
 use crate::db::Conn;
 use crate::error::StoreError;
@@ -47,31 +47,31 @@ pub fn seed(conn: &mut Conn) -> Result<bool, StoreError> {
         return Ok(false);
     }
     let now = now_ms();
-    let user = |id: &str, name: &str, role: &str, description: &str| UserRow {
+    let user = |id: &str, name: &str, role: Role, description: &str| UserRow {
         id: id.into(),
         username: name.into(),
-        role: role.into(),
+        role,
         avatar: None,
         description: Some(description.into()),
-        status: "active".into(),
+        status: UserStatus::Active,
         password_hash: None,
         created_at: now,
         updated_at: now,
     };
     let mut rows = vec![
-        user("b1", "药师09685", "buyer", "普通买家"),
-        user("b2", "买家小王", "buyer", "普通买家"),
+        user("b1", "药师09685", Role::Buyer, "普通买家"),
+        user("b2", "买家小王", Role::Buyer, "普通买家"),
         user(
             "p1",
             "官方客服",
-            "platform",
+            Role::Platform,
             "平台官方客服，7×24 小时为您服务",
         ),
     ];
     rows.extend(
         MERCHANTS
             .iter()
-            .map(|(id, name, d)| user(id, name, "merchant", d)),
+            .map(|(id, name, d)| user(id, name, Role::Merchant, d)),
     );
     for row in &rows {
         // A name taken by an admin made earlier must not stop the seeding.
@@ -79,11 +79,11 @@ pub fn seed(conn: &mut Conn) -> Result<bool, StoreError> {
             continue;
         }
         diesel::insert_into(users::table)
-            .values(row)
+            .values(row.clone())
             .execute(conn)?;
     }
     for row in &rows {
-        let texts: &[&str] = if row.role == "buyer" {
+        let texts: &[&str] = if row.role == Role::Buyer {
             &BUYER_REPLIES
         } else {
             &AGENT_REPLIES
@@ -101,7 +101,11 @@ pub fn seed(conn: &mut Conn) -> Result<bool, StoreError> {
         }
     }
     const DAY: i64 = 86_400_000;
-    let statuses = ["completed", "shipped", "paid"];
+    let statuses = [
+        OrderStatus::Completed,
+        OrderStatus::Shipped,
+        OrderStatus::Paid,
+    ];
     for (b, buyer) in ["b1", "b2"].iter().enumerate() {
         for (m, (merchant, _, _)) in MERCHANTS.iter().enumerate() {
             let (title, price) = PRODUCTS[m];
@@ -116,12 +120,12 @@ pub fn seed(conn: &mut Conn) -> Result<bool, StoreError> {
                     amount_cents: price * i64::from(count),
                     product_count: count,
                     product_image: None,
-                    status: (*status).into(),
+                    status: *status,
                     created_at: created,
                     updated_at: created,
                 };
                 diesel::insert_into(orders::table)
-                    .values(&order)
+                    .values(order)
                     .execute(conn)?;
             }
         }

@@ -11,7 +11,11 @@ pub enum StoreError {
     Domain(#[from] DomainError),
     /// The database failed.
     #[error("database error: {0}")]
-    Database(#[from] diesel::result::Error),
+    Database(diesel::result::Error),
+    /// A stored value breaks the schema's rules; the message names the
+    /// column and the value.
+    #[error("corrupt data: {0}")]
+    Corrupt(String),
     /// No connection could be had.
     #[error("connection pool error: {0}")]
     Pool(#[from] r2d2::Error),
@@ -21,6 +25,25 @@ pub enum StoreError {
     /// The blocking task died.
     #[error("database task failed: {0}")]
     Task(String),
+}
+
+impl From<diesel::result::Error> for StoreError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            // Diesel's own text names only the field; the cause says why.
+            diesel::result::Error::DeserializationError(cause) => {
+                let mut text = cause.to_string();
+                let mut source = cause.source();
+                while let Some(s) = source {
+                    text.push_str(": ");
+                    text.push_str(&s.to_string());
+                    source = s.source();
+                }
+                StoreError::Corrupt(text)
+            }
+            other => StoreError::Database(other),
+        }
+    }
 }
 
 impl StoreError {

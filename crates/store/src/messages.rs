@@ -2,10 +2,11 @@
 
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
-use livechat_domain::messages::preview;
+use livechat_domain::messages::{preview, MessageDraft};
 use livechat_domain::paging::{Order, Page};
 use livechat_domain::{MessageType, Side};
 
+use crate::columns::snapshot_json;
 use crate::db::Conn;
 use crate::error::StoreError;
 use crate::models::{ConversationRow, MessageRow, NewMessage};
@@ -40,6 +41,29 @@ pub fn by_client_msg_id(
         .optional()?)
 }
 
+impl NewMessage {
+    fn from_draft(d: &MessageDraft) -> Result<Self, StoreError> {
+        let upload = d.upload.as_ref();
+        Ok(Self {
+            conversation_id: d.conversation_id,
+            sender_id: d.sender_id.clone(),
+            message_type: d.kind,
+            content: d.content.clone(),
+            client_msg_id: d.client_msg_id.clone(),
+            upload_id: upload.map(|u| u.id.clone()),
+            file_name: upload.map(|u| u.file_name.clone()),
+            file_size: upload.map(|u| u.file_size),
+            mime: upload.map(|u| u.mime.clone()),
+            thumbnail_path: upload.and_then(|u| u.thumbnail_path.clone()),
+            width: upload.and_then(|u| u.width),
+            height: upload.and_then(|u| u.height),
+            duration_ms: upload.and_then(|u| u.duration_ms),
+            order_snapshot: d.order.as_ref().map(snapshot_json).transpose()?,
+            created_at: d.created_at,
+        })
+    }
+}
+
 /// Stores a message and, in the same transaction, the conversation's
 /// preview and the receiver's unread count. A retry with the same
 /// `client_msg_id` and body answers the first message; the same id with a
@@ -47,15 +71,17 @@ pub fn by_client_msg_id(
 /// sender who takes part in the conversation on `sender_side`.
 pub fn send(
     conn: &mut Conn,
-    new: NewMessage,
+    draft: &MessageDraft,
     sender_side: Side,
 ) -> Result<SendOutcome, StoreError> {
-    if let Some(cid) = &new.client_msg_id {
-        if let Some(existing) = by_client_msg_id(conn, &new.sender_id, cid)? {
-            let same = existing.conversation_id == new.conversation_id
-                && existing.message_type == new.message_type
-                && existing.content == new.content
-                && existing.upload_id == new.upload_id;
+    if let Some(cid) = &draft.client_msg_id {
+        if let Some(existing) = by_client_msg_id(conn, &draft.sender_id, cid)? {
+            let same = draft.is_retry_of(
+                existing.conversation_id,
+                existing.message_type,
+                &existing.content,
+                existing.upload_id.as_deref(),
+            );
             return if same {
                 Ok(SendOutcome::Replayed(existing))
             } else {
@@ -66,12 +92,13 @@ pub fn send(
             };
         }
     }
-    let kind = MessageType::parse(&new.message_type)?;
+    let kind = draft.kind;
+    let new = NewMessage::from_draft(draft)?;
     let message = diesel::insert_into(messages::table)
-        .values(&new)
+        .values(new)
         .returning(MessageRow::as_returning())
         .get_result(conn)?;
-    let target = conversations::table.find(new.conversation_id);
+    let target = conversations::table.find(draft.conversation_id);
     let common = (
         conversations::last_message.eq(preview(kind, &message.content)),
         conversations::last_message_type.eq(kind.as_str()),
@@ -365,22 +392,15 @@ mod search_tests {
         );
     }
 
-    fn text(conversation_id: i64, sender: &str, content: &str) -> NewMessage {
-        NewMessage {
+    fn text(conversation_id: i64, sender: &str, content: &str) -> MessageDraft {
+        MessageDraft {
             conversation_id,
             sender_id: sender.into(),
-            message_type: "text".into(),
+            kind: MessageType::Text,
             content: content.into(),
             client_msg_id: None,
-            upload_id: None,
-            file_name: None,
-            file_size: None,
-            mime: None,
-            thumbnail_path: None,
-            width: None,
-            height: None,
-            duration_ms: None,
-            order_snapshot: None,
+            upload: None,
+            order: None,
             created_at: 1,
         }
     }
@@ -413,12 +433,20 @@ mod search_tests {
                 agent_id: "m1".into(),
             };
             let (conv, _) = crate::conversations::get_or_create(c, &sides)?;
-            send(c, text(conv.id, "b1", "请问这个商品有货吗"), Side::Customer)?;
+            send(
+                c,
+                &text(conv.id, "b1", "请问这个商品有货吗"),
+                Side::Customer,
+            )?;
             // As before the migration: no index, no triggers.
             c.batch_execute(DOWN)?;
-            send(c, text(conv.id, "m1", "亲，商品有货"), Side::Agent)?;
+            send(c, &text(conv.id, "m1", "亲，商品有货"), Side::Agent)?;
             c.batch_execute(UP)?;
-            send(c, text(conv.id, "b1", "有货就好，商品不错"), Side::Customer)?;
+            send(
+                c,
+                &text(conv.id, "b1", "有货就好，商品不错"),
+                Side::Customer,
+            )?;
             assert_eq!(
                 found(c, "商品有货"),
                 vec!["亲，商品有货", "请问这个商品有货吗"]

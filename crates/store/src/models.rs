@@ -1,8 +1,14 @@
 //! Rows as stored, and their mapping to domain values.
 
 use diesel::prelude::*;
-use livechat_domain::{MessageType, Role, Sides, UserStatus};
+use livechat_domain::orders::{Order, OrderSnapshot};
+use livechat_domain::uploads::Upload;
+use livechat_domain::{MessageType, OrderStatus, Role, Sides, UploadKind, UserStatus};
 
+use crate::columns::{
+    MessageTypeColumn, OrderStatusColumn, RoleColumn, SnapshotColumn, UploadKindColumn,
+    UserStatusColumn,
+};
 use crate::schema::{conversations, messages, orders, quick_replies, uploads, users};
 
 /// A user row.
@@ -11,24 +17,21 @@ use crate::schema::{conversations, messages, orders, quick_replies, uploads, use
 pub struct UserRow {
     pub id: String,
     pub username: String,
-    pub role: String,
+    #[diesel(deserialize_as = RoleColumn, serialize_as = RoleColumn)]
+    pub role: Role,
     pub avatar: Option<String>,
     pub description: Option<String>,
-    pub status: String,
+    #[diesel(deserialize_as = UserStatusColumn, serialize_as = UserStatusColumn)]
+    pub status: UserStatus,
     pub password_hash: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
 impl UserRow {
-    /// The stored role (a row that fails the CHECK constraint cannot exist).
-    pub fn role(&self) -> Role {
-        Role::parse(&self.role).unwrap_or(Role::Buyer)
-    }
-
     /// Whether the user may act.
     pub fn is_active(&self) -> bool {
-        UserStatus::parse(&self.status) == Ok(UserStatus::Active)
+        self.status == UserStatus::Active
     }
 }
 
@@ -62,13 +65,14 @@ impl ConversationRow {
 }
 
 /// A message row.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
 #[diesel(table_name = messages)]
 pub struct MessageRow {
     pub id: i64,
     pub conversation_id: i64,
     pub sender_id: String,
-    pub message_type: String,
+    #[diesel(deserialize_as = MessageTypeColumn)]
+    pub message_type: MessageType,
     pub content: String,
     pub client_msg_id: Option<String>,
     pub upload_id: Option<String>,
@@ -79,24 +83,20 @@ pub struct MessageRow {
     pub width: Option<i32>,
     pub height: Option<i32>,
     pub duration_ms: Option<i64>,
-    pub order_snapshot: Option<String>,
+    #[diesel(column_name = order_snapshot, deserialize_as = SnapshotColumn)]
+    pub order: Option<OrderSnapshot>,
     pub created_at: i64,
 }
 
-impl MessageRow {
-    /// The stored type.
-    pub fn kind(&self) -> MessageType {
-        MessageType::parse(&self.message_type).unwrap_or(MessageType::Text)
-    }
-}
-
-/// A message to insert (the id comes from the database).
+/// A message to insert (the id comes from the database); made only from a
+/// domain draft, in `messages::send`.
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = messages)]
-pub struct NewMessage {
+pub(crate) struct NewMessage {
     pub conversation_id: i64,
     pub sender_id: String,
-    pub message_type: String,
+    #[diesel(serialize_as = MessageTypeColumn)]
+    pub message_type: MessageType,
     pub content: String,
     pub client_msg_id: Option<String>,
     pub upload_id: Option<String>,
@@ -134,9 +134,25 @@ pub struct OrderRow {
     pub amount_cents: i64,
     pub product_count: i32,
     pub product_image: Option<String>,
-    pub status: String,
+    #[diesel(deserialize_as = OrderStatusColumn, serialize_as = OrderStatusColumn)]
+    pub status: OrderStatus,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+impl From<OrderRow> for Order {
+    fn from(r: OrderRow) -> Self {
+        Order {
+            order_no: r.order_no,
+            buyer_id: r.buyer_id,
+            merchant_id: r.merchant_id,
+            title: r.title,
+            amount_cents: r.amount_cents,
+            product_count: r.product_count,
+            product_image: r.product_image,
+            status: r.status,
+        }
+    }
 }
 
 /// An upload row.
@@ -145,7 +161,8 @@ pub struct OrderRow {
 pub struct UploadRow {
     pub id: String,
     pub user_id: String,
-    pub kind: String,
+    #[diesel(deserialize_as = UploadKindColumn, serialize_as = UploadKindColumn)]
+    pub kind: UploadKind,
     pub path: String,
     pub file_name: String,
     pub file_size: i64,
@@ -155,4 +172,22 @@ pub struct UploadRow {
     pub height: Option<i32>,
     pub duration_ms: Option<i64>,
     pub created_at: i64,
+}
+
+impl From<UploadRow> for Upload {
+    fn from(r: UploadRow) -> Self {
+        Upload {
+            id: r.id,
+            owner_id: r.user_id,
+            kind: r.kind,
+            path: r.path,
+            file_name: r.file_name,
+            file_size: r.file_size,
+            mime: r.mime,
+            thumbnail_path: r.thumbnail_path,
+            width: r.width,
+            height: r.height,
+            duration_ms: r.duration_ms,
+        }
+    }
 }

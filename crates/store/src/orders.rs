@@ -47,14 +47,14 @@ pub fn upsert(conn: &mut Conn, row: &OrderRow) -> Result<bool, StoreError> {
         Some(old) => {
             let mut row = row.clone();
             row.created_at = old.created_at.min(row.created_at);
-            diesel::update(orders::table.find(&row.order_no))
-                .set(&row)
+            diesel::update(orders::table.find(row.order_no.clone()))
+                .set(row)
                 .execute(conn)?;
             Ok(false)
         }
         None => {
             diesel::insert_into(orders::table)
-                .values(row)
+                .values(row.clone())
                 .execute(conn)?;
             Ok(true)
         }

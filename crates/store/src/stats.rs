@@ -159,8 +159,8 @@ pub struct AgentResponse {
     pub agent_id: String,
     /// Their username (empty if the user is gone).
     pub agent_name: String,
-    /// Their role.
-    pub role: String,
+    /// Their role (none if the user is gone).
+    pub role: Option<livechat_domain::Role>,
     /// Their waits' figures.
     pub summary: Summary,
 }
@@ -179,7 +179,7 @@ pub struct Figures {
     /// Conversations with at least one message in the range.
     pub active_conversations: i64,
     /// Users per role (every status), as `(role, count)`.
-    pub users_by_role: Vec<(String, i64)>,
+    pub users_by_role: Vec<(livechat_domain::Role, i64)>,
     /// First-response figures of every agent with an answered wait in the
     /// range, by agent id.
     pub first_response: Vec<AgentResponse>,
@@ -269,7 +269,7 @@ pub fn figures(
                 Some(AgentResponse {
                     agent_id: agent.to_string(),
                     agent_name: user.map(|u| u.username.clone()).unwrap_or_default(),
-                    role: user.map(|u| u.role.clone()).unwrap_or_default(),
+                    role: user.map(|u| u.role),
                     summary,
                 })
             })

@@ -10,7 +10,7 @@ use crate::schema::uploads;
 /// Records an upload.
 pub fn insert(conn: &mut Conn, row: &UploadRow) -> Result<(), StoreError> {
     diesel::insert_into(uploads::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)?;
     Ok(())
 }

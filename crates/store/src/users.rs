@@ -44,7 +44,7 @@ pub struct UserFilter {
     /// Only these roles (all when `None`).
     pub roles: Option<Vec<Role>>,
     /// Only this status.
-    pub status: Option<String>,
+    pub status: Option<livechat_domain::UserStatus>,
     /// Substring of the id or the username.
     pub q: Option<String>,
 }
@@ -76,7 +76,7 @@ pub fn list(
             q = q.filter(users::role.eq_any(names));
         }
         if let Some(status) = &filter.status {
-            q = q.filter(users::status.eq(status.clone()));
+            q = q.filter(users::status.eq(status.as_str()));
         }
         if let Some(text) = filter.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             let pattern = like_pattern(text);
@@ -114,7 +114,7 @@ pub fn insert(conn: &mut Conn, row: &UserRow) -> Result<(), StoreError> {
         ));
     }
     diesel::insert_into(users::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)
         .map_err(|e| {
             if is_unique_violation(&e) {
@@ -169,11 +169,14 @@ pub fn count_chat_users(conn: &mut Conn) -> Result<i64, StoreError> {
 }
 
 /// Users per role, as `(role, count)`.
-pub fn count_by_role(conn: &mut Conn) -> Result<Vec<(String, i64)>, StoreError> {
+pub fn count_by_role(conn: &mut Conn) -> Result<Vec<(Role, i64)>, StoreError> {
     Ok(users::table
         .group_by(users::role)
         .select((users::role, diesel::dsl::count_star()))
-        .load(conn)?)
+        .load::<(crate::columns::RoleColumn, i64)>(conn)?
+        .into_iter()
+        .map(|(role, n)| (role.0, n))
+        .collect())
 }
 
 /// The ids of everyone `user_id` shares a conversation with.

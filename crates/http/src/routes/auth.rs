@@ -1,15 +1,17 @@
 //! Admin login, chat sessions and `/api/auth/me`.
 
 use std::time::Instant;
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use livechat_domain::Role;
 use livechat_store::models::UserRow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::auth::{hash_password, issue_token, verify_chat_signature, verify_password, AuthUser};
+use crate::auth::{
+    hash_password, issue_token, verify_chat_signature, verify_password, AuthUser, TokenKind,
+};
 use crate::dto::UserDto;
 use crate::error::{ApiError, ApiResult};
 use crate::events::presence;
@@ -113,7 +115,7 @@ pub async fn login(
         .await
         .map_err(ApiError::internal)?;
     let user = match user {
-        Some(u) if matches && u.role() == Role::Admin && u.is_active() => u,
+        Some(u) if matches && u.role == Role::Admin && u.is_active() => u,
         _ => {
             limiters.login_ip.record(&ip, now);
             limiters.login_user.record(&user_key, now);
@@ -125,7 +127,7 @@ pub async fn login(
     token_answer(
         &state,
         &user,
-        "admin",
+        TokenKind::Admin,
         state.settings.admin_token_days * 86_400,
     )
     .await
@@ -135,11 +137,11 @@ pub async fn login(
 async fn token_answer(
     state: &AppState,
     user: &UserRow,
-    kind: &str,
+    kind: TokenKind,
     ttl_secs: i64,
 ) -> ApiResult<HttpResponse> {
     let (token, expires_at) = issue_token(state, &user.id, kind, ttl_secs)?;
-    let online = presence(state, [&user.id]).await;
+    let online = presence(state, [&user.id]).await?;
     Ok(HttpResponse::Ok().json(TokenAnswer {
         access_token: token,
         token_type: "bearer",
@@ -170,12 +172,12 @@ pub async fn session(
         .db
         .read(move |c| livechat_store::users::get(c, &id))
         .await?
-        .filter(|u| u.is_active() && u.role().is_chat())
+        .filter(|u| u.is_active() && u.role.is_chat())
         .ok_or(ApiError::AccessRestricted)?;
     token_answer(
         &state,
         &user,
-        "chat",
+        TokenKind::Chat,
         state.settings.chat_session_hours * 3600,
     )
     .await
@@ -185,7 +187,7 @@ pub async fn session(
 #[utoipa::path(tag = "auth", responses((status = 200, body = UserDto), (status = 401, description = "no valid token")))]
 #[get("/api/auth/me")]
 pub async fn me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
-    let online = presence(&state, [&user.0.id]).await;
+    let online = presence(&state, [&user.0.id]).await?;
     Ok(HttpResponse::Ok().json(UserDto::new(
         &user.0,
         &state.settings,

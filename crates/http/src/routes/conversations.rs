@@ -22,7 +22,7 @@ use crate::state::AppState;
 /// admin. Anything else is "not found", so ids reveal nothing.
 pub fn visible(conn: &mut Conn, user: &UserRow, id: i64) -> Result<ConversationRow, StoreError> {
     let row = livechat_store::conversations::get(conn, id)?
-        .filter(|r| user.role() == Role::Admin || r.sides().includes(&user.id))
+        .filter(|r| user.role == Role::Admin || r.sides().includes(&user.id))
         .ok_or_else(|| StoreError::not_found(format!("no conversation {id}")))?;
     Ok(row)
 }
@@ -76,7 +76,7 @@ pub async fn list_conversations(
             Ok((count, rows, users))
         })
         .await?;
-    let online = presence(&state, users.keys()).await;
+    let online = presence(&state, users.keys()).await?;
     let results = Renderer::new(&state.settings, &users, &online).conversations(&rows);
     Ok(HttpResponse::Ok().json(Paged { count, results }))
 }
@@ -104,13 +104,13 @@ pub async fn open_conversation(
             let target = livechat_store::users::get(c, &target_id)?
                 .filter(|t| t.is_active())
                 .ok_or_else(|| StoreError::not_found(format!("no user `{target_id}`")))?;
-            let sides = Sides::for_pair(&me.id, me.role(), &target.id, target.role())?;
+            let sides = Sides::for_pair(&me.id, me.role, &target.id, target.role)?;
             let (row, created) = livechat_store::conversations::get_or_create(c, &sides)?;
             let users = conversation_users(c, std::slice::from_ref(&row))?;
             Ok((row, created, users))
         })
         .await?;
-    let dto = events::render_conversation(&state, &row, &users).await;
+    let dto = events::render_conversation(&state, &row, &users).await?;
     if created {
         state.broker.link(&row.customer_id, &row.merchant_id);
         events::conversation_changed(&state, &row, &dto);
@@ -138,7 +138,7 @@ pub async fn get_conversation(
             Ok((row, users))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(events::render_conversation(&state, &row, &users).await))
+    Ok(HttpResponse::Ok().json(events::render_conversation(&state, &row, &users).await?))
 }
 
 /// A history page request.
@@ -184,7 +184,7 @@ pub async fn list_messages(
             Ok((count, rows, users))
         })
         .await?;
-    let online = presence(&state, users.keys()).await;
+    let online = presence(&state, users.keys()).await?;
     let results = Renderer::new(&state.settings, &users, &online).messages(&rows);
     Ok(HttpResponse::Ok().json(Paged { count, results }))
 }
@@ -223,7 +223,7 @@ pub async fn mark_read(
             Ok((conv, row, users))
         })
         .await?;
-    let dto = events::render_conversation(&state, &row, &users).await;
+    let dto = events::render_conversation(&state, &row, &users).await?;
     let mark = if row.customer_id == reader {
         row.customer_last_read_message_id
     } else {

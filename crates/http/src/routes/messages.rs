@@ -1,21 +1,21 @@
 //! Sending messages and searching them.
 
-use std::time::Instant;
-use utoipa_actix_web::service_config::ServiceConfig;
+use std::collections::HashMap;
 
 use actix_web::{get, post, web, HttpResponse};
-use livechat_domain::messages::{validate_client_msg_id, validate_text};
-use livechat_domain::{now_ms, MessageType};
+use livechat_domain::messages::{Loaded, MessageDraft, SendFields, SendRequest};
+use livechat_domain::{now_ms, MessageType, Side};
 use livechat_store::messages::{MessageFilter, SendOutcome};
-use livechat_store::models::NewMessage;
-use livechat_store::StoreError;
+use livechat_store::models::{ConversationRow, UserRow};
+use livechat_store::{orders, uploads};
 use serde::Deserialize;
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::conversations::visible;
 use super::{page_of, text_filter};
 use crate::auth::{AuthUser, ChatUser};
-use crate::dto::{conversation_users, message_users, MessageDto, OrderSnapshot, Paged, Renderer};
+use crate::dto::{conversation_users, message_users, MessageDto, Paged, Renderer};
 use crate::error::{ApiError, ApiResult};
 use crate::events::{self, presence};
 use crate::state::AppState;
@@ -33,70 +33,67 @@ pub struct SendBody {
     pub client_msg_id: Option<String>,
 }
 
-/// What the body asks for, checked before touching the database.
-enum Payload {
-    Text(String),
-    Media(String),
-    Order(String),
-}
-
-fn payload(kind: MessageType, body: &SendBody) -> Result<Payload, ApiError> {
-    let given = |name: &str, present: bool| {
-        if present {
-            Err(ApiError::Validation(format!(
-                "`{name}` is not accepted for {} messages",
-                kind.as_str()
-            )))
-        } else {
-            Ok(())
-        }
-    };
-    match kind {
-        MessageType::Text => {
-            given("upload_id", body.upload_id.is_some())?;
-            given("order_no", body.order_no.is_some())?;
-            let content = body
-                .content
-                .as_deref()
-                .ok_or_else(|| ApiError::Validation("text messages need `content`".into()))?;
-            Ok(Payload::Text(validate_text(content)?))
-        }
-        MessageType::Image | MessageType::File | MessageType::Voice => {
-            given("content", body.content.is_some())?;
-            given("order_no", body.order_no.is_some())?;
-            let id = body
-                .upload_id
-                .clone()
-                .filter(|u| !u.is_empty())
-                .ok_or_else(|| {
-                    ApiError::Validation(format!(
-                        "{} messages need the `upload_id` of an upload",
-                        kind.as_str()
-                    ))
-                })?;
-            Ok(Payload::Media(id))
-        }
-        MessageType::Order => {
-            given("content", body.content.is_some())?;
-            given("upload_id", body.upload_id.is_some())?;
-            let no = body
-                .order_no
-                .clone()
-                .filter(|o| !o.is_empty())
-                .ok_or_else(|| ApiError::Validation("order messages need `order_no`".into()))?;
-            Ok(Payload::Order(no))
+impl From<SendBody> for SendFields {
+    fn from(b: SendBody) -> Self {
+        SendFields {
+            conversation_id: b.conversation_id,
+            message_type: b.message_type,
+            content: b.content,
+            upload_id: b.upload_id,
+            order_no: b.order_no,
+            client_msg_id: b.client_msg_id,
         }
     }
 }
 
-/// Which upload kinds a message type accepts.
-fn accepts_upload(kind: MessageType, upload_kind: &str) -> bool {
-    match kind {
-        MessageType::Image => upload_kind == "image",
-        MessageType::File => upload_kind == "file" || upload_kind == "image",
-        MessageType::Voice => upload_kind == "voice",
-        _ => false,
-    }
+/// Reads what a send needs, on the read pool and before the writer sees
+/// it: the conversation (404 unless the sender takes part), its users, and
+/// the upload or order the request names; then lets the domain make the
+/// message.
+async fn draft(
+    state: &AppState,
+    me: UserRow,
+    request: SendRequest,
+) -> ApiResult<(
+    ConversationRow,
+    Side,
+    MessageDraft,
+    HashMap<String, UserRow>,
+)> {
+    let (conv, users, loaded) = state
+        .db
+        .read({
+            let me = me.clone();
+            let (upload_id, order_no) = (
+                request.upload_id().map(str::to_string),
+                request.order_no().map(str::to_string),
+            );
+            let conversation_id = request.conversation_id;
+            move |c| {
+                let conv = visible(c, &me, conversation_id)?;
+                let users = conversation_users(c, std::slice::from_ref(&conv))?;
+                let loaded = Loaded {
+                    upload: upload_id
+                        .map(|id| uploads::get(c, &id))
+                        .transpose()?
+                        .flatten()
+                        .map(Into::into),
+                    order: order_no
+                        .map(|no| orders::get(c, &no))
+                        .transpose()?
+                        .flatten()
+                        .map(Into::into),
+                };
+                Ok((conv, users, loaded))
+            }
+        })
+        .await?;
+    let sides = conv.sides();
+    let side = sides
+        .side_of(&me.id)
+        .ok_or_else(|| ApiError::NotFound(format!("no conversation {}", conv.id)))?;
+    let draft = request.draft(&me.id, &sides, loaded, now_ms())?;
+    Ok((conv, side, draft, users))
 }
 
 /// Stores a message and pushes it to both participants and the admins.
@@ -110,102 +107,15 @@ pub async fn send_message(
     user: ChatUser,
     body: web::Json<SendBody>,
 ) -> ApiResult<HttpResponse> {
-    let body = body.into_inner();
-    let kind = MessageType::parse(&body.message_type)?;
-    let payload = payload(kind, &body)?;
-    if let Some(cid) = &body.client_msg_id {
-        validate_client_msg_id(cid)?;
-    }
+    let request = SendRequest::parse(body.into_inner().into())?;
     let me = user.0;
-    if let Err(wait) = state.limiters.sends.hit(&me.id, Instant::now()) {
-        return Err(ApiError::RateLimited(
-            format!("too many messages; wait {wait} s"),
-            wait,
-        ));
-    }
-    let conversation_id = body.conversation_id;
-    let client_msg_id = body.client_msg_id;
-    let (outcome, users) = state
+    state.limiters.sends.admit(&me.id, "too many messages")?;
+    let (_, side, draft, users) = self::draft(&state, me, request).await?;
+    let outcome = state
         .db
-        .write(move |c| {
-            let conv = visible(c, &me, conversation_id)?;
-            let sides = conv.sides();
-            let side = sides.side_of(&me.id).ok_or_else(|| {
-                StoreError::not_found(format!("no conversation {conversation_id}"))
-            })?;
-            let mut new = NewMessage {
-                conversation_id,
-                sender_id: me.id.clone(),
-                message_type: kind.as_str().into(),
-                content: String::new(),
-                client_msg_id,
-                upload_id: None,
-                file_name: None,
-                file_size: None,
-                mime: None,
-                thumbnail_path: None,
-                width: None,
-                height: None,
-                duration_ms: None,
-                order_snapshot: None,
-                created_at: now_ms(),
-            };
-            match payload {
-                Payload::Text(text) => new.content = text,
-                Payload::Media(upload_id) => {
-                    let upload = livechat_store::uploads::get(c, &upload_id)?
-                        .ok_or_else(|| StoreError::not_found(format!("no upload `{upload_id}`")))?;
-                    if upload.user_id != me.id {
-                        return Err(StoreError::forbidden("that upload belongs to someone else"));
-                    }
-                    if !accepts_upload(kind, &upload.kind) {
-                        return Err(StoreError::invalid(format!(
-                            "a {} upload cannot be sent as a {} message",
-                            upload.kind,
-                            kind.as_str()
-                        )));
-                    }
-                    new.content = upload.path;
-                    new.upload_id = Some(upload.id);
-                    new.file_name = Some(upload.file_name);
-                    new.file_size = Some(upload.file_size);
-                    new.mime = Some(upload.mime);
-                    new.thumbnail_path = upload.thumbnail_path;
-                    new.width = upload.width;
-                    new.height = upload.height;
-                    new.duration_ms = upload.duration_ms;
-                }
-                Payload::Order(order_no) => {
-                    let order = livechat_store::orders::get(c, &order_no)?
-                        .filter(|o| {
-                            o.buyer_id == sides.customer_id && o.merchant_id == sides.agent_id
-                        })
-                        .ok_or_else(|| {
-                            StoreError::not_found(format!(
-                                "no order `{order_no}` between the two participants"
-                            ))
-                        })?;
-                    let snapshot = OrderSnapshot {
-                        order_no: order.order_no.clone(),
-                        title: order.title,
-                        amount_cents: order.amount_cents,
-                        product_count: order.product_count,
-                        product_image: order.product_image,
-                        status: order.status,
-                    };
-                    new.content = order.order_no;
-                    new.order_snapshot = Some(
-                        serde_json::to_string(&snapshot)
-                            .map_err(|e| StoreError::Task(e.to_string()))?,
-                    );
-                }
-            }
-            let outcome = livechat_store::messages::send(c, new, side)?;
-            let users = conversation_users(c, std::slice::from_ref(&conv))?;
-            Ok((outcome, users))
-        })
+        .write(move |c| livechat_store::messages::send(c, &draft, side))
         .await?;
-    let online = presence(&state, users.keys()).await;
+    let online = presence(&state, users.keys()).await?;
     let renderer = Renderer::new(&state.settings, &users, &online);
     match outcome {
         SendOutcome::Created {
@@ -271,7 +181,7 @@ pub async fn search_messages(
             Ok((count, rows, users))
         })
         .await?;
-    let online = presence(&state, users.keys()).await;
+    let online = presence(&state, users.keys()).await?;
     let results = Renderer::new(&state.settings, &users, &online).messages(&rows);
     Ok(HttpResponse::Ok().json(Paged { count, results }))
 }

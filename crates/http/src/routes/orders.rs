@@ -2,6 +2,7 @@
 
 use actix_web::{get, put, web, HttpResponse};
 use livechat_domain::orders::validate_order;
+use livechat_domain::OrderStatus;
 use livechat_domain::{now_ms, Role};
 use livechat_store::models::OrderRow;
 use livechat_store::StoreError;
@@ -51,7 +52,7 @@ pub async fn list_orders(
                     (conv.customer_id, conv.merchant_id)
                 }
                 (None, Some(b), Some(m)) => {
-                    if me.role() != Role::Admin && me.id != b && me.id != m {
+                    if me.role != Role::Admin && me.id != b && me.id != m {
                         return Err(StoreError::forbidden("you may only see your own orders"));
                     }
                     (b, m)
@@ -106,8 +107,8 @@ pub async fn upsert_order(
         &body.title,
         body.amount_cents,
         i64::from(body.product_count),
-        &body.status,
     )?;
+    let status = OrderStatus::parse(&body.status)?;
     let now = now_ms();
     let row = OrderRow {
         order_no,
@@ -117,7 +118,7 @@ pub async fn upsert_order(
         amount_cents: body.amount_cents,
         product_count: body.product_count,
         product_image: body.product_image.filter(|p| !p.trim().is_empty()),
-        status: body.status,
+        status,
         created_at: body.created_at.unwrap_or(now),
         updated_at: now,
     };
@@ -126,13 +127,13 @@ pub async fn upsert_order(
         .write(move |c| {
             let buyer = livechat_store::users::get(c, &row.buyer_id)?;
             let merchant = livechat_store::users::get(c, &row.merchant_id)?;
-            if buyer.map(|u| u.role()) != Some(Role::Buyer) {
+            if buyer.map(|u| u.role) != Some(Role::Buyer) {
                 return Err(StoreError::invalid(format!(
                     "`{}` is not a buyer",
                     row.buyer_id
                 )));
             }
-            if merchant.map(|u| u.role()) != Some(Role::Merchant) {
+            if merchant.map(|u| u.role) != Some(Role::Merchant) {
                 return Err(StoreError::invalid(format!(
                     "`{}` is not a merchant",
                     row.merchant_id

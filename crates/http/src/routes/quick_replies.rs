@@ -23,7 +23,7 @@ pub async fn list_quick_replies(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    if id != user.0.id && user.0.role() != Role::Admin {
+    if id != user.0.id && user.0.role != Role::Admin {
         return Err(ApiError::Forbidden(
             "you may only read your own quick replies".into(),
         ));

@@ -8,6 +8,7 @@
 use actix_web::{get, web, HttpResponse};
 use chrono::{DateTime, TimeZone, Timelike};
 use chrono_tz::Tz;
+use livechat_domain::Role;
 use livechat_store::stats::Figures;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -66,13 +67,12 @@ pub struct RoleCounts {
 }
 
 impl RoleCounts {
-    fn add(&mut self, role: &str, n: i64) {
+    fn add(&mut self, role: Role, n: i64) {
         match role {
-            "buyer" => self.buyer += n,
-            "merchant" => self.merchant += n,
-            "platform" => self.platform += n,
-            "admin" => self.admin += n,
-            _ => {}
+            Role::Buyer => self.buyer += n,
+            Role::Merchant => self.merchant += n,
+            Role::Platform => self.platform += n,
+            Role::Admin => self.admin += n,
         }
     }
 }
@@ -82,8 +82,8 @@ impl RoleCounts {
 pub struct FirstResponse {
     pub agent_id: String,
     pub agent_name: String,
-    /// merchant or platform.
-    pub role: String,
+    /// merchant or platform (null if the user is gone).
+    pub role: Option<&'static str>,
     /// Answered waits opened in the range.
     pub waits: i64,
     /// Mean wait, ms, rounded down.
@@ -258,11 +258,11 @@ pub async fn stats(
         .await?;
     let mut users_online = RoleCounts::default();
     for u in &online_users {
-        users_online.add(&u.role, 1);
+        users_online.add(u.role, 1);
     }
     let mut users_total = RoleCounts::default();
     for (role, n) in &figures.users_by_role {
-        users_total.add(role, *n);
+        users_total.add(*role, *n);
     }
     let body = Stats {
         timezone: tz.name().to_string(),
@@ -286,7 +286,7 @@ pub async fn stats(
             .map(|a| FirstResponse {
                 agent_id: a.agent_id,
                 agent_name: a.agent_name,
-                role: a.role,
+                role: a.role.map(Role::as_str),
                 waits: a.summary.waits,
                 average_ms: a.summary.average_ms,
                 median_ms: a.summary.median_ms,

@@ -3,17 +3,16 @@
 //! The work is in [`crate::uploads`]; these handlers check who may upload
 //! and how often, and answer the recorded upload.
 
-use std::time::Instant;
-use utoipa_actix_web::service_config::ServiceConfig;
-
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::ChatUser;
 use crate::dto::UploadDto;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::state::AppState;
-use crate::uploads::{self, UploadKind};
+use crate::uploads;
+use livechat_domain::UploadKind;
 
 /// The multipart body: exactly one file, in the field `file`.
 #[derive(ToSchema)]
@@ -33,12 +32,7 @@ async fn upload(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let me = user.0;
-    if let Err(wait) = state.limiters.uploads.hit(&me.id, Instant::now()) {
-        return Err(ApiError::RateLimited(
-            format!("too many uploads; wait {wait} s"),
-            wait,
-        ));
-    }
+    state.limiters.uploads.admit(&me.id, "too many uploads")?;
     let row = uploads::handle(&state, &me.id, kind, &req, payload).await?;
     Ok(HttpResponse::Created().json(UploadDto::new(&row, &state.settings)))
 }

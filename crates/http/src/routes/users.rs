@@ -46,7 +46,7 @@ pub async fn list_users(
     let page = page_of(query.page, query.page_size, 20)?;
     let role = query.role.as_deref().map(Role::parse).transpose()?;
     let status = query.status.as_deref().map(UserStatus::parse).transpose()?;
-    let browsable = user.0.role().may_browse();
+    let browsable = user.0.role.may_browse();
     let roles = match role {
         Some(r) if browsable.contains(&r) => vec![r],
         Some(_) => vec![],
@@ -55,9 +55,9 @@ pub async fn list_users(
     let filter = UserFilter {
         roles: Some(roles),
         status: if user.is_admin() {
-            status.map(|s| s.as_str().to_string())
+            status
         } else {
-            Some(UserStatus::Active.as_str().to_string())
+            Some(UserStatus::Active)
         },
         q: text_filter(&query.q),
     };
@@ -65,7 +65,7 @@ pub async fn list_users(
         .db
         .read(move |c| livechat_store::users::list(c, &filter, page))
         .await?;
-    let online = presence(&state, rows.iter().map(|r| &r.id)).await;
+    let online = presence(&state, rows.iter().map(|r| &r.id)).await?;
     let results = rows
         .iter()
         .map(|r| UserDto::new(r, &state.settings, online.contains(&r.id)))
@@ -91,15 +91,15 @@ pub async fn get_user(
             let Some(row) = livechat_store::users::get(c, &lookup)? else {
                 return Ok(None);
             };
-            let visible = me.role() == Role::Admin
+            let visible = me.role == Role::Admin
                 || row.id == me.id
-                || (row.is_active() && me.role().may_browse().contains(&row.role()))
+                || (row.is_active() && me.role.may_browse().contains(&row.role))
                 || livechat_store::users::contacts(c, &me.id)?.contains(&row.id);
             Ok(visible.then_some(row))
         })
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no user `{id}`")))?;
-    let online = presence(&state, [&found.id]).await;
+    let online = presence(&state, [&found.id]).await?;
     Ok(HttpResponse::Ok().json(UserDto::new(
         &found,
         &state.settings,
@@ -159,10 +159,10 @@ pub async fn create_user(
     let row = UserRow {
         id: body.id,
         username,
-        role: role.as_str().into(),
+        role,
         avatar: body.avatar.filter(|a| !a.trim().is_empty()),
         description: body.description,
-        status: UserStatus::Active.as_str().into(),
+        status: UserStatus::Active,
         password_hash,
         created_at: now,
         updated_at: now,
@@ -251,7 +251,7 @@ pub async fn update_user(
             let current = livechat_store::users::get(c, &target)?
                 .ok_or_else(|| livechat_store::StoreError::not_found(format!("no user `{target}`")))?;
             if let Some(new_role) = role {
-                if new_role != current.role() && !livechat_store::users::contacts(c, &target)?.is_empty() {
+                if new_role != current.role && !livechat_store::users::contacts(c, &target)?.is_empty() {
                     return Err(livechat_store::StoreError::conflict(
                         "the role of a user who has conversations cannot change: their sides would no longer hold",
                     ));
@@ -260,7 +260,7 @@ pub async fn update_user(
                     return Err(livechat_store::StoreError::invalid("an administrator needs a password"));
                 }
             }
-            if changes.password_hash.is_some() && role.unwrap_or(current.role()) != Role::Admin {
+            if changes.password_hash.is_some() && role.unwrap_or(current.role) != Role::Admin {
                 return Err(livechat_store::StoreError::invalid("only administrators have passwords"));
             }
             livechat_store::users::update(c, &target, &changes)
@@ -269,7 +269,7 @@ pub async fn update_user(
     if !row.is_active() {
         state.broker.close_user(&row.id, 4403, "account disabled");
     }
-    let online = presence(&state, [&row.id]).await;
+    let online = presence(&state, [&row.id]).await?;
     Ok(HttpResponse::Ok().json(UserDto::new(
         &row,
         &state.settings,

@@ -17,10 +17,9 @@ use actix_multipart::{Multipart, MultipartError};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest};
 use futures_util::StreamExt;
-use livechat_domain::now_ms;
+use livechat_domain::{now_ms, UploadKind};
 use livechat_store::models::UploadRow;
 use tokio::io::AsyncWriteExt;
-use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -37,47 +36,31 @@ const MAX_OTHER_FIELDS: usize = 16 * 1024;
 pub const MAX_VOICE_MS: u64 = 60_000;
 const VOICE_GRACE_MS: u64 = 500;
 
-/// At most this many images are decoded at once, so that several large
-/// images cannot add up their decoding memory.
-static DECODE_SLOTS: Semaphore = Semaphore::const_new(2);
+/// At most this many uploads are inspected (images decoded) at once, so
+/// that several large images cannot add up their decoding memory.
+pub const DECODE_SLOTS: usize = 2;
 
-/// Whether this process has swept stale temporary files yet.
-static SWEPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// The three upload endpoints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UploadKind {
-    Image,
-    File,
-    Voice,
+/// Removes what a crash or a kill in the middle of an upload left in the
+/// temporary folder (files older than an hour); run once at start-up.
+pub fn sweep_stale_temp_files(media_dir: &Path) {
+    storage::sweep_stale(media_dir, std::time::Duration::from_secs(3600));
 }
 
-impl UploadKind {
-    /// As stored in `uploads.kind`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UploadKind::Image => "image",
-            UploadKind::File => "file",
-            UploadKind::Voice => "voice",
-        }
+/// Which detected file types an upload endpoint takes.
+fn accepts(kind: UploadKind, t: FileType) -> bool {
+    match kind {
+        UploadKind::Image => t.is_image(),
+        UploadKind::File => t.is_image() || t.is_document(),
+        UploadKind::Voice => t.is_audio(),
     }
+}
 
-    fn accepts(self, t: FileType) -> bool {
-        match self {
-            UploadKind::Image => t.is_image(),
-            UploadKind::File => t.is_image() || t.is_document(),
-            UploadKind::Voice => t.is_audio(),
-        }
-    }
-
-    fn allowed(self) -> &'static str {
-        match self {
-            UploadKind::Image => "jpeg, png, gif, webp",
-            UploadKind::File => {
-                "jpeg, png, gif, webp, pdf, doc, docx, xls, xlsx, ppt, pptx, txt, zip"
-            }
-            UploadKind::Voice => "webm, ogg, mp3, m4a",
-        }
+/// The types an upload endpoint takes, for the 415 answer.
+fn allowed(kind: UploadKind) -> &'static str {
+    match kind {
+        UploadKind::Image => "jpeg, png, gif, webp",
+        UploadKind::File => "jpeg, png, gif, webp, pdf, doc, docx, xls, xlsx, ppt, pptx, txt, zip",
+        UploadKind::Voice => "webm, ogg, mp3, m4a",
     }
 }
 
@@ -223,11 +206,11 @@ fn store(
     original_name: Option<&str>,
 ) -> Result<Stored, ApiError> {
     let detected = sniff::detect(temp).map_err(ApiError::internal)?;
-    let file_type = detected.filter(|t| kind.accepts(*t)).ok_or_else(|| {
+    let file_type = detected.filter(|t| accepts(kind, *t)).ok_or_else(|| {
         ApiError::UnsupportedMediaType(format!(
             "this content is not an accepted {} type ({}), whatever its name or declared type",
             kind.as_str(),
-            kind.allowed()
+            allowed(kind)
         ))
     })?;
     let image = if file_type.is_image() {
@@ -304,12 +287,6 @@ pub async fn handle(
 ) -> Result<UploadRow, ApiError> {
     let settings = state.settings.clone();
     check_headers(req, settings.max_file_size)?;
-    if !SWEPT.swap(true, std::sync::atomic::Ordering::Relaxed) {
-        let media_dir = settings.media_dir.clone();
-        tokio::task::spawn_blocking(move || {
-            storage::sweep_stale(&media_dir, std::time::Duration::from_secs(3600))
-        });
-    }
     let received = receive(req, payload, &settings.media_dir, settings.max_file_size).await?;
     if received.size == 0 {
         return Err(ApiError::Validation("the file is empty".into()));
@@ -317,7 +294,12 @@ pub async fn handle(
     // A few files are inspected (images decoded) at a time; the permit
     // goes with the blocking work, so it is held until that work ends even
     // if the client goes away.
-    let permit = DECODE_SLOTS.acquire().await.map_err(ApiError::internal)?;
+    let permit = state
+        .decode_slots
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(ApiError::internal)?;
     let media_dir = settings.media_dir.clone();
     let temp = received.path.clone();
     let original = received.file_name.clone();
@@ -335,7 +317,7 @@ pub async fn handle(
     let row = UploadRow {
         id: names::random_hex(16),
         user_id: user_id.to_string(),
-        kind: kind.as_str().into(),
+        kind,
         path: stored.path,
         file_name: stored.display_name,
         file_size: i64::try_from(received.size).unwrap_or(i64::MAX),
