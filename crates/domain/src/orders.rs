@@ -115,6 +115,72 @@ impl From<&Order> for OrderSnapshot {
     }
 }
 
+/// An order's fields as they arrive.
+#[derive(Debug, Clone, Default)]
+pub struct OrderFields {
+    /// The marketplace's order number.
+    pub order_no: String,
+    /// The buyer.
+    pub buyer_id: String,
+    /// The merchant.
+    pub merchant_id: String,
+    /// What was bought.
+    pub title: String,
+    /// Total, in integer cents.
+    pub amount_cents: i64,
+    /// How many products.
+    pub product_count: i32,
+    /// A product image; empty means none.
+    pub product_image: Option<String>,
+    /// The status's name.
+    pub status: String,
+}
+
+impl Order {
+    /// Checks an order's fields.
+    pub fn parse(f: OrderFields) -> Result<Self, DomainError> {
+        validate_order(
+            &f.order_no,
+            &f.title,
+            f.amount_cents,
+            i64::from(f.product_count),
+        )?;
+        Ok(Self {
+            status: OrderStatus::parse(&f.status)?,
+            order_no: f.order_no,
+            buyer_id: f.buyer_id,
+            merchant_id: f.merchant_id,
+            title: f.title.trim().to_string(),
+            amount_cents: f.amount_cents,
+            product_count: f.product_count,
+            product_image: f.product_image.filter(|p| !p.trim().is_empty()),
+        })
+    }
+
+    /// An order is between a buyer and a merchant: given the stored roles
+    /// of its two parties (`None`: no such user), says whether they are.
+    pub fn check_parties(
+        &self,
+        buyer_role: Option<crate::users::Role>,
+        merchant_role: Option<crate::users::Role>,
+    ) -> Result<(), DomainError> {
+        use crate::users::Role;
+        if buyer_role != Some(Role::Buyer) {
+            return Err(DomainError::Validation(format!(
+                "`{}` is not a buyer",
+                self.buyer_id
+            )));
+        }
+        if merchant_role != Some(Role::Merchant) {
+            return Err(DomainError::Validation(format!(
+                "`{}` is not a merchant",
+                self.merchant_id
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Checks an order's fields.
 pub fn validate_order(
     order_no: &str,
@@ -163,6 +229,36 @@ mod tests {
         assert!(validate_order("SO-1", " ", 1, 1).is_err());
         assert!(validate_order("SO-1", "t", -1, 1).is_err());
         assert!(validate_order("SO-1", "t", 1, 0).is_err());
+    }
+
+    #[test]
+    fn orders_are_between_a_buyer_and_a_merchant() {
+        use crate::users::Role;
+        let order = Order::parse(OrderFields {
+            order_no: "SO-1".into(),
+            buyer_id: "b1".into(),
+            merchant_id: "m1".into(),
+            title: " 维生素C ".into(),
+            amount_cents: 100,
+            product_count: 1,
+            product_image: Some("".into()),
+            status: "paid".into(),
+        })
+        .unwrap();
+        assert_eq!(
+            (order.title.as_str(), order.product_image),
+            ("维生素C", None)
+        );
+        assert!(order
+            .check_parties(Some(Role::Buyer), Some(Role::Merchant))
+            .is_ok());
+        assert!(order
+            .check_parties(Some(Role::Merchant), Some(Role::Buyer))
+            .is_err());
+        assert!(order.check_parties(None, Some(Role::Merchant)).is_err());
+        assert!(order
+            .check_parties(Some(Role::Buyer), Some(Role::Platform))
+            .is_err());
     }
 
     #[test]

@@ -177,6 +177,166 @@ pub fn validate_optional_text(
     }
 }
 
+/// Only administrators have passwords, and every administrator has one:
+/// chat users sign in through the marketplace.
+pub fn check_password_rule(role: Role, has_password: bool) -> Result<(), DomainError> {
+    match (role, has_password) {
+        (Role::Admin, false) => Err(DomainError::Validation(
+            "an administrator needs a password".into(),
+        )),
+        (r, true) if r != Role::Admin => Err(DomainError::Validation(
+            "only administrators have passwords; chat users sign in through the marketplace".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// An avatar or description as given: empty means none.
+fn optional_text(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty())
+}
+
+/// A new user's fields, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    /// The id (`b1`, `m1`…).
+    pub id: String,
+    /// The display name, trimmed.
+    pub username: String,
+    /// The role.
+    pub role: Role,
+    /// An avatar path or URL.
+    pub avatar: Option<String>,
+    /// A description.
+    pub description: Option<String>,
+    /// An administrator's password (to be hashed).
+    pub password: Option<String>,
+}
+
+impl NewUser {
+    /// Checks every field and the password rule.
+    pub fn parse(
+        id: String,
+        username: &str,
+        role: &str,
+        avatar: Option<String>,
+        description: Option<String>,
+        password: Option<String>,
+    ) -> Result<Self, DomainError> {
+        validate_user_id(&id)?;
+        let username = validate_username(username)?;
+        let role = Role::parse(role)?;
+        validate_optional_text("avatar", avatar.as_deref(), MAX_AVATAR_LEN)?;
+        validate_optional_text("description", description.as_deref(), MAX_DESCRIPTION_LEN)?;
+        check_password_rule(role, password.is_some())?;
+        if let Some(p) = &password {
+            validate_password(p)?;
+        }
+        Ok(Self {
+            id,
+            username,
+            role,
+            avatar: optional_text(avatar),
+            description,
+            password,
+        })
+    }
+}
+
+/// An administrator's changes to a user, checked; `None` leaves a field
+/// alone, `Some(None)` clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserEdit {
+    /// A new display name.
+    pub username: Option<String>,
+    /// A new role.
+    pub role: Option<Role>,
+    /// A new avatar, or none.
+    pub avatar: Option<Option<String>>,
+    /// A new description, or none.
+    pub description: Option<Option<String>>,
+    /// Disable or enable.
+    pub status: Option<UserStatus>,
+    /// A new administrator password (to be hashed).
+    pub password: Option<String>,
+}
+
+/// The fields of an edit as they arrive.
+#[derive(Debug, Clone, Default)]
+pub struct UserEditFields {
+    /// A new display name.
+    pub username: Option<String>,
+    /// A new role's name.
+    pub role: Option<String>,
+    /// A new avatar; empty clears it.
+    pub avatar: Option<String>,
+    /// A new description; empty clears it.
+    pub description: Option<String>,
+    /// `active` or `disabled`.
+    pub status: Option<String>,
+    /// A new password.
+    pub password: Option<String>,
+}
+
+impl UserEdit {
+    /// Checks the fields of an edit of `target_id` by the administrator
+    /// `editor_id`, who may not lock himself out.
+    pub fn parse(f: UserEditFields, editor_id: &str, target_id: &str) -> Result<Self, DomainError> {
+        let username = f.username.as_deref().map(validate_username).transpose()?;
+        let role = f.role.as_deref().map(Role::parse).transpose()?;
+        let status = f.status.as_deref().map(UserStatus::parse).transpose()?;
+        validate_optional_text("avatar", f.avatar.as_deref(), MAX_AVATAR_LEN)?;
+        validate_optional_text("description", f.description.as_deref(), MAX_DESCRIPTION_LEN)?;
+        if editor_id == target_id
+            && (status == Some(UserStatus::Disabled) || role.is_some_and(|r| r != Role::Admin))
+        {
+            return Err(DomainError::Validation(
+                "you cannot disable your own account or take away your own admin role".into(),
+            ));
+        }
+        if let Some(p) = &f.password {
+            validate_password(p)?;
+        }
+        Ok(Self {
+            username,
+            role,
+            avatar: f.avatar.map(|a| optional_text(Some(a))),
+            description: f.description.map(|d| optional_text(Some(d))),
+            status,
+            password: f.password,
+        })
+    }
+
+    /// Checks the edit against the user as stored: a user who has
+    /// conversations keeps his role (their sides would no longer hold), and
+    /// the password rule holds after the change.
+    pub fn check_against(
+        &self,
+        current_role: Role,
+        has_password: bool,
+        has_conversations: bool,
+    ) -> Result<(), DomainError> {
+        let role = self.role.unwrap_or(current_role);
+        if role != current_role && has_conversations {
+            return Err(DomainError::Conflict(
+                "the role of a user who has conversations cannot change: their sides would no longer hold"
+                    .into(),
+            ));
+        }
+        if role == Role::Admin && !has_password && self.password.is_none() {
+            return Err(DomainError::Validation(
+                "an administrator needs a password".into(),
+            ));
+        }
+        if self.password.is_some() && role != Role::Admin {
+            return Err(DomainError::Validation(
+                "only administrators have passwords".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,5 +386,84 @@ mod tests {
     fn statuses_parse() {
         assert_eq!(UserStatus::parse("disabled").unwrap(), UserStatus::Disabled);
         assert!(UserStatus::parse("banned").is_err());
+    }
+
+    #[test]
+    fn new_users_follow_the_password_rule() {
+        let new = |role: &str, password: Option<&str>| {
+            NewUser::parse(
+                "u1".into(),
+                " 新店 ",
+                role,
+                Some(" ".into()),
+                None,
+                password.map(str::to_string),
+            )
+        };
+        let m = new("merchant", None).unwrap();
+        assert_eq!(
+            (m.username.as_str(), m.role, m.avatar),
+            ("新店", Role::Merchant, None)
+        );
+        assert!(new("merchant", Some("secret1")).is_err());
+        assert!(new("admin", None).is_err());
+        assert!(new("admin", Some("short")).is_err());
+        assert!(new("admin", Some("secret1")).is_ok());
+        assert!(new("wizard", None).is_err());
+    }
+
+    #[test]
+    fn edits_cannot_lock_out_their_author_or_break_sides() {
+        let edit = |f: UserEditFields, target: &str| UserEdit::parse(f, "a1", target);
+        let disable = UserEditFields {
+            status: Some("disabled".into()),
+            ..UserEditFields::default()
+        };
+        assert!(edit(disable.clone(), "a1").is_err());
+        assert_eq!(
+            edit(disable, "m1").unwrap().status,
+            Some(UserStatus::Disabled)
+        );
+        let demote = UserEditFields {
+            role: Some("buyer".into()),
+            ..UserEditFields::default()
+        };
+        assert!(edit(demote.clone(), "a1").is_err());
+        let to_buyer = edit(demote, "m1").unwrap();
+        assert!(matches!(
+            to_buyer.check_against(Role::Merchant, false, true),
+            Err(DomainError::Conflict(_))
+        ));
+        assert!(to_buyer.check_against(Role::Merchant, false, false).is_ok());
+        let promote = edit(
+            UserEditFields {
+                role: Some("admin".into()),
+                ..UserEditFields::default()
+            },
+            "m1",
+        )
+        .unwrap();
+        assert!(promote.check_against(Role::Merchant, false, false).is_err());
+        let password = edit(
+            UserEditFields {
+                password: Some("secret1".into()),
+                ..UserEditFields::default()
+            },
+            "m1",
+        )
+        .unwrap();
+        assert!(password
+            .check_against(Role::Merchant, false, false)
+            .is_err());
+        assert!(password.check_against(Role::Admin, true, false).is_ok());
+        let cleared = edit(
+            UserEditFields {
+                avatar: Some(String::new()),
+                ..UserEditFields::default()
+            },
+            "m1",
+        )
+        .unwrap();
+        assert_eq!(cleared.avatar, Some(None));
     }
 }

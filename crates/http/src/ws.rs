@@ -50,39 +50,10 @@ pub async fn socket(
     let span = tracing::info_span!("socket", user = %user_id);
     actix_web::rt::spawn(
         async move {
-            let user = match authenticate(&state, token.as_deref(), &user_id).await {
-                Ok(user) => user,
+            let (user, conn) = match register(&state, token.as_deref(), &user_id).await {
+                Ok(registered) => registered,
                 Err((code, reason)) => {
                     let _ = session.close(Some(close_reason(code, &reason))).await;
-                    return;
-                }
-            };
-            let is_admin = user.role == Role::Admin;
-            let contacts = if is_admin {
-                Vec::new()
-            } else {
-                let id = user.id.clone();
-                match state
-                    .db
-                    .read(move |c| livechat_store::users::contacts(c, &id))
-                    .await
-                {
-                    Ok(c) => c,
-                    Err(e) => {
-                        tracing::error!(error = %e, "cannot load contacts");
-                        let _ = session
-                            .close(Some(close_reason(1011, "server error")))
-                            .await;
-                        return;
-                    }
-                }
-            };
-            let conn = match state.hub.connect(user.id.clone(), is_admin, contacts).await {
-                Ok(c) => c,
-                Err(_) => {
-                    let _ = session
-                        .close(Some(close_reason(1001, "server shutting down")))
-                        .await;
                     return;
                 }
             };
@@ -97,6 +68,37 @@ pub async fn socket(
         .instrument(span),
     );
     Ok(response)
+}
+
+/// Authenticates the socket and registers it with the hub, with the
+/// user's contacts (admins see everyone, so they have none); a failure
+/// answers the close code and reason.
+async fn register(
+    state: &AppState,
+    token: Option<&str>,
+    path_id: &str,
+) -> Result<(UserRow, Connection), (u16, String)> {
+    let user = authenticate(state, token, path_id).await?;
+    let is_admin = user.role == Role::Admin;
+    let contacts = if is_admin {
+        Vec::new()
+    } else {
+        let id = user.id.clone();
+        state
+            .db
+            .read(move |c| livechat_store::users::contacts(c, &id))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot load contacts");
+                (1011, "server error".to_string())
+            })?
+    };
+    let conn = state
+        .hub
+        .connect(user.id.clone(), is_admin, contacts)
+        .await
+        .map_err(|_| (1001, "server shutting down".to_string()))?;
+    Ok((user, conn))
 }
 
 async fn authenticate(
@@ -153,27 +155,8 @@ async fn run(
             },
             msg = stream.next() => {
                 last_seen = Instant::now();
-                match msg {
-                    Some(Ok(AggregatedMessage::Text(text))) => {
-                        if let Some(end) = on_text(state, user, conn.id, &mut session, &text, &mut typing).await {
-                            break end;
-                        }
-                    }
-                    Some(Ok(AggregatedMessage::Binary(_))) => {
-                        break End::Close(1008, "binary frames are not accepted".into())
-                    }
-                    Some(Ok(AggregatedMessage::Ping(bytes))) => {
-                        if session.pong(&bytes).await.is_err() { break End::Gone }
-                    }
-                    Some(Ok(AggregatedMessage::Pong(_))) => {}
-                    Some(Ok(AggregatedMessage::Close(_))) | None => break End::Gone,
-                    Some(Err(e)) => {
-                        let reason = match e {
-                            actix_ws::ProtocolError::Overflow => format!("frame over {MAX_FRAME_BYTES} bytes"),
-                            other => format!("protocol error: {other}"),
-                        };
-                        break End::Close(1008, reason);
-                    }
+                if let Some(end) = on_message(state, user, conn.id, &mut session, msg, &mut typing).await {
+                    break end;
                 }
             }
             _ = heartbeat.tick() => {
@@ -195,6 +178,47 @@ async fn run(
     }
 }
 
+/// Handles one inbound WebSocket message (or the stream's end); answers
+/// how to end the socket, if it must end.
+async fn on_message(
+    state: &AppState,
+    user: &UserRow,
+    conn_id: u64,
+    session: &mut Session,
+    msg: Option<Result<AggregatedMessage, actix_ws::ProtocolError>>,
+    typing: &mut TypingLimiter,
+) -> Option<End> {
+    match msg {
+        Some(Ok(AggregatedMessage::Text(text))) => {
+            on_text(state, user, conn_id, session, &text, typing).await
+        }
+        Some(Ok(AggregatedMessage::Binary(_))) => {
+            Some(End::Close(1008, "binary frames are not accepted".into()))
+        }
+        Some(Ok(AggregatedMessage::Ping(bytes))) => {
+            session.pong(&bytes).await.err().map(|_| End::Gone)
+        }
+        Some(Ok(AggregatedMessage::Pong(_))) => None,
+        Some(Ok(AggregatedMessage::Close(_))) | None => Some(End::Gone),
+        Some(Err(e)) => {
+            let reason = match e {
+                actix_ws::ProtocolError::Overflow => format!("frame over {MAX_FRAME_BYTES} bytes"),
+                other => format!("protocol error: {other}"),
+            };
+            Some(End::Close(1008, reason))
+        }
+    }
+}
+
+/// Sends an `error` frame; answers `Gone` if the socket is.
+async fn send_error(session: &mut Session, detail: &str) -> Option<End> {
+    session
+        .text(&*error_frame(detail))
+        .await
+        .err()
+        .map(|_| End::Gone)
+}
+
 /// Handles one text frame; answers how to end the socket, if it must end.
 async fn on_text(
     state: &AppState,
@@ -206,14 +230,7 @@ async fn on_text(
 ) -> Option<End> {
     let frame = match ClientFrame::parse(text) {
         Ok(f) => f,
-        Err(e) => {
-            let detail = format!("bad frame: {e}");
-            return session
-                .text(&*error_frame(&detail))
-                .await
-                .err()
-                .map(|_| End::Gone);
-        }
+        Err(e) => return send_error(session, &format!("bad frame: {e}")).await,
     };
     match frame {
         // Through the hub, behind every event published before the ping:
@@ -228,19 +245,12 @@ async fn on_text(
         } => {
             let audience = match typing_audience(state, user, conversation_id).await {
                 Ok(audience) => audience,
-                Err(detail) => {
-                    return session
-                        .text(&*error_frame(&detail))
-                        .await
-                        .err()
-                        .map(|_| End::Gone)
-                }
+                Err(detail) => return send_error(session, &detail).await,
             };
             match typing.check(conversation_id, Instant::now()) {
                 TypingVerdict::Forward => {
-                    state
-                        .broker
-                        .publish(audience, typing_frame(conversation_id, &user.id, is_typing));
+                    let frame = typing_frame(conversation_id, &user.id, is_typing);
+                    state.broker.publish(audience, frame);
                     None
                 }
                 TypingVerdict::Drop => None,

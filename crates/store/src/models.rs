@@ -140,6 +140,24 @@ pub struct OrderRow {
     pub updated_at: i64,
 }
 
+impl OrderRow {
+    /// The row for an order, first seen at `created_at`.
+    pub fn new(o: Order, created_at: i64, updated_at: i64) -> Self {
+        Self {
+            order_no: o.order_no,
+            buyer_id: o.buyer_id,
+            merchant_id: o.merchant_id,
+            title: o.title,
+            amount_cents: o.amount_cents,
+            product_count: o.product_count,
+            product_image: o.product_image,
+            status: o.status,
+            created_at,
+            updated_at,
+        }
+    }
+}
+
 impl From<OrderRow> for Order {
     fn from(r: OrderRow) -> Self {
         Order {

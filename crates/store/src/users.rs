@@ -131,10 +131,10 @@ pub fn insert(conn: &mut Conn, row: &UserRow) -> Result<(), StoreError> {
 #[diesel(table_name = users)]
 pub struct UserChanges {
     pub username: Option<String>,
-    pub role: Option<String>,
+    pub role: Option<crate::columns::RoleColumn>,
     pub avatar: Option<Option<String>>,
     pub description: Option<Option<String>>,
-    pub status: Option<String>,
+    pub status: Option<crate::columns::UserStatusColumn>,
     pub password_hash: Option<Option<String>>,
     pub updated_at: Option<i64>,
 }

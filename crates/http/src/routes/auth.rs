@@ -96,7 +96,26 @@ pub async fn login(
             wait,
         ));
     }
-    let username = body.username.trim().to_string();
+    let Some(user) = admin_with_password(&state, body.username.trim(), body.password).await? else {
+        limiters.login_ip.record(&ip, now);
+        limiters.login_user.record(&user_key, now);
+        tracing::info!("failed admin login");
+        return Err(ApiError::Unauthorized(LOGIN_FAILED.into()));
+    };
+    limiters.login_user.clear(&user_key);
+    let ttl = state.settings.admin_token_days * 86_400;
+    token_answer(&state, &user, TokenKind::Admin, ttl).await
+}
+
+/// The active administrator with this username and password, if there is
+/// one. An unknown name costs a bcrypt check too, so the answer's timing
+/// does not tell who exists.
+async fn admin_with_password(
+    state: &AppState,
+    username: &str,
+    password: String,
+) -> ApiResult<Option<UserRow>> {
+    let username = username.to_string();
     let user = state
         .db
         .read(move |c| livechat_store::users::by_username(c, &username))
@@ -110,27 +129,10 @@ pub async fn login(
                 .get_or_init(|| hash_password("\u{0}unused", cost).unwrap_or_default())
                 .clone()
         });
-    let password = body.password;
     let matches = web::block(move || verify_password(&password, &hash))
         .await
         .map_err(ApiError::internal)?;
-    let user = match user {
-        Some(u) if matches && u.role == Role::Admin && u.is_active() => u,
-        _ => {
-            limiters.login_ip.record(&ip, now);
-            limiters.login_user.record(&user_key, now);
-            tracing::info!("failed admin login");
-            return Err(ApiError::Unauthorized(LOGIN_FAILED.into()));
-        }
-    };
-    limiters.login_user.clear(&user_key);
-    token_answer(
-        &state,
-        &user,
-        TokenKind::Admin,
-        state.settings.admin_token_days * 86_400,
-    )
-    .await
+    Ok(user.filter(|u| matches && u.role == Role::Admin && u.is_active()))
 }
 
 /// Issues a token of `kind` for `user` and answers it with the user.

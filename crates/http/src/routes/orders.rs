@@ -1,8 +1,7 @@
 //! Orders: the "历史订单" panel and admin upserts.
 
 use actix_web::{get, put, web, HttpResponse};
-use livechat_domain::orders::validate_order;
-use livechat_domain::OrderStatus;
+use livechat_domain::orders::{Order, OrderFields};
 use livechat_domain::{now_ms, Role};
 use livechat_store::models::OrderRow;
 use livechat_store::StoreError;
@@ -14,7 +13,7 @@ use super::conversations::visible;
 use super::page_of;
 use crate::auth::{AdminUser, AuthUser};
 use crate::dto::{OrderDto, Paged};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
 
 /// Which pair's orders: a conversation, or a buyer and a merchant.
@@ -100,52 +99,34 @@ pub async fn upsert_order(
     order_no: web::Path<String>,
     body: web::Json<UpsertOrder>,
 ) -> ApiResult<HttpResponse> {
-    let order_no = order_no.into_inner();
-    let body = body.into_inner();
-    validate_order(
-        &order_no,
-        &body.title,
-        body.amount_cents,
-        i64::from(body.product_count),
-    )?;
-    let status = OrderStatus::parse(&body.status)?;
-    let now = now_ms();
-    let row = OrderRow {
-        order_no,
-        buyer_id: body.buyer_id,
-        merchant_id: body.merchant_id,
-        title: body.title.trim().to_string(),
-        amount_cents: body.amount_cents,
-        product_count: body.product_count,
-        product_image: body.product_image.filter(|p| !p.trim().is_empty()),
-        status,
-        created_at: body.created_at.unwrap_or(now),
-        updated_at: now,
-    };
+    let b = body.into_inner();
+    let order = Order::parse(OrderFields {
+        order_no: order_no.into_inner(),
+        buyer_id: b.buyer_id,
+        merchant_id: b.merchant_id,
+        title: b.title,
+        amount_cents: b.amount_cents,
+        product_count: b.product_count,
+        product_image: b.product_image,
+        status: b.status,
+    })?;
+    let parties = [order.buyer_id.clone(), order.merchant_id.clone()];
+    let roles = state
+        .db
+        .read(move |c| livechat_store::users::get_many(c, &parties))
+        .await?;
+    let role_of = |id: &str| roles.iter().find(|u| u.id == id).map(|u| u.role);
+    order.check_parties(role_of(&order.buyer_id), role_of(&order.merchant_id))?;
+    let row = OrderRow::new(order, b.created_at.unwrap_or_else(now_ms), now_ms());
     let (created, stored) = state
         .db
         .write(move |c| {
-            let buyer = livechat_store::users::get(c, &row.buyer_id)?;
-            let merchant = livechat_store::users::get(c, &row.merchant_id)?;
-            if buyer.map(|u| u.role) != Some(Role::Buyer) {
-                return Err(StoreError::invalid(format!(
-                    "`{}` is not a buyer",
-                    row.buyer_id
-                )));
-            }
-            if merchant.map(|u| u.role) != Some(Role::Merchant) {
-                return Err(StoreError::invalid(format!(
-                    "`{}` is not a merchant",
-                    row.merchant_id
-                )));
-            }
             let created = livechat_store::orders::upsert(c, &row)?;
             let stored = livechat_store::orders::get(c, &row.order_no)?
                 .ok_or_else(|| StoreError::Task("order vanished".into()))?;
             Ok((created, stored))
         })
-        .await
-        .map_err(ApiError::from)?;
+        .await?;
     let dto = OrderDto::new(&stored, &state.settings);
     Ok(if created {
         HttpResponse::Created().json(dto)

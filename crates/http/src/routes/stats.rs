@@ -66,7 +66,58 @@ pub struct RoleCounts {
     pub admin: i64,
 }
 
+impl Stats {
+    /// The answer from the store's figures over `range`, bucketed at
+    /// `starts`, with the online users' counts beside them.
+    fn new(
+        tz: Tz,
+        (from, to, bucket): (i64, i64, BucketSize),
+        starts: &[i64],
+        figures: Figures,
+        users_online: RoleCounts,
+    ) -> Self {
+        Stats {
+            timezone: tz.name().to_string(),
+            from,
+            to,
+            messages_total: figures.messages_total,
+            messages_in_range: figures.messages_in_range,
+            messages_today: figures.messages_today,
+            bucket,
+            messages_per_hour: starts
+                .iter()
+                .zip(&figures.buckets)
+                .map(|(&hour_start, &count)| BucketCount { hour_start, count })
+                .collect(),
+            active_conversations: figures.active_conversations,
+            users_online,
+            users_total: RoleCounts::of(figures.users_by_role.iter().copied()),
+            first_response: figures
+                .first_response
+                .into_iter()
+                .map(|a| FirstResponse {
+                    agent_id: a.agent_id,
+                    agent_name: a.agent_name,
+                    role: a.role.map(Role::as_str),
+                    waits: a.summary.waits,
+                    average_ms: a.summary.average_ms,
+                    median_ms: a.summary.median_ms,
+                })
+                .collect(),
+        }
+    }
+}
+
 impl RoleCounts {
+    /// Sums `(role, count)` pairs.
+    fn of(counts: impl IntoIterator<Item = (Role, i64)>) -> Self {
+        let mut all = Self::default();
+        for (role, n) in counts {
+            all.add(role, n);
+        }
+        all
+    }
+
     fn add(&mut self, role: Role, n: i64) {
         match role {
             Role::Buyer => self.buyer += n,
@@ -256,43 +307,8 @@ pub async fn stats(
             Ok((figures, online_users))
         })
         .await?;
-    let mut users_online = RoleCounts::default();
-    for u in &online_users {
-        users_online.add(u.role, 1);
-    }
-    let mut users_total = RoleCounts::default();
-    for (role, n) in &figures.users_by_role {
-        users_total.add(*role, *n);
-    }
-    let body = Stats {
-        timezone: tz.name().to_string(),
-        from,
-        to,
-        messages_total: figures.messages_total,
-        messages_in_range: figures.messages_in_range,
-        messages_today: figures.messages_today,
-        bucket: size,
-        messages_per_hour: starts
-            .iter()
-            .zip(&figures.buckets)
-            .map(|(&hour_start, &count)| BucketCount { hour_start, count })
-            .collect(),
-        active_conversations: figures.active_conversations,
-        users_online,
-        users_total,
-        first_response: figures
-            .first_response
-            .into_iter()
-            .map(|a| FirstResponse {
-                agent_id: a.agent_id,
-                agent_name: a.agent_name,
-                role: a.role.map(Role::as_str),
-                waits: a.summary.waits,
-                average_ms: a.summary.average_ms,
-                median_ms: a.summary.median_ms,
-            })
-            .collect(),
-    };
+    let users_online = RoleCounts::of(online_users.iter().map(|u| (u.role, 1)));
+    let body = Stats::new(tz, (from, to, size), &starts, figures, users_online);
     Ok(HttpResponse::Ok().json(body))
 }
 

@@ -1,13 +1,11 @@
 //! The user directory and user administration.
 
 use actix_web::{get, patch, post, web, HttpResponse};
-use livechat_domain::users::{
-    validate_optional_text, validate_password, validate_user_id, validate_username, MAX_AVATAR_LEN,
-    MAX_DESCRIPTION_LEN,
-};
+use livechat_domain::users::{NewUser, UserEdit, UserEditFields};
 use livechat_domain::{now_ms, Role, UserStatus};
 use livechat_store::models::UserRow;
 use livechat_store::users::{UserChanges, UserFilter};
+use livechat_store::StoreError;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -128,40 +126,27 @@ pub async fn create_user(
     _admin: AdminUser,
     body: web::Json<CreateUserBody>,
 ) -> ApiResult<HttpResponse> {
-    let body = body.into_inner();
-    validate_user_id(&body.id)?;
-    let username = validate_username(&body.username)?;
-    let role = Role::parse(&body.role)?;
-    validate_optional_text("avatar", body.avatar.as_deref(), MAX_AVATAR_LEN)?;
-    validate_optional_text(
-        "description",
-        body.description.as_deref(),
-        MAX_DESCRIPTION_LEN,
+    let b = body.into_inner();
+    let new = NewUser::parse(
+        b.id,
+        &b.username,
+        &b.role,
+        b.avatar,
+        b.description,
+        b.password,
     )?;
-    let password_hash =
-        match (role, body.password.as_deref()) {
-            (Role::Admin, Some(p)) => {
-                validate_password(p)?;
-                Some(hash_password(p, state.settings.bcrypt_cost)?)
-            }
-            (Role::Admin, None) => {
-                return Err(ApiError::Validation(
-                    "an administrator needs a password".into(),
-                ))
-            }
-            (_, Some(_)) => return Err(ApiError::Validation(
-                "only administrators have passwords; chat users sign in through the marketplace"
-                    .into(),
-            )),
-            (_, None) => None,
-        };
+    let password_hash = new
+        .password
+        .as_deref()
+        .map(|p| hash_password(p, state.settings.bcrypt_cost))
+        .transpose()?;
     let now = now_ms();
     let row = UserRow {
-        id: body.id,
-        username,
-        role,
-        avatar: body.avatar.filter(|a| !a.trim().is_empty()),
-        description: body.description,
+        id: new.id,
+        username: new.username,
+        role: new.role,
+        avatar: new.avatar,
+        description: new.description,
         status: UserStatus::Active,
         password_hash,
         created_at: now,
@@ -202,68 +187,33 @@ pub async fn update_user(
     body: web::Json<UpdateUserBody>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let body = body.into_inner();
-    let username = body
-        .username
-        .as_deref()
-        .map(validate_username)
-        .transpose()?;
-    let role = body.role.as_deref().map(Role::parse).transpose()?;
-    let status = body.status.as_deref().map(UserStatus::parse).transpose()?;
-    validate_optional_text("avatar", body.avatar.as_deref(), MAX_AVATAR_LEN)?;
-    validate_optional_text(
-        "description",
-        body.description.as_deref(),
-        MAX_DESCRIPTION_LEN,
-    )?;
-    if id == admin.0.id
-        && (status == Some(UserStatus::Disabled) || role.is_some_and(|r| r != Role::Admin))
-    {
-        return Err(ApiError::Validation(
-            "you cannot disable your own account or take away your own admin role".into(),
-        ));
-    }
-    if let Some(p) = body.password.as_deref() {
-        validate_password(p)?;
-    }
-    let password_hash = body
+    let edit = UserEdit::parse(body.into_inner().into(), &admin.0.id, &id)?;
+    let password_hash = edit
         .password
         .as_deref()
         .map(|p| hash_password(p, state.settings.bcrypt_cost))
         .transpose()?;
     let changes = UserChanges {
-        username,
-        role: role.map(|r| r.as_str().to_string()),
-        avatar: body
-            .avatar
-            .map(|a| Some(a).filter(|a| !a.trim().is_empty())),
-        description: body
-            .description
-            .map(|d| Some(d).filter(|d| !d.trim().is_empty())),
-        status: status.map(|s| s.as_str().to_string()),
+        username: edit.username.clone(),
+        role: edit.role.map(Into::into),
+        avatar: edit.avatar.clone(),
+        description: edit.description.clone(),
+        status: edit.status.map(Into::into),
         password_hash: password_hash.map(Some),
         updated_at: Some(now_ms()),
     };
-    let target = id.clone();
     let row = state
         .db
         .write(move |c| {
-            let current = livechat_store::users::get(c, &target)?
-                .ok_or_else(|| livechat_store::StoreError::not_found(format!("no user `{target}`")))?;
-            if let Some(new_role) = role {
-                if new_role != current.role && !livechat_store::users::contacts(c, &target)?.is_empty() {
-                    return Err(livechat_store::StoreError::conflict(
-                        "the role of a user who has conversations cannot change: their sides would no longer hold",
-                    ));
-                }
-                if new_role == Role::Admin && current.password_hash.is_none() && changes.password_hash.is_none() {
-                    return Err(livechat_store::StoreError::invalid("an administrator needs a password"));
-                }
-            }
-            if changes.password_hash.is_some() && role.unwrap_or(current.role) != Role::Admin {
-                return Err(livechat_store::StoreError::invalid("only administrators have passwords"));
-            }
-            livechat_store::users::update(c, &target, &changes)
+            let current = livechat_store::users::get(c, &id)?
+                .ok_or_else(|| StoreError::not_found(format!("no user `{id}`")))?;
+            let has_conversations = !livechat_store::users::contacts(c, &id)?.is_empty();
+            edit.check_against(
+                current.role,
+                current.password_hash.is_some(),
+                has_conversations,
+            )?;
+            livechat_store::users::update(c, &id, &changes)
         })
         .await?;
     if !row.is_active() {
@@ -275,6 +225,19 @@ pub async fn update_user(
         &state.settings,
         online.contains(&row.id),
     )))
+}
+
+impl From<UpdateUserBody> for UserEditFields {
+    fn from(b: UpdateUserBody) -> Self {
+        UserEditFields {
+            username: b.username,
+            role: b.role,
+            avatar: b.avatar,
+            description: b.description,
+            status: b.status,
+            password: b.password,
+        }
+    }
 }
 
 /// Registers this module's routes and their OpenAPI entries.
