@@ -29,7 +29,7 @@ use args::Args;
 /// Errors of the generator: anything, with a message.
 pub type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
-const USAGE: &str = "usage: livechat-loadgen <connections|chat|history|bench> [--option value …]
+const USAGE: &str = "usage: livechat-loadgen <connections|chat|history|store|bench> [--option value …]
   connections  --sockets 18000 --per-worker 4500 --conc 100 --hold 15
   chat         --users 10000 --conversations 5000 --rate 5000 --duration 20 --warmup 3 --inflight 512 [--profile]
   history      --messages 1000000 --conversations 100000 --long 100000 --merchant-conversations 10000 --requests 300 --budget 15
