@@ -25,11 +25,12 @@ mod worker;
 use std::process::ExitCode;
 
 use args::Args;
+use scenarios::Ctx;
 
 /// Errors of the generator: anything, with a message.
 pub type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
-const USAGE: &str = "usage: livechat-loadgen <connections|chat|history|bench> [--option value …]
+const USAGE: &str = "usage: livechat-loadgen <connections|chat|history|store|bench> [--option value …]
   connections  --sockets 18000 --per-worker 4500 --conc 100 --hold 15
   chat         --users 10000 --conversations 5000 --rate 5000 --duration 20 --warmup 3 --inflight 512 [--profile]
   history      --messages 1000000 --conversations 100000 --long 100000 --merchant-conversations 10000 --requests 300 --budget 15
@@ -75,28 +76,39 @@ fn main() -> ExitCode {
 }
 
 async fn run(command: &str, args: Args) -> Res<()> {
-    let ctx = scenarios::Ctx::from_args(&args)?;
-    let result = match command {
+    let ctx = Ctx::from_args(&args)?;
+    let result = run_command(command, &ctx, &args).await;
+    ctx.clean();
+    println!("{}", result?);
+    Ok(())
+}
+
+/// Runs one command; answers its result as JSON text.
+async fn run_command(command: &str, ctx: &Ctx, args: &Args) -> Res<String> {
+    match command {
         "connections" => {
-            let o = scenarios::ConnOpts::from_args(&args)?;
-            scenarios::connections(&ctx, &o).await
+            let o = scenarios::ConnOpts::from_args(args)?;
+            pretty_json(&scenarios::connections(ctx, &o).await?)
         }
         "chat" => {
-            let o = scenarios::ChatOpts::from_args(&args)?;
-            scenarios::chat(&ctx, &o).await
+            let o = scenarios::ChatOpts::from_args(args)?;
+            pretty_json(&scenarios::chat(ctx, &o).await?)
         }
         "history" => {
-            let o = scenarios::HistoryOpts::from_args(&args)?;
-            scenarios::history(&ctx, &o).await
+            let o = scenarios::HistoryOpts::from_args(args)?;
+            pretty_json(&scenarios::history(ctx, &o).await?)
         }
         "store" => {
-            let o = scenarios::StoreOpts::from_args(&args)?;
-            scenarios::store(&ctx, &o).await
+            let o = scenarios::StoreOpts::from_args(args)?;
+            pretty_json(&scenarios::store(ctx, &o).await?)
         }
-        "bench" => report::bench(&ctx, &args).await,
+        "bench" => pretty_json(&report::bench(ctx, args).await?),
         other => Err(format!("unknown command `{other}`\n{USAGE}").into()),
-    };
-    ctx.clean();
-    println!("{}", serde_json::to_string_pretty(&result?)?);
-    Ok(())
+    }
+}
+
+/// Pretty JSON with the keys of every object in sorted order (through
+/// `serde_json::Value`), so that files diff cleanly from run to run.
+pub fn pretty_json(value: &impl serde::Serialize) -> Res<String> {
+    Ok(serde_json::to_string_pretty(&serde_json::to_value(value)?)?)
 }

@@ -234,35 +234,16 @@ pub fn history_db(path: &Path, shape: HistoryShape) -> Res<HistoryBuild> {
     let db = open(path)?;
     let now = now_ms();
     let span_ms = 30 * 86_400_000_i64;
-    let base = now - span_ms;
-    let step = (span_ms / shape.messages.max(1) as i64).max(1);
+    let times = Times {
+        base: now - span_ms,
+        step: (span_ms / shape.messages.max(1) as i64).max(1),
+    };
     let others = shape.conversations - shape.merchant_conversations;
     let buyers = shape
         .merchant_conversations
         .max(others.div_ceil(shape.other_merchants.max(1)));
     let merchants = 1 + shape.other_merchants;
-    // Walk the messages once to know each conversation's final state.
-    let mut conv = vec![ConvState::default(); shape.conversations];
-    let mut long_ids = Vec::with_capacity(shape.long);
-    for n in 0..shape.messages {
-        let k = conversation_of(n, &shape);
-        let id = n as i64 + 1;
-        let s = &mut conv[k];
-        if s.messages & 1 == 0 {
-            s.merchant_unread += 1;
-            s.customer_read = id;
-            s.customer_unread = 0;
-        } else {
-            s.customer_unread += 1;
-            s.merchant_read = id;
-            s.merchant_unread = 0;
-        }
-        s.messages += 1;
-        s.last_n = Some(n);
-        if k == 0 {
-            long_ids.push(id);
-        }
-    }
+    let (conv, long_ids) = final_states(&shape);
     insert_rows(
         &db,
         USER_HEAD,
@@ -273,29 +254,9 @@ pub fn history_db(path: &Path, shape: HistoryShape) -> Res<HistoryBuild> {
     insert_rows(
         &db,
         CONVERSATION_HEAD,
-        conv.iter().enumerate().map(|(k, s)| {
-            let (b, m) = pair_of(k, &shape);
-            let created = base - 1000;
-            match s.last_n {
-                Some(n) => {
-                    let t = base + n as i64 * step;
-                    format!(
-                        "({},'{b}','{m}','{} {n}','text',{t},{},{},{},{},{},{created},{t})",
-                        k + 1,
-                        phrase(n),
-                        n + 1,
-                        s.customer_unread,
-                        s.merchant_unread,
-                        s.customer_read,
-                        s.merchant_read
-                    )
-                }
-                None => format!(
-                    "({},'{b}','{m}',NULL,NULL,NULL,0,0,0,0,0,{created},{created})",
-                    k + 1
-                ),
-            }
-        }),
+        conv.iter()
+            .enumerate()
+            .map(|(k, s)| conversation_row(k, s, &shape, times)),
     )?;
     let mut count = vec![0u64; shape.conversations];
     insert_rows(
@@ -313,7 +274,7 @@ pub fn history_db(path: &Path, shape: HistoryShape) -> Res<HistoryBuild> {
                 n + 1,
                 k + 1,
                 phrase(n),
-                base + n as i64 * step
+                times.of(n)
             );
             row
         }),
@@ -326,6 +287,71 @@ pub fn history_db(path: &Path, shape: HistoryShape) -> Res<HistoryBuild> {
         merchants,
         long_ids,
     })
+}
+
+/// Message `n` is sent at `base + n * step` (ms since the epoch).
+#[derive(Debug, Clone, Copy)]
+struct Times {
+    base: i64,
+    step: i64,
+}
+
+impl Times {
+    fn of(self, n: usize) -> i64 {
+        self.base + n as i64 * self.step
+    }
+}
+
+/// Walks the messages once: each conversation's final state, and the ids
+/// of conversation 1's messages.
+fn final_states(shape: &HistoryShape) -> (Vec<ConvState>, Vec<i64>) {
+    let mut conv = vec![ConvState::default(); shape.conversations];
+    let mut long_ids = Vec::with_capacity(shape.long);
+    for n in 0..shape.messages {
+        let k = conversation_of(n, shape);
+        let id = n as i64 + 1;
+        let s = &mut conv[k];
+        if s.messages & 1 == 0 {
+            s.merchant_unread += 1;
+            s.customer_read = id;
+            s.customer_unread = 0;
+        } else {
+            s.customer_unread += 1;
+            s.merchant_read = id;
+            s.merchant_unread = 0;
+        }
+        s.messages += 1;
+        s.last_n = Some(n);
+        if k == 0 {
+            long_ids.push(id);
+        }
+    }
+    (conv, long_ids)
+}
+
+/// The VALUES tuple of conversation `k` (0-based) in its final state.
+fn conversation_row(k: usize, s: &ConvState, shape: &HistoryShape, times: Times) -> String {
+    let (b, m) = pair_of(k, shape);
+    let created = times.base - 1000;
+    match s.last_n {
+        Some(n) => {
+            let t = times.of(n);
+            format!(
+                "({},'{b}','{m}','{} {n}','text',{t},{},{},{},{},{},{created},{t})",
+                k + 1,
+                phrase(n),
+                n + 1,
+                s.customer_unread,
+                s.merchant_unread,
+                s.customer_read,
+                s.merchant_read
+            )
+        }
+        None => format!(
+            "({},'{b}','{m}',NULL,NULL,NULL,0,0,0,0,0,{created},{created})",
+            k + 1
+        ),
+    }
 }
 
 /// Folds the WAL into the database file so the server starts on a clean one.

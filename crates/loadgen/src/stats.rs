@@ -4,7 +4,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use hdrhistogram::Histogram;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
 use crate::Res;
 
@@ -52,20 +52,49 @@ fn ms(us: u64) -> f64 {
     (us as f64 / 10.0).round() / 100.0
 }
 
-/// Count and percentiles in milliseconds.
-pub fn summary(h: &Histogram<u64>) -> Value {
-    if h.is_empty() {
-        return json!({ "count": 0 });
+/// Count and percentiles of a histogram in milliseconds; only the count
+/// when nothing was recorded.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    pub count: u64,
+    #[serde(flatten)]
+    pub percentiles: Option<Percentiles>,
+}
+
+/// Percentiles, maximum and mean, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    pub max_ms: f64,
+    pub mean_ms: f64,
+}
+
+impl LatencySummary {
+    /// One figure of the summary; NaN when nothing was recorded.
+    pub fn ms(&self, pick: fn(&Percentiles) -> f64) -> f64 {
+        self.percentiles.as_ref().map_or(f64::NAN, pick)
     }
-    json!({
-        "count": h.len(),
-        "p50_ms": ms(h.value_at_quantile(0.50)),
-        "p90_ms": ms(h.value_at_quantile(0.90)),
-        "p99_ms": ms(h.value_at_quantile(0.99)),
-        "p999_ms": ms(h.value_at_quantile(0.999)),
-        "max_ms": ms(h.max()),
-        "mean_ms": (h.mean() / 10.0).round() / 100.0,
-    })
+}
+
+/// Count and percentiles in milliseconds.
+pub fn summary(h: &Histogram<u64>) -> LatencySummary {
+    if h.is_empty() {
+        return LatencySummary::default();
+    }
+    LatencySummary {
+        count: h.len(),
+        percentiles: Some(Percentiles {
+            p50_ms: ms(h.value_at_quantile(0.50)),
+            p90_ms: ms(h.value_at_quantile(0.90)),
+            p99_ms: ms(h.value_at_quantile(0.99)),
+            p999_ms: ms(h.value_at_quantile(0.999)),
+            max_ms: ms(h.max()),
+            mean_ms: (h.mean() / 10.0).round() / 100.0,
+        }),
+    }
 }
 
 /// What the chat scenario writes as a message's content:
@@ -136,5 +165,20 @@ mod tests {
         merge_encoded(&mut b, &encode(&a)).unwrap();
         assert_eq!(a.len(), b.len());
         assert_eq!(a.value_at_quantile(0.99), b.value_at_quantile(0.99));
+    }
+
+    #[test]
+    fn summaries_serialize_flat_and_empty_ones_as_a_count() {
+        let mut h = hist().unwrap();
+        record(&mut h, 1_500);
+        let text = serde_json::to_string(&summary(&h)).unwrap();
+        assert!(text.contains(r#""count":1,"p50_ms":1.5"#), "{text}");
+        let back: LatencySummary = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, summary(&h));
+        let empty = summary(&hist().unwrap());
+        assert_eq!(serde_json::to_string(&empty).unwrap(), r#"{"count":0}"#);
+        let back: LatencySummary = serde_json::from_str(r#"{"count":0}"#).unwrap();
+        assert_eq!(back, empty);
+        assert!(empty.ms(|p| p.p99_ms).is_nan());
     }
 }

@@ -2,27 +2,63 @@
 //! hold at most 20,000 open files), all bound to one 127.0.0.x source
 //! address, and measures send-to-receive latency of the tagged messages.
 //!
-//! It talks to its parent with JSON lines: on standard output it prints
-//! `{"event":"connected",…}` once every socket is open (or failed), then
-//! `{"event":"report",…}` for each `report` line read on standard input;
+//! It talks to its parent with JSON lines ([`Event`]): on standard output
+//! it prints `{"event":"connected",…}` once every socket is open (or
+//! failed), then `{"event":"report",…}` for each `report` line read on
+//! standard input; `mark <µs>` sets the start of the measured window;
 //! `quit` or the end of standard input ends it.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures_util::{stream, StreamExt};
 use hdrhistogram::Histogram;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::args::Args;
 use crate::client::{ws_connect, Ws};
-use crate::stats::{encode, hist, now_us, parse_tag, record, summary};
+use crate::stats::{encode, hist, now_us, parse_tag, record, summary, LatencySummary};
 use crate::Res;
+
+/// One line a worker prints to its parent.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "lowercase")]
+pub enum Event {
+    Connected(Connected),
+    Report(Report),
+}
+
+/// Every socket of the slice is open or failed.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Connected {
+    pub ok: u64,
+    pub failed: u64,
+    /// From the first connect to the last answer.
+    pub secs: f64,
+    /// Time to the first frame, per socket.
+    pub connect: LatencySummary,
+    /// Failed connects by reason.
+    pub errors: BTreeMap<String, u64>,
+}
+
+/// What the sockets saw so far (the counters of [`Seen`]).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Report {
+    pub deliveries: u64,
+    pub frames: u64,
+    pub alive: u64,
+    pub closed: u64,
+    pub after_mark: u64,
+    pub close_codes: BTreeMap<String, u64>,
+    pub last_after_mark_us: u64,
+    /// The latency histogram, encoded by [`encode`].
+    pub latency: String,
+}
 
 /// What a worker's sockets saw.
 pub struct Seen {
@@ -44,7 +80,7 @@ pub struct Seen {
     /// When the last of those arrived.
     pub last_after_mark_us: AtomicU64,
     /// How sockets ended after opening: close code and reason, or the error.
-    pub close_codes: Mutex<HashMap<String, u64>>,
+    pub close_codes: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Seen {
@@ -58,7 +94,7 @@ impl Seen {
             mark_us: AtomicU64::new(u64::MAX),
             after_mark: AtomicU64::new(0),
             last_after_mark_us: AtomicU64::new(0),
-            close_codes: Mutex::new(HashMap::new()),
+            close_codes: Mutex::new(BTreeMap::new()),
         }))
     }
 
@@ -66,6 +102,28 @@ impl Seen {
     pub fn closed_because(&self, why: String) {
         if let Ok(mut c) = self.close_codes.lock() {
             *c.entry(why).or_default() += 1;
+        }
+    }
+
+    /// Why sockets ended so far, by reason.
+    pub fn close_codes(&self) -> BTreeMap<String, u64> {
+        self.close_codes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The counters, as a worker reports them.
+    fn report(&self) -> Report {
+        Report {
+            deliveries: self.deliveries.load(Ordering::Relaxed),
+            frames: self.frames.load(Ordering::Relaxed),
+            alive: self.alive.load(Ordering::Relaxed),
+            closed: self.closed.load(Ordering::Relaxed),
+            after_mark: self.after_mark.load(Ordering::Relaxed),
+            close_codes: self.close_codes(),
+            last_after_mark_us: self.last_after_mark_us.load(Ordering::Relaxed),
+            latency: self.latency.lock().map(|h| encode(&h)).unwrap_or_default(),
         }
     }
 
@@ -175,6 +233,12 @@ pub fn read_tokens(path: &str) -> Res<Vec<(String, String)>> {
         .collect()
 }
 
+/// Prints one event line to the parent.
+fn emit(event: &Event) -> Res<()> {
+    println!("{}", serde_json::to_string(event)?);
+    Ok(())
+}
+
 /// The worker's main: `--port P --tokens FILE --from A --to B --src IP --conc K`.
 pub async fn run(args: Args) -> Res<()> {
     let port: u16 = args.get("port", 0)?;
@@ -190,6 +254,32 @@ pub async fn run(args: Args) -> Res<()> {
         .take(to.saturating_sub(from))
         .collect();
     let seen = Seen::new()?;
+    let connected = connect_all(slice, src, port, conc, &seen, quickack).await?;
+    emit(&Event::Connected(connected))?;
+    let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+    while let Ok(Some(line)) = stdin.next_line().await {
+        if let Some(mark) = line.trim().strip_prefix("mark ") {
+            seen.mark_us.store(mark.parse()?, Ordering::Relaxed);
+            continue;
+        }
+        match line.trim() {
+            "report" => emit(&Event::Report(seen.report()))?,
+            "quit" => break,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Opens the slice's sockets, `conc` at a time.
+async fn connect_all(
+    slice: Vec<(String, String)>,
+    src: Ipv4Addr,
+    port: u16,
+    conc: usize,
+    seen: &Arc<Seen>,
+    quickack: bool,
+) -> Res<Connected> {
     let started = Instant::now();
     let results: Vec<Result<f64, String>> = stream::iter(slice.into_iter().map(|(user, token)| {
         connect_one(Some(src), port, user, token, seen.clone(), false, quickack)
@@ -199,54 +289,18 @@ pub async fn run(args: Args) -> Res<()> {
     .await;
     let secs = started.elapsed().as_secs_f64();
     let mut times = hist()?;
-    let mut errors: HashMap<String, u64> = HashMap::new();
+    let mut errors: BTreeMap<String, u64> = BTreeMap::new();
     for r in &results {
         match r {
             Ok(s) => record(&mut times, (s * 1e6) as u64),
             Err(e) => *errors.entry(e.clone()).or_default() += 1,
         }
     }
-    println!(
-        "{}",
-        json!({
-            "event": "connected",
-            "ok": times.len(),
-            "failed": results.len() as u64 - times.len(),
-            "secs": secs,
-            "connect": summary(&times),
-            "errors": errors,
-        })
-    );
-    let mut stdin = BufReader::new(tokio::io::stdin()).lines();
-    while let Ok(Some(line)) = stdin.next_line().await {
-        if let Some(mark) = line.trim().strip_prefix("mark ") {
-            seen.mark_us.store(mark.parse()?, Ordering::Relaxed);
-            continue;
-        }
-        match line.trim() {
-            "report" => {
-                let encoded = match seen.latency.lock() {
-                    Ok(h) => encode(&h),
-                    Err(_) => String::new(),
-                };
-                println!(
-                    "{}",
-                    json!({
-                        "event": "report",
-                        "deliveries": seen.deliveries.load(Ordering::Relaxed),
-                        "frames": seen.frames.load(Ordering::Relaxed),
-                        "alive": seen.alive.load(Ordering::Relaxed),
-                        "closed": seen.closed.load(Ordering::Relaxed),
-                        "after_mark": seen.after_mark.load(Ordering::Relaxed),
-                        "close_codes": seen.close_codes.lock().map(|c| json!(*c)).unwrap_or_default(),
-                        "last_after_mark_us": seen.last_after_mark_us.load(Ordering::Relaxed),
-                        "latency": encoded,
-                    })
-                );
-            }
-            "quit" => break,
-            _ => {}
-        }
-    }
-    Ok(())
+    Ok(Connected {
+        ok: times.len(),
+        failed: results.len() as u64 - times.len(),
+        secs,
+        connect: summary(&times),
+        errors,
+    })
 }

@@ -1,0 +1,508 @@
+//! `chat`: connected users, an open-loop sender at a fixed rate, and
+//! send-to-receive latency measured from each message's scheduled time.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::args::Args;
+use crate::client::{admin_token, http_client, session_tokens, source_ip, ws_connect};
+use crate::seed;
+use crate::server::ServerProc;
+use crate::stats::{hist, now_us, record, summary, tag, LatencySummary};
+use crate::worker::{read_loop, Seen};
+use crate::Res;
+
+use super::profile::{mark_window_start, CpuMarks, CpuUse};
+use super::workers::{write_tokens, ConnectSummary, Spawn, Totals, Workers};
+use super::{round, Ctx, ADMIN};
+
+/// Options of `chat`.
+#[derive(Debug, Clone)]
+pub struct ChatOpts {
+    pub users: usize,
+    pub conversations: usize,
+    pub rate: u64,
+    pub duration: u64,
+    pub warmup: u64,
+    pub inflight: usize,
+    pub per_worker: usize,
+    pub profile: bool,
+    /// Experiment: clients ACK at once (TCP_QUICKACK), see `read_loop`.
+    pub quickack: bool,
+}
+
+impl ChatOpts {
+    pub fn from_args(a: &Args) -> Res<Self> {
+        let users = a.get("users", 10_000)?;
+        Ok(Self {
+            users,
+            conversations: a.get("conversations", users / 2)?,
+            rate: a.get("rate", 5_000)?,
+            duration: a.get("duration", 20)?,
+            warmup: a.get("warmup", 3)?,
+            inflight: a.get("inflight", 512)?,
+            per_worker: a.get("per-worker", 5_000)?,
+            profile: a.flag("profile"),
+            quickack: a.flag("quickack"),
+        })
+    }
+
+    pub fn command(&self) -> String {
+        format!(
+            "livechat-loadgen chat --users {} --conversations {} --rate {} --duration {} --warmup {} --inflight {}{}{}",
+            self.users,
+            self.conversations,
+            self.rate,
+            self.duration,
+            self.warmup,
+            self.inflight,
+            if self.profile { " --profile" } else { "" },
+            if self.quickack { " --quickack" } else { "" }
+        )
+    }
+}
+
+/// The result of `chat`. Rates are per second; "sustained" ones count
+/// everything completed from the start of the measured window on.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChatResult {
+    /// Always `chat`.
+    pub scenario: String,
+    pub command: String,
+    pub users: usize,
+    pub conversations: usize,
+    pub rate_target: u64,
+    pub duration_secs: u64,
+    pub warmup_secs: u64,
+    pub max_in_flight: usize,
+    pub connect: ConnectSummary,
+    pub sockets_connected: u64,
+    pub sockets_alive_at_end: u64,
+    pub sockets_closed_during_run: u64,
+    pub admin_socket_alive_at_end: bool,
+    pub admin_socket_close: BTreeMap<String, u64>,
+    pub user_socket_closes: BTreeMap<String, u64>,
+    pub scheduled_sends: u64,
+    pub issued_sends_total: u64,
+    pub not_issued: u64,
+    pub max_schedule_lag_ms: f64,
+    pub ok_sends: u64,
+    pub errors: BTreeMap<String, u64>,
+    pub window_secs: f64,
+    pub measured_sends_per_sec: f64,
+    /// Sustained: 201s answered from the window's start on.
+    pub sends_per_sec: f64,
+    pub deliveries: u64,
+    /// Sustained, at the receivers.
+    pub deliveries_per_sec: f64,
+    pub missing_deliveries: u64,
+    pub admin_deliveries: u64,
+    /// Sustained, at the admin socket.
+    pub admin_deliveries_per_sec: f64,
+    pub frames_received_by_users: u64,
+    pub latency_receiver: LatencySummary,
+    pub latency_admin: LatencySummary,
+    pub latency_http_201: LatencySummary,
+    pub server_cpu_cores: f64,
+    pub server_cpu_cores_by_thread: BTreeMap<String, f64>,
+    pub server_cpu_us_per_message: f64,
+    pub generator_cpu_cores: f64,
+    pub server_rss_kib_at_end: u64,
+    pub server_log_lines: usize,
+    /// The server's perf profile of the window (with `--profile`).
+    pub profile: Option<String>,
+}
+
+/// `users` connected users in `conversations` conversations; an open-loop
+/// sender posts at `rate` messages per second by the clock, and latency is
+/// measured from each message's scheduled send time.
+pub async fn chat(ctx: &Ctx, o: &ChatOpts) -> Res<ChatResult> {
+    let mut run = Setup::start(ctx, o).await?;
+    let clock = Clock::new(o);
+    run.workers
+        .send_all(&format!("mark {}", clock.measure_start_us))
+        .await?;
+    run.admin_seen
+        .mark_us
+        .store(clock.measure_start_us, Ordering::Relaxed);
+    // At the start of the measured window (by the clock, whatever the
+    // sender's backlog): CPU marks, and the profile when asked for.
+    let marker = mark_window_start(
+        clock.start + Duration::from_secs(o.warmup),
+        run.server.pid,
+        run.workers.pids(),
+        o.profile.then(|| (run.dir.clone(), o.duration.min(10))),
+    );
+    let sent = Arc::new(Sent::new()?);
+    let semaphore = Arc::new(Semaphore::new(o.inflight));
+    let sending = send_open_loop(&run, &clock, &semaphore, &sent).await?;
+    // Every send answered (or 60 s), then a moment for the last pushes.
+    let _ = tokio::time::timeout(
+        Duration::from_secs(60),
+        semaphore.acquire_many(o.inflight as u32),
+    )
+    .await;
+    let end = CpuMarks::take(run.server.pid, &run.workers.pids())?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (start, profile) = marker.await.unwrap_or((None, None));
+    let outcome = Outcome {
+        cpu: CpuUse::between(start.as_ref().unwrap_or(&end), &end),
+        totals: run.workers.report().await?,
+        clock,
+        sending,
+        sent,
+        profile,
+    };
+    let result = ChatResult::new(o, &run, &outcome)?;
+    run.workers.quit().await;
+    run.server.stop().await?;
+    Ok(result)
+}
+
+/// The server, the connected users and the admin socket, ready to send.
+struct Setup {
+    dir: PathBuf,
+    server: ServerProc,
+    http: reqwest::Client,
+    workers: Workers,
+    connect: ConnectSummary,
+    users: usize,
+    /// Conversation `i + 1`'s participants with their tokens.
+    senders: Vec<[(String, String); 2]>,
+    /// The admin socket, which sees every conversation's messages.
+    admin_seen: Arc<Seen>,
+}
+
+impl Setup {
+    async fn start(ctx: &Ctx, o: &ChatOpts) -> Res<Self> {
+        let dir = ctx.dir("chat")?;
+        let db_path = dir.join("bench.db");
+        let (db, plan) = seed::chat_db(&db_path, o.users, o.conversations)?;
+        livechat_server::admin_tools::create_admin(&db, ADMIN.0, ADMIN.1, ADMIN.2, 4)
+            .map_err(|e| e.to_string())?;
+        seed::checkpoint(&db)?;
+        drop(db);
+        if plan.pairs.is_empty() {
+            return Err("chat: no conversation".into());
+        }
+        let server = ServerProc::start(&ctx.server_bin, &ctx.config_dir, &dir, &db_path).await?;
+        let base = server.base();
+        let http = http_client(o.inflight)?;
+        let tokens = session_tokens(&http, &base, &plan.users, 32).await?;
+        let admin = admin_token(&http, &base, ADMIN.1, ADMIN.2).await?;
+        let tokens_path = dir.join("tokens.tsv");
+        write_tokens(&tokens_path, &tokens)?;
+        let (workers, connect) = Workers::start(&Spawn {
+            port: server.port,
+            tokens: &tokens_path,
+            users: tokens.len(),
+            per_worker: o.per_worker,
+            conc: 200,
+            quickack: o.quickack,
+        })
+        .await?;
+        let admin_seen = admin_socket(server.port, &admin, o.quickack).await?;
+        let token_of: HashMap<String, String> = tokens.iter().cloned().collect();
+        let token = |id: &String| (id.clone(), token_of.get(id).cloned().unwrap_or_default());
+        let senders = plan
+            .pairs
+            .iter()
+            .map(|(b, m)| [token(b), token(m)])
+            .collect();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        Ok(Self {
+            dir,
+            server,
+            http,
+            workers,
+            connect,
+            users: tokens.len(),
+            senders,
+            admin_seen,
+        })
+    }
+}
+
+/// Opens the admin's socket; it counts messages from any sender.
+async fn admin_socket(port: u16, token: &str, quickack: bool) -> Res<Arc<Seen>> {
+    let seen = Seen::new()?;
+    seen.alive.fetch_add(1, Ordering::Relaxed);
+    let ws = ws_connect(Some(source_ip(200)), port, ADMIN.0, token).await?;
+    tokio::spawn(read_loop(
+        ws,
+        ADMIN.0.to_string(),
+        seen.clone(),
+        true,
+        quickack,
+    ));
+    Ok(seen)
+}
+
+/// The open loop's schedule: send `i` is due at `start + i / rate`; the
+/// first `warm_n` sends are the warm-up.
+struct Clock {
+    start: Instant,
+    /// `start` on the wall clock, µs since the epoch.
+    start_us: u64,
+    rate: u64,
+    warm_n: u64,
+    total: u64,
+    /// The sender stops issuing after this long.
+    give_up: Duration,
+    /// Start of the measured window, µs since the epoch.
+    measure_start_us: u64,
+}
+
+impl Clock {
+    fn new(o: &ChatOpts) -> Self {
+        let lead = Duration::from_millis(300);
+        let start = Instant::now() + lead;
+        let start_us = now_us() + lead.as_micros() as u64;
+        let rate = o.rate.max(1);
+        Self {
+            start,
+            start_us,
+            rate,
+            warm_n: o.warmup * rate,
+            total: (o.warmup + o.duration) * rate,
+            give_up: Duration::from_secs(o.warmup + o.duration + 15),
+            measure_start_us: start_us + o.warmup * 1_000_000,
+        }
+    }
+}
+
+/// What the sender saw.
+struct Sent {
+    latency: Mutex<Histogram<u64>>,
+    ok: AtomicU64,
+    last_ok_us: AtomicU64,
+    /// 201s (warm-up sends too) answered at or after the measured window's start.
+    done_after_mark: AtomicU64,
+    last_done_us: AtomicU64,
+    errors: Mutex<BTreeMap<String, u64>>,
+}
+
+impl Sent {
+    fn new() -> Res<Self> {
+        Ok(Self {
+            latency: Mutex::new(hist()?),
+            ok: AtomicU64::new(0),
+            last_ok_us: AtomicU64::new(0),
+            done_after_mark: AtomicU64::new(0),
+            last_done_us: AtomicU64::new(0),
+            errors: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    fn error(&self, key: String) {
+        if let Ok(mut e) = self.errors.lock() {
+            *e.entry(key).or_default() += 1;
+        }
+    }
+}
+
+/// How the sender kept to its schedule.
+struct Sending {
+    issued: u64,
+    max_lag_us: u64,
+}
+
+/// Issues the scheduled sends, each when due and at most `inflight` at a
+/// time; gives up at `give_up`.
+async fn send_open_loop(
+    run: &Setup,
+    clock: &Clock,
+    semaphore: &Arc<Semaphore>,
+    sent: &Arc<Sent>,
+) -> Res<Sending> {
+    let url = format!("{}/api/messages/", run.server.base());
+    let conversations = run.senders.len() as u64;
+    let mut sending = Sending {
+        issued: 0,
+        max_lag_us: 0,
+    };
+    for i in 0..clock.total {
+        let offset_us = i * 1_000_000 / clock.rate;
+        let due = clock.start + Duration::from_micros(offset_us);
+        if Instant::now() < due {
+            tokio::time::sleep_until(due.into()).await;
+        }
+        if clock.start.elapsed() > clock.give_up {
+            break;
+        }
+        let permit = semaphore.clone().acquire_owned().await?;
+        let lag = Instant::now().saturating_duration_since(due).as_micros() as u64;
+        sending.max_lag_us = sending.max_lag_us.max(lag);
+        let conv = (i % conversations) as usize;
+        let side = ((i / conversations) % 2) as usize;
+        let (sender, token) = &run.senders[conv][side];
+        let measured = i >= clock.warm_n;
+        let sched_us = clock.start_us + offset_us;
+        let body = format!(
+            r#"{{"conversation_id":{},"message_type":"text","content":"{}"}}"#,
+            conv + 1,
+            tag(sched_us, sender, measured)
+        );
+        let req = run
+            .http
+            .post(&url)
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body);
+        sending.issued += 1;
+        let post = Post {
+            sched_us,
+            measured,
+            mark_us: clock.measure_start_us,
+        };
+        tokio::spawn(post.send(req, sent.clone(), permit));
+    }
+    Ok(sending)
+}
+
+/// One scheduled send.
+struct Post {
+    sched_us: u64,
+    measured: bool,
+    /// Start of the measured window.
+    mark_us: u64,
+}
+
+impl Post {
+    /// Sends it and notes the outcome; the permit is released at the end.
+    async fn send(
+        self,
+        req: reqwest::RequestBuilder,
+        sent: Arc<Sent>,
+        permit: OwnedSemaphorePermit,
+    ) {
+        let outcome = req.send().await;
+        let done = now_us();
+        match outcome {
+            Ok(res) if res.status().as_u16() == 201 => {
+                let _ = res.bytes().await;
+                if done >= self.mark_us {
+                    sent.done_after_mark.fetch_add(1, Ordering::Relaxed);
+                    sent.last_done_us.fetch_max(done, Ordering::Relaxed);
+                }
+                if self.measured {
+                    sent.ok.fetch_add(1, Ordering::Relaxed);
+                    sent.last_ok_us.fetch_max(done, Ordering::Relaxed);
+                    if let Ok(mut h) = sent.latency.lock() {
+                        record(&mut h, done.saturating_sub(self.sched_us));
+                    }
+                }
+            }
+            Ok(res) => sent.error(format!("HTTP {}", res.status().as_u16())),
+            Err(e) => sent.error(e.to_string().chars().take(80).collect()),
+        }
+        drop(permit);
+    }
+}
+
+/// `count` events over the time from `mark_us` to `last_us`, rounded; 0
+/// when none.
+fn sustained_rate(count: u64, mark_us: u64, last_us: u64) -> f64 {
+    let secs = last_us.saturating_sub(mark_us) as f64 / 1e6;
+    if secs > 0.0 {
+        round(count as f64 / secs, 0)
+    } else {
+        0.0
+    }
+}
+
+/// What the run measured, from the sender, the workers and the server.
+struct Outcome {
+    clock: Clock,
+    sending: Sending,
+    sent: Arc<Sent>,
+    totals: Totals,
+    cpu: CpuUse,
+    profile: Option<String>,
+}
+
+impl ChatResult {
+    fn new(o: &ChatOpts, run: &Setup, outcome: &Outcome) -> Res<Self> {
+        let Outcome {
+            clock,
+            sending,
+            sent,
+            totals,
+            cpu,
+            profile,
+        } = outcome;
+        let mark = clock.measure_start_us;
+        let ok = sent.ok.load(Ordering::Relaxed);
+        // The measured window: the scheduled one, or longer when the server
+        // answered the last measured send later.
+        let last_ok = sent.last_ok_us.load(Ordering::Relaxed);
+        let window = (o.duration as f64)
+            .max(last_ok.saturating_sub(mark) as f64 / 1e6)
+            .max(1e-9);
+        let done = sent.done_after_mark.load(Ordering::Relaxed);
+        let admin = &run.admin_seen;
+        let latency_of =
+            |h: &Mutex<Histogram<u64>>| summary(&h.lock().unwrap_or_else(PoisonError::into_inner));
+        Ok(Self {
+            scenario: "chat".into(),
+            command: o.command(),
+            users: run.users,
+            conversations: run.senders.len(),
+            rate_target: clock.rate,
+            duration_secs: o.duration,
+            warmup_secs: o.warmup,
+            max_in_flight: o.inflight,
+            connect: run.connect.clone(),
+            sockets_connected: run.connect.ok,
+            sockets_alive_at_end: totals.alive,
+            sockets_closed_during_run: totals.closed,
+            admin_socket_alive_at_end: admin.alive.load(Ordering::Relaxed) == 1,
+            admin_socket_close: admin.close_codes(),
+            user_socket_closes: totals.close_codes.clone(),
+            scheduled_sends: o.duration * clock.rate,
+            issued_sends_total: sending.issued,
+            not_issued: clock.total - sending.issued,
+            max_schedule_lag_ms: round(sending.max_lag_us as f64 / 1000.0, 1),
+            ok_sends: ok,
+            errors: sent
+                .errors
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+            window_secs: round(window, 2),
+            measured_sends_per_sec: round(ok as f64 / window, 0),
+            sends_per_sec: sustained_rate(done, mark, sent.last_done_us.load(Ordering::Relaxed)),
+            deliveries: totals.deliveries,
+            deliveries_per_sec: sustained_rate(totals.after_mark, mark, totals.last_after_mark_us),
+            missing_deliveries: ok.saturating_sub(totals.deliveries),
+            admin_deliveries: admin.deliveries.load(Ordering::Relaxed),
+            admin_deliveries_per_sec: sustained_rate(
+                admin.after_mark.load(Ordering::Relaxed),
+                mark,
+                admin.last_after_mark_us.load(Ordering::Relaxed),
+            ),
+            frames_received_by_users: totals.frames,
+            latency_receiver: summary(&totals.latency),
+            latency_admin: latency_of(&admin.latency),
+            latency_http_201: latency_of(&sent.latency),
+            server_cpu_cores: cpu.server_cores,
+            server_cpu_cores_by_thread: cpu.server_cores_by_thread.clone(),
+            server_cpu_us_per_message: if done > 0 {
+                round(cpu.server_secs * 1e6 / done as f64, 1)
+            } else {
+                0.0
+            },
+            generator_cpu_cores: cpu.generator_cores,
+            server_rss_kib_at_end: run.server.rss_kib()?,
+            server_log_lines: run.server.log_lines(),
+            profile: profile.clone(),
+        })
+    }
+}
