@@ -436,7 +436,7 @@ fn render_store(o: &mut String, m: &Measured<StoreResult>) {
     let _ = writeln!(o, "| | messages/s |\n|---|---|");
     let rows = [
         (
-            "one immediate transaction per message (as the server does)".to_string(),
+            "one immediate transaction per message (the server's writer when sends come one at a time)".to_string(),
             st.one_transaction_per_message_per_sec,
         ),
         (

@@ -2,8 +2,8 @@
 
 use std::time::Instant;
 
-use livechat_domain::Side;
-use livechat_store::models::NewMessage;
+use livechat_domain::messages::MessageDraft;
+use livechat_domain::{MessageType, Side};
 use livechat_store::Db;
 use serde::{Deserialize, Serialize};
 
@@ -114,7 +114,7 @@ impl Sends<'_> {
             let items: Vec<_> = (i..end).map(|i| self.message(i)).collect();
             self.db.write_blocking(move |c| {
                 for (new, side) in items {
-                    livechat_store::messages::send(c, new, side)?;
+                    livechat_store::messages::send(c, &new, side)?;
                 }
                 Ok(())
             })?;
@@ -125,7 +125,7 @@ impl Sends<'_> {
 
     /// The `i`-th message: conversations in turn, the customer's side on
     /// even rounds and the agent's on odd ones.
-    fn message(&self, i: usize) -> (NewMessage, Side) {
+    fn message(&self, i: usize) -> (MessageDraft, Side) {
         let conv = i % self.pairs.len();
         let (customer, agent) = &self.pairs[conv];
         let (side, sender) = if (i / self.pairs.len()) & 1 == 0 {
@@ -133,21 +133,14 @@ impl Sends<'_> {
         } else {
             (Side::Agent, agent)
         };
-        let new = NewMessage {
+        let new = MessageDraft {
             conversation_id: conv as i64 + 1,
             sender_id: sender.clone(),
-            message_type: "text".into(),
+            kind: MessageType::Text,
             content: format!("lg {} store benchmark message {i}", now_us()),
             client_msg_id: None,
-            upload_id: None,
-            file_name: None,
-            file_size: None,
-            mime: None,
-            thumbnail_path: None,
-            width: None,
-            height: None,
-            duration_ms: None,
-            order_snapshot: None,
+            upload: None,
+            order: None,
             created_at: (now_us() / 1000) as i64,
         };
         (new, side)
