@@ -136,20 +136,23 @@ pub struct SendRequest {
     pub client_msg_id: Option<String>,
 }
 
-/// The fields of a send as they arrive (any may be missing or extra).
-#[derive(Debug, Clone, Default)]
+/// A message to send, as it arrives (any field may be missing or extra).
+/// Text carries `content`; image, file and voice carry the `upload_id` of
+/// the sender's own upload; an order card carries `order_no`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SendFields {
     /// The conversation.
     pub conversation_id: i64,
     /// `text`, `image`, `file`, `voice` or `order`.
     pub message_type: String,
-    /// A text message's text.
+    /// A text message's text (1 to 5,000 characters after trimming).
     pub content: Option<String>,
     /// A media message's upload.
     pub upload_id: Option<String>,
-    /// An order card's order.
+    /// An order card's order, between the conversation's two parties.
     pub order_no: Option<String>,
-    /// The client's id of the message.
+    /// Client-made id, unique per sender: a retry answers the first message.
     pub client_msg_id: Option<String>,
 }
 

@@ -115,11 +115,10 @@ impl From<&Order> for OrderSnapshot {
     }
 }
 
-/// An order's fields as they arrive.
-#[derive(Debug, Clone, Default)]
+/// An order's fields as they arrive (its number comes from the path).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderFields {
-    /// The marketplace's order number.
-    pub order_no: String,
     /// The buyer.
     pub buyer_id: String,
     /// The merchant.
@@ -130,24 +129,26 @@ pub struct OrderFields {
     pub amount_cents: i64,
     /// How many products.
     pub product_count: i32,
-    /// A product image; empty means none.
+    /// A product image, relative (`/media/...`) or absolute; empty means none.
     pub product_image: Option<String>,
-    /// The status's name.
+    /// pending, paid, shipped, completed, cancelled or refunded.
     pub status: String,
+    /// Unix milliseconds; now when absent.
+    pub created_at: Option<i64>,
 }
 
 impl Order {
-    /// Checks an order's fields.
-    pub fn parse(f: OrderFields) -> Result<Self, DomainError> {
+    /// Checks order number `order_no` with these fields.
+    pub fn parse(order_no: String, f: OrderFields) -> Result<Self, DomainError> {
         validate_order(
-            &f.order_no,
+            &order_no,
             &f.title,
             f.amount_cents,
             i64::from(f.product_count),
         )?;
         Ok(Self {
             status: OrderStatus::parse(&f.status)?,
-            order_no: f.order_no,
+            order_no,
             buyer_id: f.buyer_id,
             merchant_id: f.merchant_id,
             title: f.title.trim().to_string(),
@@ -234,19 +235,22 @@ mod tests {
     #[test]
     fn orders_are_between_a_buyer_and_a_merchant() {
         use crate::users::Role;
-        let order = Order::parse(OrderFields {
-            order_no: "SO-1".into(),
-            buyer_id: "b1".into(),
-            merchant_id: "m1".into(),
-            title: " 维生素C ".into(),
-            amount_cents: 100,
-            product_count: 1,
-            product_image: Some("".into()),
-            status: "paid".into(),
-        })
+        let order = Order::parse(
+            "SO-1".into(),
+            OrderFields {
+                buyer_id: "b1".into(),
+                merchant_id: "m1".into(),
+                title: " 维生素C ".into(),
+                amount_cents: 100,
+                product_count: 1,
+                product_image: Some("".into()),
+                status: "paid".into(),
+                created_at: None,
+            },
+        )
         .unwrap();
         assert_eq!(
-            (order.title.as_str(), order.product_image),
+            (order.title.as_str(), order.product_image.as_deref()),
             ("维生素C", None)
         );
         assert!(order

@@ -261,12 +261,13 @@ pub struct UserEdit {
     pub password: Option<String>,
 }
 
-/// The fields of an edit as they arrive.
-#[derive(Debug, Clone, Default)]
+/// Changes to a user as they arrive; absent fields stay as they are.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserEditFields {
     /// A new display name.
     pub username: Option<String>,
-    /// A new role's name.
+    /// A new role: buyer, merchant, platform or admin.
     pub role: Option<String>,
     /// A new avatar; empty clears it.
     pub avatar: Option<String>,
@@ -274,7 +275,7 @@ pub struct UserEditFields {
     pub description: Option<String>,
     /// `active` or `disabled`.
     pub status: Option<String>,
-    /// A new password.
+    /// A new password (administrators only).
     pub password: Option<String>,
 }
 

@@ -9,7 +9,6 @@ use livechat_store::messages::{MessageFilter, SendOutcome};
 use livechat_store::models::{ConversationRow, UserRow};
 use livechat_store::{orders, uploads};
 use serde::Deserialize;
-use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::conversations::visible;
@@ -19,32 +18,6 @@ use crate::dto::{conversation_users, message_users, MessageDto, Paged, Renderer}
 use crate::error::{ApiError, ApiResult};
 use crate::events::{self, presence};
 use crate::state::AppState;
-
-/// A message to send. Text carries `content`; image, file and voice carry the
-/// `upload_id` of the sender's own upload; an order card carries `order_no`.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct SendBody {
-    pub conversation_id: i64,
-    pub message_type: String,
-    pub content: Option<String>,
-    pub upload_id: Option<String>,
-    pub order_no: Option<String>,
-    /// Client-made id, unique per sender: a retry answers the first message.
-    pub client_msg_id: Option<String>,
-}
-
-impl From<SendBody> for SendFields {
-    fn from(b: SendBody) -> Self {
-        SendFields {
-            conversation_id: b.conversation_id,
-            message_type: b.message_type,
-            content: b.content,
-            upload_id: b.upload_id,
-            order_no: b.order_no,
-            client_msg_id: b.client_msg_id,
-        }
-    }
-}
 
 /// Reads what a send needs, on the read pool and before the writer sees
 /// it: the conversation (404 unless the sender takes part), its users, and
@@ -97,7 +70,7 @@ async fn draft(
 }
 
 /// Stores a message and pushes it to both participants and the admins.
-#[utoipa::path(tag = "messages", request_body = SendBody,
+#[utoipa::path(tag = "messages", request_body = SendFields,
     responses((status = 201, body = MessageDto), (status = 200, body = MessageDto, description = "a retry: the first message"),
         (status = 403, description = "admins cannot send; not your upload"), (status = 404, description = "no such conversation, or not yours"),
         (status = 409, description = "client_msg_id reused with a different body"), (status = 422, description = "invalid content"), (status = 429, description = "too many sends")))]
@@ -105,9 +78,9 @@ async fn draft(
 pub async fn send_message(
     state: web::Data<AppState>,
     user: ChatUser,
-    body: web::Json<SendBody>,
+    body: web::Json<SendFields>,
 ) -> ApiResult<HttpResponse> {
-    let request = SendRequest::parse(body.into_inner().into())?;
+    let request = SendRequest::parse(body.into_inner())?;
     let me = user.0;
     state.limiters.sends.admit(&me.id, "too many messages")?;
     let (_, side, draft, users) = self::draft(&state, me, request).await?;

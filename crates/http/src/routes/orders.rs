@@ -6,7 +6,6 @@ use livechat_domain::{now_ms, Role};
 use livechat_store::models::OrderRow;
 use livechat_store::StoreError;
 use serde::Deserialize;
-use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::conversations::visible;
@@ -72,44 +71,19 @@ pub async fn list_orders(
     Ok(HttpResponse::Ok().json(Paged { count, results }))
 }
 
-/// An order as the marketplace knows it.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct UpsertOrder {
-    pub buyer_id: String,
-    pub merchant_id: String,
-    pub title: String,
-    /// Integer cents.
-    pub amount_cents: i64,
-    pub product_count: i32,
-    /// `/media/...` path or a full URL.
-    pub product_image: Option<String>,
-    /// pending, paid, shipped, completed, cancelled or refunded.
-    pub status: String,
-    /// Unix milliseconds; now when absent.
-    pub created_at: Option<i64>,
-}
-
 /// Creates (201) or replaces (200) an order (admins only).
-#[utoipa::path(tag = "orders", request_body = UpsertOrder,
+#[utoipa::path(tag = "orders", request_body = OrderFields,
     responses((status = 201, body = OrderDto), (status = 200, body = OrderDto), (status = 422, description = "invalid values or parties")))]
 #[put("/api/orders/{order_no}")]
 pub async fn upsert_order(
     state: web::Data<AppState>,
     _admin: AdminUser,
     order_no: web::Path<String>,
-    body: web::Json<UpsertOrder>,
+    body: web::Json<OrderFields>,
 ) -> ApiResult<HttpResponse> {
-    let b = body.into_inner();
-    let order = Order::parse(OrderFields {
-        order_no: order_no.into_inner(),
-        buyer_id: b.buyer_id,
-        merchant_id: b.merchant_id,
-        title: b.title,
-        amount_cents: b.amount_cents,
-        product_count: b.product_count,
-        product_image: b.product_image,
-        status: b.status,
-    })?;
+    let fields = body.into_inner();
+    let first_seen = fields.created_at.unwrap_or_else(now_ms);
+    let order = Order::parse(order_no.into_inner(), fields)?;
     let parties = [order.buyer_id.clone(), order.merchant_id.clone()];
     let roles = state
         .db
@@ -117,7 +91,7 @@ pub async fn upsert_order(
         .await?;
     let role_of = |id: &str| roles.iter().find(|u| u.id == id).map(|u| u.role);
     order.check_parties(role_of(&order.buyer_id), role_of(&order.merchant_id))?;
-    let row = OrderRow::new(order, b.created_at.unwrap_or_else(now_ms), now_ms());
+    let row = OrderRow::new(order, first_seen, now_ms());
     let (created, stored) = state
         .db
         .write(move |c| {

@@ -160,34 +160,19 @@ pub async fn create_user(
     Ok(HttpResponse::Created().json(UserDto::new(&row, &state.settings, false)))
 }
 
-/// Changes to a user; absent fields stay as they are.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct UpdateUserBody {
-    pub username: Option<String>,
-    pub role: Option<String>,
-    /// Empty string clears it.
-    pub avatar: Option<String>,
-    /// Empty string clears it.
-    pub description: Option<String>,
-    /// active or disabled.
-    pub status: Option<String>,
-    /// A new password (admins only).
-    pub password: Option<String>,
-}
-
 /// Edits, disables or enables a user (admins only). Disabling closes the
 /// user's sockets and stops his tokens at once.
-#[utoipa::path(tag = "users", request_body = UpdateUserBody,
+#[utoipa::path(tag = "users", request_body = UserEditFields,
     responses((status = 200, body = UserDto), (status = 404, description = "no such user"), (status = 409, description = "username taken or role locked")))]
 #[patch("/api/users/{id}")]
 pub async fn update_user(
     state: web::Data<AppState>,
     admin: AdminUser,
     id: web::Path<String>,
-    body: web::Json<UpdateUserBody>,
+    body: web::Json<UserEditFields>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let edit = UserEdit::parse(body.into_inner().into(), &admin.0.id, &id)?;
+    let edit = UserEdit::parse(body.into_inner(), &admin.0.id, &id)?;
     let password_hash = edit
         .password
         .as_deref()
@@ -225,19 +210,6 @@ pub async fn update_user(
         &state.settings,
         online.contains(&row.id),
     )))
-}
-
-impl From<UpdateUserBody> for UserEditFields {
-    fn from(b: UpdateUserBody) -> Self {
-        UserEditFields {
-            username: b.username,
-            role: b.role,
-            avatar: b.avatar,
-            description: b.description,
-            status: b.status,
-            password: b.password,
-        }
-    }
 }
 
 /// Registers this module's routes and their OpenAPI entries.
