@@ -8,6 +8,7 @@
 pub mod conversations;
 pub mod error;
 pub mod events;
+pub mod ids;
 pub mod messages;
 pub mod orders;
 pub mod paging;
@@ -18,6 +19,7 @@ pub mod users;
 pub use conversations::{Side, Sides};
 pub use error::DomainError;
 pub use events::Audience;
+pub use ids::{ConversationId, MessageId};
 pub use messages::MessageType;
 pub use orders::OrderStatus;
 pub use uploads::UploadKind;

@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use livechat_domain::Audience;
+use livechat_domain::{Audience, ConversationId, MessageId};
 use livechat_realtime::frames::encode_frame;
 use livechat_store::models::{ConversationRow, UserRow};
 use serde::Serialize;
@@ -68,8 +68,11 @@ pub fn read(
     reader_id: &str,
     last_read_message_id: i64,
 ) {
-    let frame: Arc<str> =
-        livechat_realtime::read_frame(conversation.id, reader_id, last_read_message_id);
+    let frame: Arc<str> = livechat_realtime::read_frame(
+        ConversationId(conversation.id),
+        reader_id,
+        MessageId(last_read_message_id),
+    );
     state
         .broker
         .publish(Audience::read(&conversation.sides()), frame);

@@ -7,7 +7,7 @@ use std::time::Instant;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Session};
 use futures_util::StreamExt;
-use livechat_domain::{Audience, Role};
+use livechat_domain::{Audience, ConversationId, Role};
 use livechat_realtime::{
     error_frame, typing_frame, ClientFrame, Connection, Outbound, TypingLimiter, TypingVerdict,
     IDLE_TIMEOUT, MAX_FRAME_BYTES, PING_INTERVAL, PONG_FRAME,
@@ -267,14 +267,14 @@ async fn on_text(
 async fn typing_audience(
     state: &AppState,
     user: &UserRow,
-    conversation_id: i64,
+    conversation_id: ConversationId,
 ) -> Result<Audience, String> {
     let found = state
         .db
-        .read(move |c| livechat_store::conversations::get(c, conversation_id))
+        .read(move |c| livechat_store::conversations::get(c, conversation_id.0))
         .await
         .map_err(|e| {
-            tracing::warn!(error = %e, conversation_id, "cannot check a typing frame");
+            tracing::warn!(error = %e, %conversation_id, "cannot check a typing frame");
             format!("cannot check conversation {conversation_id} now; try again")
         })?;
     found

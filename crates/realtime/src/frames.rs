@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use livechat_domain::{ConversationId, MessageId};
 use serde::{Deserialize, Serialize};
 
 /// The answer to a client's `{"type":"ping"}`.
@@ -60,7 +61,7 @@ struct OnlineUsersFrame<'a, S> {
 struct TypingFrame<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
-    conversation_id: i64,
+    conversation_id: ConversationId,
     user_id: &'a str,
     is_typing: bool,
 }
@@ -69,9 +70,9 @@ struct TypingFrame<'a> {
 struct ReadFrame<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
-    conversation_id: i64,
+    conversation_id: ConversationId,
     reader_id: &'a str,
-    last_read_message_id: i64,
+    last_read_message_id: MessageId,
 }
 
 #[derive(Serialize)]
@@ -99,7 +100,7 @@ pub fn online_users_frame<S: Serialize>(users: &[S]) -> Arc<str> {
 }
 
 /// `{"type":"typing","conversation_id":…,"user_id":…,"is_typing":…}`.
-pub fn typing_frame(conversation_id: i64, user_id: &str, is_typing: bool) -> Arc<str> {
+pub fn typing_frame(conversation_id: ConversationId, user_id: &str, is_typing: bool) -> Arc<str> {
     encode(&TypingFrame {
         kind: "typing",
         conversation_id,
@@ -109,7 +110,11 @@ pub fn typing_frame(conversation_id: i64, user_id: &str, is_typing: bool) -> Arc
 }
 
 /// `{"type":"read","conversation_id":…,"reader_id":…,"last_read_message_id":…}`.
-pub fn read_frame(conversation_id: i64, reader_id: &str, last_read_message_id: i64) -> Arc<str> {
+pub fn read_frame(
+    conversation_id: ConversationId,
+    reader_id: &str,
+    last_read_message_id: MessageId,
+) -> Arc<str> {
     encode(&ReadFrame {
         kind: "read",
         conversation_id,
@@ -134,7 +139,7 @@ pub enum ClientFrame {
     /// other participant (after [`crate::TypingLimiter`] and a membership check).
     Typing {
         /// The conversation being typed in.
-        conversation_id: i64,
+        conversation_id: ConversationId,
         /// Started (`true`) or stopped (`false`) typing.
         is_typing: bool,
     },
@@ -182,11 +187,11 @@ mod tests {
             json!({"type": "online_users", "users": []})
         );
         assert_eq!(
-            parse(&typing_frame(7, "b1", true)),
+            parse(&typing_frame(ConversationId(7), "b1", true)),
             json!({"type": "typing", "conversation_id": 7, "user_id": "b1", "is_typing": true})
         );
         assert_eq!(
-            parse(&read_frame(7, "m1", 42)),
+            parse(&read_frame(ConversationId(7), "m1", MessageId(42))),
             json!({"type": "read", "conversation_id": 7, "reader_id": "m1", "last_read_message_id": 42})
         );
         assert_eq!(
@@ -206,7 +211,7 @@ mod tests {
             ClientFrame::parse(r#"{"type":"typing","conversation_id":3,"is_typing":false,"x":1}"#)
                 .unwrap(),
             ClientFrame::Typing {
-                conversation_id: 3,
+                conversation_id: ConversationId(3),
                 is_typing: false
             }
         );

@@ -21,6 +21,7 @@
 //! frames and parses the client's.
 //!
 //! ```
+//! use livechat_domain::ConversationId;
 //! use livechat_realtime::{spawn_hub, typing_frame, Audience, HubConfig, Outbound};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -28,7 +29,7 @@
 //! let hub = spawn_hub(HubConfig::default());
 //! // b1 opens a tab; m1 is one of his contacts.
 //! let mut conn = hub.connect("b1".into(), false, vec!["m1".into()]).await?;
-//! hub.publish(Audience::user("b1"), typing_frame(7, "m1", true));
+//! hub.publish(Audience::user("b1"), typing_frame(ConversationId(7), "m1", true));
 //!
 //! // A socket task writes each frame, and closes on `Close`.
 //! let mut written = Vec::new();

@@ -3,6 +3,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
+use livechat_domain::ConversationId;
+
 /// At most one typing frame per conversation is forwarded per this interval.
 pub const TYPING_MIN_INTERVAL: Duration = Duration::from_secs(2);
 /// The sliding window over which typing frames are counted for flood detection.
@@ -31,7 +33,7 @@ pub enum TypingVerdict {
 #[derive(Debug, Default)]
 pub struct TypingLimiter {
     /// When each conversation last had a frame forwarded.
-    last_forwarded: HashMap<i64, Instant>,
+    last_forwarded: HashMap<ConversationId, Instant>,
     /// Arrival times of the typing frames inside the window, oldest first.
     recent: VecDeque<Instant>,
 }
@@ -43,7 +45,7 @@ impl TypingLimiter {
     }
 
     /// Judges one typing frame for `conversation_id` arriving at `now`.
-    pub fn check(&mut self, conversation_id: i64, now: Instant) -> TypingVerdict {
+    pub fn check(&mut self, conversation_id: ConversationId, now: Instant) -> TypingVerdict {
         while let Some(&oldest) = self.recent.front() {
             if now.saturating_duration_since(oldest) >= TYPING_FLOOD_WINDOW {
                 self.recent.pop_front();
@@ -90,23 +92,47 @@ mod tests {
     fn one_per_conversation_every_two_seconds() {
         let t0 = Instant::now();
         let mut limiter = TypingLimiter::new();
-        assert_eq!(limiter.check(1, t0), TypingVerdict::Forward);
-        assert_eq!(limiter.check(1, t0 + ms(500)), TypingVerdict::Drop);
-        assert_eq!(limiter.check(1, t0 + ms(1999)), TypingVerdict::Drop);
+        assert_eq!(limiter.check(ConversationId(1), t0), TypingVerdict::Forward);
+        assert_eq!(
+            limiter.check(ConversationId(1), t0 + ms(500)),
+            TypingVerdict::Drop
+        );
+        assert_eq!(
+            limiter.check(ConversationId(1), t0 + ms(1999)),
+            TypingVerdict::Drop
+        );
         // Another conversation has its own budget.
-        assert_eq!(limiter.check(2, t0 + ms(1000)), TypingVerdict::Forward);
-        assert_eq!(limiter.check(1, t0 + ms(2000)), TypingVerdict::Forward);
-        assert_eq!(limiter.check(1, t0 + ms(3000)), TypingVerdict::Drop);
-        assert_eq!(limiter.check(2, t0 + ms(3000)), TypingVerdict::Forward);
+        assert_eq!(
+            limiter.check(ConversationId(2), t0 + ms(1000)),
+            TypingVerdict::Forward
+        );
+        assert_eq!(
+            limiter.check(ConversationId(1), t0 + ms(2000)),
+            TypingVerdict::Forward
+        );
+        assert_eq!(
+            limiter.check(ConversationId(1), t0 + ms(3000)),
+            TypingVerdict::Drop
+        );
+        assert_eq!(
+            limiter.check(ConversationId(2), t0 + ms(3000)),
+            TypingVerdict::Forward
+        );
     }
 
     #[test]
     fn dropped_frames_do_not_restart_the_interval() {
         let t0 = Instant::now();
         let mut limiter = TypingLimiter::new();
-        assert_eq!(limiter.check(1, t0), TypingVerdict::Forward);
-        assert_eq!(limiter.check(1, t0 + ms(1900)), TypingVerdict::Drop);
-        assert_eq!(limiter.check(1, t0 + ms(2100)), TypingVerdict::Forward);
+        assert_eq!(limiter.check(ConversationId(1), t0), TypingVerdict::Forward);
+        assert_eq!(
+            limiter.check(ConversationId(1), t0 + ms(1900)),
+            TypingVerdict::Drop
+        );
+        assert_eq!(
+            limiter.check(ConversationId(1), t0 + ms(2100)),
+            TypingVerdict::Forward
+        );
     }
 
     #[test]
@@ -114,12 +140,18 @@ mod tests {
         let t0 = Instant::now();
         let mut limiter = TypingLimiter::new();
         for i in 0..30u64 {
-            let verdict = limiter.check(1, t0 + ms(i * 300));
+            let verdict = limiter.check(ConversationId(1), t0 + ms(i * 300));
             assert_ne!(verdict, TypingVerdict::Flood, "frame {i}");
         }
-        assert_eq!(limiter.check(1, t0 + ms(9000)), TypingVerdict::Flood);
+        assert_eq!(
+            limiter.check(ConversationId(1), t0 + ms(9000)),
+            TypingVerdict::Flood
+        );
         // It stays a flood while the window is full.
-        assert_eq!(limiter.check(5, t0 + ms(9100)), TypingVerdict::Flood);
+        assert_eq!(
+            limiter.check(ConversationId(5), t0 + ms(9100)),
+            TypingVerdict::Flood
+        );
     }
 
     #[test]
@@ -128,14 +160,20 @@ mod tests {
         let mut limiter = TypingLimiter::new();
         for i in 0..30u64 {
             assert_ne!(
-                limiter.check(i as i64, t0 + ms(i * 100)),
+                limiter.check(ConversationId(i as i64), t0 + ms(i * 100)),
                 TypingVerdict::Flood
             );
         }
         // The first frame (t0) has left the window 10 s later: 30 in the window.
-        assert_eq!(limiter.check(99, t0 + ms(10_000)), TypingVerdict::Forward);
+        assert_eq!(
+            limiter.check(ConversationId(99), t0 + ms(10_000)),
+            TypingVerdict::Forward
+        );
         // But not the second one yet (t0 + 100 ms): 31 in the window.
-        assert_eq!(limiter.check(98, t0 + ms(10_050)), TypingVerdict::Flood);
+        assert_eq!(
+            limiter.check(ConversationId(98), t0 + ms(10_050)),
+            TypingVerdict::Flood
+        );
     }
 
     #[test]
@@ -144,7 +182,7 @@ mod tests {
         let mut limiter = TypingLimiter::new();
         for i in 0..1000u64 {
             // One frame every 400 ms: 25 per 10 s, forwarded every 2 s.
-            let verdict = limiter.check(1, t0 + ms(i * 400));
+            let verdict = limiter.check(ConversationId(1), t0 + ms(i * 400));
             assert_ne!(verdict, TypingVerdict::Flood);
             let expected = if i % 5 == 0 {
                 TypingVerdict::Forward
@@ -160,13 +198,13 @@ mod tests {
         let t0 = Instant::now();
         let mut limiter = TypingLimiter::new();
         for i in 0..10_000u64 {
-            limiter.check(i as i64, t0 + ms(i * 500));
+            limiter.check(ConversationId(i as i64), t0 + ms(i * 500));
         }
         assert!(limiter.recent.len() <= TYPING_FLOOD_LIMIT + 1);
         assert!(limiter.last_forwarded.len() <= 2 * TYPING_FLOOD_LIMIT + 1);
         let later = t0 + ms(10_000 * 500);
         for i in 0..1000u64 {
-            limiter.check(1, later + ms(i));
+            limiter.check(ConversationId(1), later + ms(i));
         }
         assert!(limiter.recent.len() <= TYPING_FLOOD_LIMIT + 1);
     }
