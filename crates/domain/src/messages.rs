@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::conversations::Sides;
 use crate::error::DomainError;
 use crate::orders::{Order, OrderSnapshot};
-use crate::uploads::Upload;
+use crate::uploads::{Upload, UploadKind};
 
 /// Longest text message, in characters after trimming.
 pub const MAX_TEXT_CHARS: usize = 5000;
@@ -61,6 +61,18 @@ impl MessageType {
                     "unknown message_type `{s}`: expected text, image, file, voice or order"
                 ))
             })
+    }
+
+    /// Whether a message of this type may carry an upload of `kind`: an
+    /// image message an image, a file message a file or an image, a voice
+    /// message a voice note.
+    pub fn accepts(self, kind: UploadKind) -> bool {
+        matches!(
+            (self, kind),
+            (MessageType::Image, UploadKind::Image)
+                | (MessageType::File, UploadKind::File | UploadKind::Image)
+                | (MessageType::Voice, UploadKind::Voice)
+        )
     }
 
     /// Whether the message is sent with an `upload_id`.
@@ -257,7 +269,7 @@ impl SendRequest {
                         "that upload belongs to someone else".into(),
                     ));
                 }
-                if !upload.kind.fits(self.kind) {
+                if !self.kind.accepts(upload.kind) {
                     return Err(DomainError::Validation(format!(
                         "a {} upload cannot be sent as a {} message",
                         upload.kind,
@@ -358,6 +370,26 @@ mod tests {
             err,
             DomainError::Validation("content is 5001 characters; the limit is 5000".into())
         );
+    }
+
+    #[test]
+    fn each_message_type_takes_its_own_upload_kinds() {
+        use MessageType as M;
+        use UploadKind as U;
+        assert!(M::Image.accepts(U::Image));
+        assert!(!M::Image.accepts(U::File));
+        assert!(!M::Image.accepts(U::Voice));
+        assert!(M::File.accepts(U::File));
+        assert!(M::File.accepts(U::Image));
+        assert!(!M::File.accepts(U::Voice));
+        assert!(M::Voice.accepts(U::Voice));
+        assert!(!M::Voice.accepts(U::Image));
+        for k in UploadKind::ALL {
+            assert!(!M::Text.accepts(k));
+            assert!(!M::Order.accepts(k));
+            assert_eq!(UploadKind::parse(k.as_str()).unwrap(), k);
+        }
+        assert!(UploadKind::parse("video").is_err());
     }
 
     #[test]

@@ -3,7 +3,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
-use crate::messages::MessageType;
 
 /// What an upload was made as (its endpoint: `/api/upload/{kind}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -41,18 +40,6 @@ impl UploadKind {
                 ))
             })
     }
-
-    /// Whether a message of type `message_type` may carry an upload of this
-    /// kind: an image message an image, a file message a file or an image,
-    /// a voice message a voice note.
-    pub fn fits(self, message_type: MessageType) -> bool {
-        matches!(
-            (message_type, self),
-            (MessageType::Image, UploadKind::Image)
-                | (MessageType::File, UploadKind::File | UploadKind::Image)
-                | (MessageType::Voice, UploadKind::Voice)
-        )
-    }
 }
 
 impl std::fmt::Display for UploadKind {
@@ -86,29 +73,4 @@ pub struct Upload {
     pub height: Option<i32>,
     /// A voice note's length.
     pub duration_ms: Option<i64>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn each_message_type_takes_its_own_kinds() {
-        use MessageType as M;
-        use UploadKind as U;
-        assert!(U::Image.fits(M::Image));
-        assert!(!U::File.fits(M::Image));
-        assert!(!U::Voice.fits(M::Image));
-        assert!(U::File.fits(M::File));
-        assert!(U::Image.fits(M::File));
-        assert!(!U::Voice.fits(M::File));
-        assert!(U::Voice.fits(M::Voice));
-        assert!(!U::Image.fits(M::Voice));
-        for k in UploadKind::ALL {
-            assert!(!k.fits(M::Text));
-            assert!(!k.fits(M::Order));
-            assert_eq!(UploadKind::parse(k.as_str()).unwrap(), k);
-        }
-        assert!(UploadKind::parse("video").is_err());
-    }
 }

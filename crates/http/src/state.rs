@@ -9,6 +9,10 @@ use livechat_store::Db;
 use crate::limiter::RateLimiter;
 use crate::settings::HttpSettings;
 
+/// At most this many uploads are inspected (images decoded) at once, so
+/// that several large images cannot add up their decoding memory.
+pub const DECODE_SLOTS: usize = 2;
+
 /// The rate limiters of the API.
 #[derive(Debug)]
 pub struct Limiters {
@@ -36,7 +40,7 @@ pub struct AppState {
     pub settings: Arc<HttpSettings>,
     /// Rate limiters.
     pub limiters: Arc<Limiters>,
-    /// Permits to inspect an upload ([`crate::uploads::DECODE_SLOTS`] at once).
+    /// Permits to inspect an upload ([`DECODE_SLOTS`] at once).
     pub decode_slots: Arc<tokio::sync::Semaphore>,
 }
 
@@ -57,7 +61,7 @@ impl AppState {
             hub,
             settings: Arc::new(settings),
             limiters: Arc::new(limiters),
-            decode_slots: Arc::new(tokio::sync::Semaphore::new(crate::uploads::DECODE_SLOTS)),
+            decode_slots: Arc::new(tokio::sync::Semaphore::new(DECODE_SLOTS)),
         }
     }
 }

@@ -36,10 +36,6 @@ const MAX_OTHER_FIELDS: usize = 16 * 1024;
 pub const MAX_VOICE_MS: u64 = 60_000;
 const VOICE_GRACE_MS: u64 = 500;
 
-/// At most this many uploads are inspected (images decoded) at once, so
-/// that several large images cannot add up their decoding memory.
-pub const DECODE_SLOTS: usize = 2;
-
 /// Removes what a crash or a kill in the middle of an upload left in the
 /// temporary folder (files older than an hour); run once at start-up.
 pub fn sweep_stale_temp_files(media_dir: &Path) {
