@@ -114,23 +114,14 @@ pub fn snapshot_json(snapshot: &OrderSnapshot) -> Result<String, crate::StoreErr
 #[cfg(test)]
 mod tests {
     use diesel::connection::SimpleConnection;
-
-    use crate::Db;
-
     /// Rows that break the schema's rules (as a hand edit or another tool
     /// could leave them) fail to load with an error that names what is
     /// wrong, instead of reading as a buyer, a text or no order.
     #[test]
     fn corrupt_values_fail_loudly() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("t.db").display().to_string(), 1).unwrap();
+        let (_dir, db) = crate::demo_db();
         db.write_blocking(|c| {
-            crate::demo::seed(c)?;
-            let sides = livechat_domain::Sides {
-                customer_id: "b1".into(),
-                agent_id: "m1".into(),
-            };
-            let (conv, _) = crate::conversations::get_or_create(c, &sides)?;
+            let conv = crate::b1_m1(c)?;
             c.batch_execute(&format!(
                 "PRAGMA ignore_check_constraints = ON;
                  UPDATE users SET role = 'wizard' WHERE id = 'b2';

@@ -19,3 +19,23 @@ pub mod users;
 
 pub use db::{Conn, Db};
 pub use error::StoreError;
+
+/// A fresh database with the demo data in a temporary folder (kept alive
+/// by the returned guard), for the store's own tests.
+#[cfg(test)]
+pub(crate) fn demo_db() -> (tempfile::TempDir, Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("t.db").display().to_string(), 1).unwrap();
+    db.write_blocking(demo::seed).unwrap();
+    (dir, db)
+}
+
+/// b1's conversation with m1, opened inside a test's write.
+#[cfg(test)]
+pub(crate) fn b1_m1(c: &mut Conn) -> Result<models::ConversationRow, StoreError> {
+    let sides = livechat_domain::Sides {
+        customer_id: "b1".into(),
+        agent_id: "m1".into(),
+    };
+    Ok(conversations::get_or_create(c, &sides)?.0)
+}

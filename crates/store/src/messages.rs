@@ -424,15 +424,9 @@ mod search_tests {
             include_str!("../../../migrations/sqlite/2026-11-24-000002_message_search/up.sql");
         const DOWN: &str =
             include_str!("../../../migrations/sqlite/2026-11-24-000002_message_search/down.sql");
-        let dir = tempfile::tempdir().unwrap();
-        let db = crate::Db::open(&dir.path().join("t.db").display().to_string(), 1).unwrap();
+        let (_dir, db) = crate::demo_db();
         db.write_blocking(|c| {
-            crate::demo::seed(c)?;
-            let sides = livechat_domain::Sides {
-                customer_id: "b1".into(),
-                agent_id: "m1".into(),
-            };
-            let (conv, _) = crate::conversations::get_or_create(c, &sides)?;
+            let conv = crate::b1_m1(c)?;
             send(
                 c,
                 &text(conv.id, "b1", "请问这个商品有货吗"),
