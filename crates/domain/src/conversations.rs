@@ -92,6 +92,79 @@ impl Sides {
     }
 }
 
+/// Whether a conversation has two sides or members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConversationKind {
+    /// Two people, a customer side and an agent side.
+    Direct,
+    /// Three to fifty members (a group, or a mediation).
+    Group,
+}
+
+impl ConversationKind {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationKind::Direct => "direct",
+            ConversationKind::Group => "group",
+        }
+    }
+
+    /// Parses a stored or wire name.
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        match s {
+            "direct" => Ok(ConversationKind::Direct),
+            "group" => Ok(ConversationKind::Group),
+            other => Err(DomainError::Validation(format!(
+                "unknown kind `{other}`: expected direct or group"
+            ))),
+        }
+    }
+}
+
+/// A participant's place in a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ParticipantRole {
+    /// The asking side of a direct conversation.
+    Customer,
+    /// The answering side of a direct conversation.
+    Agent,
+    /// A member of a group.
+    Member,
+}
+
+impl ParticipantRole {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParticipantRole::Customer => "customer",
+            ParticipantRole::Agent => "agent",
+            ParticipantRole::Member => "member",
+        }
+    }
+
+    /// Parses a stored or wire name.
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        match s {
+            "customer" => Ok(ParticipantRole::Customer),
+            "agent" => Ok(ParticipantRole::Agent),
+            "member" => Ok(ParticipantRole::Member),
+            other => Err(DomainError::Validation(format!(
+                "unknown participant role `{other}`: expected customer, agent or member"
+            ))),
+        }
+    }
+}
+
+impl From<Side> for ParticipantRole {
+    fn from(side: Side) -> Self {
+        match side {
+            Side::Customer => ParticipantRole::Customer,
+            Side::Agent => ParticipantRole::Agent,
+        }
+    }
+}
+
 /// The read mark after a user reads up to `requested` (the newest message
 /// when `None`): it moves forward only and never past the newest message.
 pub fn next_read_mark(current: i64, requested: Option<i64>, newest: i64) -> i64 {

@@ -37,6 +37,24 @@ impl Audience {
         })
     }
 
+    /// Something every member of a conversation sees, and the admins: a
+    /// message, a read receipt, the conversation's new state.
+    pub fn members(member_ids: impl IntoIterator<Item = String>) -> Self {
+        Self {
+            users: member_ids.into_iter().collect(),
+            admins: true,
+        }
+    }
+
+    /// Typing in a conversation of these members: the others see it;
+    /// admins and the typist do not. `None` when `typist` is no member.
+    pub fn typing_among(member_ids: &[String], typist: &str) -> Option<Self> {
+        member_ids.iter().any(|m| m == typist).then(|| Self {
+            users: member_ids.iter().filter(|m| *m != typist).cloned().collect(),
+            admins: false,
+        })
+    }
+
     /// Only this user's sockets.
     pub fn user(user_id: &str) -> Self {
         Self {
@@ -71,6 +89,18 @@ mod tests {
         assert!(a.admins);
         assert_eq!(Audience::read(&sides()), a);
         assert_eq!(Audience::conversation(&sides()), a);
+    }
+
+    #[test]
+    fn group_events_reach_every_member_and_typing_the_others() {
+        let members: Vec<String> = ["b1", "m1", "p1"].iter().map(|s| s.to_string()).collect();
+        let all = Audience::members(members.clone());
+        assert_eq!(all.users, members);
+        assert!(all.admins);
+        let typing = Audience::typing_among(&members, "m1").unwrap();
+        assert_eq!(typing.users, vec!["b1".to_string(), "p1".to_string()]);
+        assert!(!typing.admins);
+        assert_eq!(Audience::typing_among(&members, "b2"), None);
     }
 
     #[test]

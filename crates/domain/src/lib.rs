@@ -8,6 +8,7 @@
 pub mod conversations;
 pub mod error;
 pub mod events;
+pub mod groups;
 pub mod ids;
 pub mod messages;
 pub mod orders;
@@ -16,7 +17,7 @@ pub mod quick_replies;
 pub mod uploads;
 pub mod users;
 
-pub use conversations::{Side, Sides};
+pub use conversations::{ConversationKind, ParticipantRole, Side, Sides};
 pub use error::DomainError;
 pub use events::Audience;
 pub use ids::{ConversationId, MessageId};

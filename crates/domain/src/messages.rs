@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::conversations::Sides;
 use crate::error::DomainError;
+use crate::groups::SystemEvent;
 use crate::orders::{Order, OrderSnapshot};
 use crate::uploads::{Upload, UploadKind};
 
@@ -28,16 +29,19 @@ pub enum MessageType {
     Voice,
     /// An order card.
     Order,
+    /// A membership change in a group, written by the server only.
+    System,
 }
 
 impl MessageType {
     /// Every type.
-    pub const ALL: [MessageType; 5] = [
+    pub const ALL: [MessageType; 6] = [
         MessageType::Text,
         MessageType::Image,
         MessageType::File,
         MessageType::Voice,
         MessageType::Order,
+        MessageType::System,
     ];
 
     /// The stored and wire name.
@@ -48,6 +52,7 @@ impl MessageType {
             MessageType::File => "file",
             MessageType::Voice => "voice",
             MessageType::Order => "order",
+            MessageType::System => "system",
         }
     }
 
@@ -58,7 +63,7 @@ impl MessageType {
             .find(|t| t.as_str() == s)
             .ok_or_else(|| {
                 DomainError::Validation(format!(
-                    "unknown message_type `{s}`: expected text, image, file, voice or order"
+                    "unknown message_type `{s}`: expected text, image, file, voice, order or system"
                 ))
             })
     }
@@ -73,6 +78,11 @@ impl MessageType {
                 | (MessageType::File, UploadKind::File | UploadKind::Image)
                 | (MessageType::Voice, UploadKind::Voice)
         )
+    }
+
+    /// Whether its sender may recall it (not a system record).
+    pub fn is_recallable(self) -> bool {
+        self != MessageType::System
     }
 
     /// Whether the message is sent with an `upload_id`.
@@ -120,7 +130,76 @@ pub fn preview(message_type: MessageType, content: &str) -> String {
         MessageType::File => "[文件]".into(),
         MessageType::Voice => "[语音]".into(),
         MessageType::Order => "[订单]".into(),
+        MessageType::System => content.chars().take(PREVIEW_CHARS).collect(),
     }
+}
+
+/// The preview of a conversation whose last message was recalled.
+pub const RECALLED_PREVIEW: &str = "[已撤回]";
+/// Its `last_message_type`.
+pub const RECALLED_TYPE: &str = "recalled";
+
+/// How long after sending a message may be recalled, unless configured.
+pub const DEFAULT_RECALL_WINDOW_SECS: i64 = 120;
+
+/// A message as the recall rules need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecallTarget {
+    /// Who sent it.
+    pub sender_id: String,
+    /// Its type.
+    pub kind: MessageType,
+    /// When it was sent (unix ms).
+    pub created_at: i64,
+    /// Whether it is recalled already.
+    pub recalled: bool,
+}
+
+/// What a recall request does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recall {
+    /// Recall it now.
+    Now,
+    /// It was recalled before: answer it unchanged.
+    Already,
+}
+
+/// Checks a recall of `target` by `actor_id` (an admin when `actor_is_admin`)
+/// at `now_ms` with a window of `window_secs`: admins never recall (403);
+/// system and call records cannot be (422); only the sender recalls (403);
+/// a recalled message answers unchanged; past the window, 409.
+pub fn check_recall(
+    target: &RecallTarget,
+    actor_id: &str,
+    actor_is_admin: bool,
+    now_ms: i64,
+    window_secs: i64,
+) -> Result<Recall, DomainError> {
+    if actor_is_admin {
+        return Err(DomainError::Forbidden(
+            "administrators monitor conversations and recall nothing".into(),
+        ));
+    }
+    if !target.kind.is_recallable() {
+        return Err(DomainError::Validation(format!(
+            "a {} message cannot be recalled",
+            target.kind.as_str()
+        )));
+    }
+    if target.sender_id != actor_id {
+        return Err(DomainError::Forbidden(
+            "only the sender recalls a message".into(),
+        ));
+    }
+    if target.recalled {
+        return Ok(Recall::Already);
+    }
+    if now_ms - target.created_at > window_secs * 1000 {
+        return Err(DomainError::Conflict(format!(
+            "messages can be recalled for {window_secs} s after sending; this one is older"
+        )));
+    }
+    Ok(Recall::Now)
 }
 
 /// What a send carries, as the request names it.
@@ -191,6 +270,12 @@ impl SendRequest {
     /// Checks the fields of a send: each type takes exactly its own field.
     pub fn parse(f: SendFields) -> Result<Self, DomainError> {
         let kind = MessageType::parse(&f.message_type)?;
+        if kind == MessageType::System {
+            return Err(DomainError::Validation(
+                "system messages are written by the server; send text, image, file, voice or order"
+                    .into(),
+            ));
+        }
         if let Some(cid) = &f.client_msg_id {
             validate_client_msg_id(cid)?;
         }
@@ -213,7 +298,7 @@ impl SendRequest {
                     )
                 })?)
             }
-            MessageType::Order => {
+            MessageType::Order | MessageType::System => {
                 refuse_extra(kind, "content", f.content.is_some())?;
                 refuse_extra(kind, "upload_id", f.upload_id.is_some())?;
                 Requested::Order(required(f.order_no, || {
@@ -253,7 +338,7 @@ impl SendRequest {
     pub fn draft(
         self,
         sender_id: &str,
-        sides: &Sides,
+        sides: Option<&Sides>,
         loaded: Loaded,
         now_ms: i64,
     ) -> Result<MessageDraft, DomainError> {
@@ -279,6 +364,11 @@ impl SendRequest {
                 (upload.path.clone(), Some(upload), None)
             }
             Requested::Order(no) => {
+                let sides = sides.ok_or_else(|| {
+                    DomainError::Validation(
+                        "order cards exist only in direct conversations".into(),
+                    )
+                })?;
                 let order = loaded
                     .order
                     .filter(|o| {
@@ -302,6 +392,7 @@ impl SendRequest {
             client_msg_id: self.client_msg_id,
             upload,
             order,
+            system: None,
             created_at: now_ms,
         })
     }
@@ -333,11 +424,28 @@ pub struct MessageDraft {
     pub upload: Option<Upload>,
     /// An order card's snapshot.
     pub order: Option<OrderSnapshot>,
+    /// A system message's event.
+    pub system: Option<SystemEvent>,
     /// When it was sent (unix ms).
     pub created_at: i64,
 }
 
 impl MessageDraft {
+    /// The system message recording `event`, shown as `text`.
+    pub fn system(conversation_id: i64, event: SystemEvent, text: String, now_ms: i64) -> Self {
+        Self {
+            conversation_id,
+            sender_id: event.actor_id.clone(),
+            kind: MessageType::System,
+            content: text,
+            client_msg_id: None,
+            upload: None,
+            order: None,
+            system: Some(event),
+            created_at: now_ms,
+        }
+    }
+
     /// Whether a stored message with these fields is this draft sent
     /// before (a retry with the same `client_msg_id`), rather than another
     /// message reusing the id.
@@ -515,25 +623,25 @@ mod tests {
             order: None,
         };
         let d = ask("image")
-            .draft("b1", &sides(), with(upload(K::Image, "b1")), 5)
+            .draft("b1", Some(&sides()), with(upload(K::Image, "b1")), 5)
             .unwrap();
         assert_eq!(d.content, "/media/uploads/a_x.png");
         assert_eq!(d.upload.as_ref().map(|u| u.width), Some(Some(2)));
         assert_eq!((d.conversation_id, d.created_at), (7, 5));
         // An image may go as a file; a file not as an image.
         assert!(ask("file")
-            .draft("b1", &sides(), with(upload(K::Image, "b1")), 5)
+            .draft("b1", Some(&sides()), with(upload(K::Image, "b1")), 5)
             .is_ok());
         assert!(matches!(
-            ask("image").draft("b1", &sides(), with(upload(K::File, "b1")), 5),
+            ask("image").draft("b1", Some(&sides()), with(upload(K::File, "b1")), 5),
             Err(DomainError::Validation(_))
         ));
         assert!(matches!(
-            ask("image").draft("b1", &sides(), with(upload(K::Image, "m1")), 5),
+            ask("image").draft("b1", Some(&sides()), with(upload(K::Image, "m1")), 5),
             Err(DomainError::Forbidden(_))
         ));
         assert!(matches!(
-            ask("image").draft("b1", &sides(), Loaded::default(), 5),
+            ask("image").draft("b1", Some(&sides()), Loaded::default(), 5),
             Err(DomainError::NotFound(_))
         ));
     }
@@ -552,7 +660,7 @@ mod tests {
             order: Some(o),
         };
         let d = ask()
-            .draft("m1", &sides(), with(order("b1", "m1")), 9)
+            .draft("m1", Some(&sides()), with(order("b1", "m1")), 9)
             .unwrap();
         assert_eq!(d.content, "SO-1");
         let snap = d.order.unwrap();
@@ -564,10 +672,70 @@ mod tests {
         assert_eq!(snap.product_image.as_deref(), Some("/media/p.png"));
         for other in [order("b2", "m1"), order("b1", "m2"), order("m1", "b1")] {
             assert!(matches!(
-                ask().draft("m1", &sides(), with(other), 9),
+                ask().draft("m1", Some(&sides()), with(other), 9),
                 Err(DomainError::NotFound(_))
             ));
         }
+    }
+
+    #[test]
+    fn no_order_cards_in_groups_and_no_system_messages_from_clients() {
+        let card = SendRequest::parse(SendFields {
+            order_no: Some("SO-1".into()),
+            ..fields("order")
+        })
+        .unwrap();
+        let group = card.draft(
+            "m1",
+            None,
+            Loaded {
+                upload: None,
+                order: Some(order("b1", "m1")),
+            },
+            1,
+        );
+        assert!(matches!(group, Err(DomainError::Validation(m)) if m.contains("direct")));
+        let system = SendRequest::parse(SendFields {
+            content: Some("x".into()),
+            ..fields("system")
+        });
+        assert!(matches!(system, Err(DomainError::Validation(_))));
+    }
+
+    #[test]
+    fn recall_rules() {
+        let mine = RecallTarget {
+            sender_id: "b1".into(),
+            kind: MessageType::Text,
+            created_at: 1_000,
+            recalled: false,
+        };
+        assert_eq!(check_recall(&mine, "b1", false, 121_000, 120), Ok(Recall::Now));
+        assert!(matches!(
+            check_recall(&mine, "b1", false, 121_001, 120),
+            Err(DomainError::Conflict(_))
+        ));
+        assert!(matches!(
+            check_recall(&mine, "m1", false, 2_000, 120),
+            Err(DomainError::Forbidden(_))
+        ));
+        assert!(matches!(
+            check_recall(&mine, "a1", true, 2_000, 120),
+            Err(DomainError::Forbidden(_))
+        ));
+        let done = RecallTarget {
+            recalled: true,
+            ..mine.clone()
+        };
+        assert_eq!(check_recall(&done, "b1", false, 999_999, 120), Ok(Recall::Already));
+        let system = RecallTarget {
+            kind: MessageType::System,
+            ..mine
+        };
+        assert!(matches!(
+            check_recall(&system, "b1", false, 2_000, 120),
+            Err(DomainError::Validation(_))
+        ));
     }
 
     #[test]
@@ -578,7 +746,7 @@ mod tests {
             ..fields("text")
         })
         .unwrap()
-        .draft("b1", &sides(), Loaded::default(), 1)
+        .draft("b1", Some(&sides()), Loaded::default(), 1)
         .unwrap();
         assert!(d.is_retry_of(7, MessageType::Text, "hi", None));
         assert!(!d.is_retry_of(7, MessageType::Text, "other", None));

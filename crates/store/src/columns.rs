@@ -7,8 +7,11 @@ use diesel::deserialize::{self, FromSql, FromSqlRow};
 use diesel::expression::AsExpression;
 use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::{Nullable, Text};
+use livechat_domain::groups::SystemEvent;
 use livechat_domain::orders::OrderSnapshot;
-use livechat_domain::{MessageType, OrderStatus, Role, UploadKind, UserStatus};
+use livechat_domain::{
+    ConversationKind, MessageType, OrderStatus, ParticipantRole, Role, UploadKind, UserStatus,
+};
 
 /// A column holding one of a domain enum's names.
 macro_rules! text_enum {
@@ -75,40 +78,62 @@ text_enum!(
     /// `uploads.kind`.
     UploadKindColumn => UploadKind
 );
+text_enum!(
+    /// `conversations.kind`.
+    ConversationKindColumn => ConversationKind
+);
+text_enum!(
+    /// `participants.role`.
+    ParticipantRoleColumn => ParticipantRole
+);
 
-/// `messages.order_snapshot`: an order card's snapshot as JSON, or null.
-#[derive(Debug, Clone, PartialEq, Eq, FromSqlRow)]
-pub struct SnapshotColumn(pub Option<OrderSnapshot>);
+/// A nullable column holding a domain value as JSON.
+macro_rules! json_column {
+    ($(#[$doc:meta])* $column:ident => $domain:ty, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, FromSqlRow)]
+        pub struct $column(pub Option<$domain>);
 
-impl From<SnapshotColumn> for Option<OrderSnapshot> {
-    fn from(c: SnapshotColumn) -> Self {
-        c.0
-    }
-}
-
-impl<DB> FromSql<Nullable<Text>, DB> for SnapshotColumn
-where
-    DB: Backend,
-    String: FromSql<Text, DB>,
-{
-    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
-        let text = String::from_sql(bytes)?;
-        serde_json::from_str(&text)
-            .map(|s| Self(Some(s)))
-            .map_err(|e| format!("corrupt order snapshot in the database: {e}").into())
-    }
-
-    fn from_nullable_sql(bytes: Option<DB::RawValue<'_>>) -> deserialize::Result<Self> {
-        match bytes {
-            Some(bytes) => Self::from_sql(bytes),
-            None => Ok(Self(None)),
+        impl From<$column> for Option<$domain> {
+            fn from(c: $column) -> Self {
+                c.0
+            }
         }
-    }
+
+        impl<DB> FromSql<Nullable<Text>, DB> for $column
+        where
+            DB: Backend,
+            String: FromSql<Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+                let text = String::from_sql(bytes)?;
+                serde_json::from_str(&text)
+                    .map(|v| Self(Some(v)))
+                    .map_err(|e| format!("corrupt {} in the database: {e}", $what).into())
+            }
+
+            fn from_nullable_sql(bytes: Option<DB::RawValue<'_>>) -> deserialize::Result<Self> {
+                match bytes {
+                    Some(bytes) => Self::from_sql(bytes),
+                    None => Ok(Self(None)),
+                }
+            }
+        }
+    };
 }
 
-/// The JSON text stored for a snapshot.
-pub fn snapshot_json(snapshot: &OrderSnapshot) -> Result<String, crate::StoreError> {
-    serde_json::to_string(snapshot).map_err(|e| crate::StoreError::Task(e.to_string()))
+json_column!(
+    /// `messages.order_snapshot`: an order card's snapshot, or null.
+    SnapshotColumn => OrderSnapshot, "order snapshot"
+);
+json_column!(
+    /// `messages.system_event`: a system message's event, or null.
+    SystemEventColumn => SystemEvent, "system event"
+);
+
+/// The JSON text stored in a JSON column.
+pub fn to_json<T: serde::Serialize>(value: &T) -> Result<String, crate::StoreError> {
+    serde_json::to_string(value).map_err(|e| crate::StoreError::Task(e.to_string()))
 }
 
 #[cfg(test)]

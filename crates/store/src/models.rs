@@ -1,15 +1,21 @@
 //! Rows as stored, and their mapping to domain values.
 
 use diesel::prelude::*;
+use livechat_domain::groups::{Member, SystemEvent};
 use livechat_domain::orders::{Order, OrderSnapshot};
 use livechat_domain::uploads::Upload;
-use livechat_domain::{MessageType, OrderStatus, Role, Sides, UploadKind, UserStatus};
+use livechat_domain::{
+    ConversationKind, MessageType, OrderStatus, ParticipantRole, Role, Sides, UploadKind,
+    UserStatus,
+};
 
 use crate::columns::{
-    MessageTypeColumn, OrderStatusColumn, RoleColumn, SnapshotColumn, UploadKindColumn,
-    UserStatusColumn,
+    ConversationKindColumn, MessageTypeColumn, OrderStatusColumn, ParticipantRoleColumn,
+    RoleColumn, SnapshotColumn, SystemEventColumn, UploadKindColumn, UserStatusColumn,
 };
-use crate::schema::{conversations, messages, orders, quick_replies, uploads, users};
+use crate::schema::{
+    conversations, messages, orders, participants, quick_replies, uploads, users,
+};
 
 /// A user row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
@@ -35,32 +41,93 @@ impl UserRow {
     }
 }
 
-/// A conversation row.
+/// A conversation row. A direct conversation has its two sides' ids; a
+/// group has a title and none. Read marks and unread counts live on the
+/// participants.
 #[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
 #[diesel(table_name = conversations)]
 pub struct ConversationRow {
     pub id: i64,
-    pub customer_id: String,
-    pub merchant_id: String,
+    #[diesel(deserialize_as = ConversationKindColumn)]
+    pub kind: ConversationKind,
+    pub title: Option<String>,
+    pub created_by: Option<String>,
+    pub mediates_conversation_id: Option<i64>,
+    pub customer_id: Option<String>,
+    pub merchant_id: Option<String>,
     pub last_message: Option<String>,
     pub last_message_type: Option<String>,
     pub last_message_time: Option<i64>,
     pub last_message_id: i64,
-    pub customer_unread_count: i32,
-    pub merchant_unread_count: i32,
-    pub customer_last_read_message_id: i64,
-    pub merchant_last_read_message_id: i64,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
 impl ConversationRow {
-    /// The participants.
-    pub fn sides(&self) -> Sides {
-        Sides {
-            customer_id: self.customer_id.clone(),
-            agent_id: self.merchant_id.clone(),
+    /// A direct conversation's two sides (`None` for a group).
+    pub fn sides(&self) -> Option<Sides> {
+        match (&self.customer_id, &self.merchant_id) {
+            (Some(c), Some(m)) => Some(Sides {
+                customer_id: c.clone(),
+                agent_id: m.clone(),
+            }),
+            _ => None,
         }
+    }
+}
+
+/// One member of a conversation, with his own read mark and unread count.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[diesel(table_name = participants)]
+pub struct ParticipantRow {
+    pub conversation_id: i64,
+    pub user_id: String,
+    #[diesel(deserialize_as = ParticipantRoleColumn, serialize_as = ParticipantRoleColumn)]
+    pub role: ParticipantRole,
+    pub last_read_message_id: i64,
+    pub unread_count: i32,
+    pub joined_at: i64,
+    /// He sees the messages with larger ids (those since he joined).
+    pub visible_after_id: i64,
+}
+
+/// A conversation with its participants, in join order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conversation {
+    /// The conversation itself.
+    pub row: ConversationRow,
+    /// Its members.
+    pub participants: Vec<ParticipantRow>,
+}
+
+impl Conversation {
+    /// The conversation's id.
+    pub fn id(&self) -> i64 {
+        self.row.id
+    }
+
+    /// `user_id`'s membership, if he is a member.
+    pub fn member(&self, user_id: &str) -> Option<&ParticipantRow> {
+        self.participants.iter().find(|p| p.user_id == user_id)
+    }
+
+    /// Every member's id.
+    pub fn member_ids(&self) -> Vec<String> {
+        self.participants.iter().map(|p| p.user_id.clone()).collect()
+    }
+
+    /// The members as the group rules see them, given their user rows.
+    pub fn members(&self, users: &std::collections::HashMap<String, UserRow>) -> Vec<Member> {
+        self.participants
+            .iter()
+            .filter_map(|p| {
+                users.get(&p.user_id).map(|u| Member {
+                    user_id: p.user_id.clone(),
+                    role: u.role,
+                    joined_at: p.joined_at,
+                })
+            })
+            .collect()
     }
 }
 
@@ -85,6 +152,9 @@ pub struct MessageRow {
     pub duration_ms: Option<i64>,
     #[diesel(column_name = order_snapshot, deserialize_as = SnapshotColumn)]
     pub order: Option<OrderSnapshot>,
+    #[diesel(column_name = system_event, deserialize_as = SystemEventColumn)]
+    pub system: Option<SystemEvent>,
+    pub recalled_at: Option<i64>,
     pub created_at: i64,
 }
 
@@ -108,6 +178,7 @@ pub(crate) struct NewMessage {
     pub height: Option<i32>,
     pub duration_ms: Option<i64>,
     pub order_snapshot: Option<String>,
+    pub system_event: Option<String>,
     pub created_at: i64,
 }
 

@@ -17,18 +17,30 @@ diesel::table! {
 diesel::table! {
     conversations (id) {
         id -> BigInt,
-        customer_id -> Text,
-        merchant_id -> Text,
+        kind -> Text,
+        title -> Nullable<Text>,
+        created_by -> Nullable<Text>,
+        mediates_conversation_id -> Nullable<BigInt>,
+        customer_id -> Nullable<Text>,
+        merchant_id -> Nullable<Text>,
         last_message -> Nullable<Text>,
         last_message_type -> Nullable<Text>,
         last_message_time -> Nullable<BigInt>,
         last_message_id -> BigInt,
-        customer_unread_count -> Integer,
-        merchant_unread_count -> Integer,
-        customer_last_read_message_id -> BigInt,
-        merchant_last_read_message_id -> BigInt,
         created_at -> BigInt,
         updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    participants (conversation_id, user_id) {
+        conversation_id -> BigInt,
+        user_id -> Text,
+        role -> Text,
+        last_read_message_id -> BigInt,
+        unread_count -> Integer,
+        joined_at -> BigInt,
+        visible_after_id -> BigInt,
     }
 }
 
@@ -66,6 +78,8 @@ diesel::table! {
         height -> Nullable<Integer>,
         duration_ms -> Nullable<BigInt>,
         order_snapshot -> Nullable<Text>,
+        system_event -> Nullable<Text>,
+        recalled_at -> Nullable<BigInt>,
         created_at -> BigInt,
     }
 }
@@ -97,6 +111,8 @@ diesel::table! {
 }
 
 diesel::joinable!(messages -> conversations (conversation_id));
+diesel::joinable!(participants -> conversations (conversation_id));
+diesel::joinable!(participants -> users (user_id));
 diesel::joinable!(messages -> users (sender_id));
 diesel::joinable!(quick_replies -> users (user_id));
 diesel::joinable!(uploads -> users (user_id));
@@ -104,6 +120,7 @@ diesel::joinable!(uploads -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     conversations,
+    participants,
     uploads,
     messages,
     quick_replies,
