@@ -1,3 +1,5 @@
+import { PREVIEW_TAGS } from '../../realtime/previews'
+
 export default {
   typing: '对方正在输入…',
   retry: '重试',
@@ -25,7 +27,8 @@ export default {
   role: { buyer: '买家', merchant: '商户', platform: '官方客服', admin: '管理员' },
   presence: { online: '在线', offline: '离线' },
   time: { today: '今天', yesterday: '昨天', monthDay: '{month}月{day}日' },
-  preview: { image: '[图片]', file: '[文件]', voice: '[语音]', order: '[订单]' },
+  // The server's own preview tags.
+  preview: { ...PREVIEW_TAGS },
   list: {
     more: '加载更多会话',
     search: '搜索会话',
