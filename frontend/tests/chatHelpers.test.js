@@ -1,5 +1,6 @@
 import { describe, it, expect, vi, beforeEach, afterEach } from 'vitest'
 import { filterConversations, daySeparators } from '../src/utils/chatList'
+import { limitSize } from '../src/utils/format'
 import { createTypingSender } from '../src/utils/typing'
 
 const msg = (id, extra = {}) => ({ id, conversation_id: 1, sender_id: 'm1', message_type: 'text', content: `m${id}`, created_at: 1000 + id, ...extra })
@@ -30,6 +31,12 @@ describe('chat list helpers', () => {
     expect([...keys]).toEqual(['i:1', 'i:3'])
   })
 
+  it('writes a size limit the way people do', () => {
+    expect(limitSize(10 * 1024 * 1024)).toBe('10 MB')
+    expect(limitSize(1.5 * 1024 * 1024)).toBe('1.5 MB')
+    expect(limitSize(500 * 1024)).toBe('500 KB')
+    expect(limitSize(900)).toBe('900 B')
+  })
 })
 
 describe('session helpers', async () => {

@@ -1,5 +1,7 @@
 import { describe, it, expect } from 'vitest'
 import { msg, deferred, fakeApi, createChat } from './support/chatFakes'
+import { fileProblem, textTooLong } from '../src/stores/chat/outbox'
+import { DEFAULT_LIMITS } from '../src/stores/serverConfig'
 
 describe('chat outbox', () => {
   it('shows a sent message once: pending, then stored, whether push or answer comes first', async () => {
@@ -66,5 +68,17 @@ describe('chat outbox', () => {
     const big = { name: 'big.zip', size: 10 * 1024 * 1024 + 1, type: 'application/zip' }
     await expect(outbox.sendUpload(1, 'file', big)).rejects.toMatchObject({ code: 'tooLarge' })
     expect(api.upload).not.toHaveBeenCalled()
+  })
+
+  it('refuses files over the limit the server announced', async () => {
+    const api = fakeApi()
+    const { outbox } = createChat({ api, me: 'b1', limits: () => ({ ...DEFAULT_LIMITS, max_file_size: 1024 }) })
+    const file = new File([new Uint8Array(1025)], 'a.bin', { type: 'application/octet-stream' })
+    await expect(outbox.sendUpload(1, 'file', file)).rejects.toMatchObject({ code: 'tooLarge' })
+    expect(api.upload).not.toHaveBeenCalled()
+    expect(fileProblem({ size: 1024 }, { max_file_size: 1024 })).toBe(null)
+    expect(fileProblem({ size: 0 }, DEFAULT_LIMITS)).toBe('empty')
+    expect(textTooLong(' 😀😀 ', { max_text_chars: 2 })).toBe(false) // characters, not UTF-16 units
+    expect(textTooLong('abc', { max_text_chars: 2 })).toBe(true)
   })
 })

@@ -13,6 +13,7 @@ import { localPreview } from '../realtime/previews'
 import { createTypingSender } from '../utils/typing'
 import { showNotification, playDing, notificationPermission } from '../utils/notify'
 import { useSessionStore } from './session'
+import { useServerConfigStore } from './serverConfig'
 
 /** The chat's reconnect delays: 0.5 s doubling to 30 s, each drawn from its upper half. */
 export const CHAT_BACKOFF = { base: 500, max: 30000 }
@@ -62,13 +63,14 @@ export const useChatStore = defineStore('chat', () => {
   function init(translate) {
     if (translate) t = translate
     const session = useSessionStore()
+    const config = useServerConfigStore()
     const api = session.getApi()
     teardown()
     baseTitle = document.title || 'livechat'
     const me = session.user.id
     const th = createThreads({ api, me, isVisible: pageVisible, onIncoming: notifyIncoming })
     threads.value = markRaw(th)
-    outbox.value = markRaw(createOutbox({ api, threads: th, me, meUser: session.user }))
+    outbox.value = markRaw(createOutbox({ api, threads: th, me, meUser: session.user, limits: () => config.limits }))
     quickReplies.value = markRaw(createQuickReplies({ api, me }))
     notifyEnabled.value = localStorage.getItem('livechat.notify') === 'on' && notificationPermission() === 'granted'
 

@@ -57,7 +57,7 @@ export default {
     down: '下移',
     add: '添加',
     addPlaceholder: '新的快捷回复内容',
-    full: '快捷回复最多 10 条',
+    full: '快捷回复最多 {max} 条',
     confirmDelete: '确定删除这条快捷回复吗？',
   },
   voice: {
@@ -104,11 +104,11 @@ export default {
     soundOff: '关闭提示音',
   },
   errors: {
-    tooLarge: '文件不能超过 10 MB',
+    tooLarge: '文件不能超过 {size}',
     unsupported: '不支持的文件类型',
     rateLimited: '操作太频繁，请稍后再试',
     invalid: '内容无效',
-    tooLong: '消息不能超过 5000 字',
+    tooLong: '消息不能超过 {n} 字',
     sendFailed: '发送失败，点击重试',
     cannotOpen: '无法与该用户发起会话',
   },

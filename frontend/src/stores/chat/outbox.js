@@ -4,15 +4,19 @@
 // answers a retried send with the first stored message.
 import { makeClientMsgId } from '../../utils/ids'
 import { messageKey } from '../../realtime/reducers'
+import { DEFAULT_LIMITS } from '../serverConfig'
 
-export const MAX_UPLOAD = 10 * 1024 * 1024
-
-/** Why a file cannot be uploaded ('noFile', 'tooLarge', 'empty'), or null. */
-export function fileProblem(file) {
+/** Why a file cannot be uploaded under `limits` ('noFile', 'tooLarge', 'empty'), or null. */
+export function fileProblem(file, limits = DEFAULT_LIMITS) {
   if (!file) return 'noFile'
-  if (file.size > MAX_UPLOAD) return 'tooLarge'
+  if (file.size > limits.max_file_size) return 'tooLarge'
   if (file.size === 0) return 'empty'
   return null
+}
+
+/** Whether trimmed text is over the server's limit (counted in characters, as the server does). */
+export function textTooLong(text, limits = DEFAULT_LIMITS) {
+  return [...String(text || '').trim()].length > limits.max_text_chars
 }
 
 export function createOutbox({
@@ -22,6 +26,7 @@ export function createOutbox({
   meUser = null,
   now = Date.now,
   makeId = makeClientMsgId,
+  limits = () => DEFAULT_LIMITS,
 }) {
   let seq = 0
 
@@ -82,7 +87,7 @@ export function createOutbox({
 
   /** kind: 'image' | 'file' | 'voice'. Rejects with `code` 'tooLarge' etc. before uploading. */
   function sendUpload(convId, kind, file, extra = {}) {
-    const problem = fileProblem(file)
+    const problem = fileProblem(file, limits())
     if (problem) {
       const e = new Error(problem)
       e.code = problem
