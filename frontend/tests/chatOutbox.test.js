@@ -70,6 +70,26 @@ describe('chat outbox', () => {
     expect(api.upload).not.toHaveBeenCalled()
   })
 
+  it('takes a fresh client_msg_id only when the server says the old one is taken', async () => {
+    const api = fakeApi()
+    const ids = ['cid-1', 'cid-2']
+    const taken = Object.assign(new Error('taken'), { status: 409, errorType: 'conflict', field: 'client_msg_id' })
+    const down = Object.assign(new Error('down'), { status: 0, errorType: 'network_error', field: null })
+    api.send
+      .mockRejectedValueOnce(down)
+      .mockRejectedValueOnce(taken)
+      .mockImplementationOnce(async (body) => msg(9, { sender_id: 'b1', client_msg_id: body.client_msg_id, content: 'x' }))
+    const { threads: eng, outbox } = createChat({ api, me: 'b1', makeId: () => ids.shift() })
+    await eng.loadConversations()
+    await eng.open(1)
+    expect(await outbox.sendText(1, 'x')).toBe(null)
+    expect(await outbox.retry(1, 'c:b1:cid-1')).toBe(null) // same id after a network failure
+    expect(eng.thread(1).items[0]).toMatchObject({ _status: 'failed', _errorStatus: 409, _errorField: 'client_msg_id' })
+    await outbox.retry(1, 'c:b1:cid-1')
+    expect(api.send.mock.calls.map(([b]) => b.client_msg_id)).toEqual(['cid-1', 'cid-1', 'cid-2'])
+    expect(eng.thread(1).items.map((m) => [m.id, m._status, m.client_msg_id])).toEqual([[9, 'sent', 'cid-2']])
+  })
+
   it('refuses files over the limit the server announced', async () => {
     const api = fakeApi()
     const { outbox } = createChat({ api, me: 'b1', limits: () => ({ ...DEFAULT_LIMITS, max_file_size: 1024 }) })

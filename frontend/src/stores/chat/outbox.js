@@ -1,7 +1,9 @@
 // Sending: a message is shown at once as pending, then replaced by the
 // stored one (whether the POST answer or the push comes first), or marked
 // failed with a retry that reuses its `client_msg_id`, so the server
-// answers a retried send with the first stored message.
+// answers a retried send with the first stored message. Only when the
+// server says that id is taken by another message (a 409 naming
+// `client_msg_id`) does the retry take a fresh one.
 import { makeClientMsgId } from '../../utils/ids'
 import { messageKey } from '../../realtime/reducers'
 import { DEFAULT_LIMITS } from '../serverConfig'
@@ -115,9 +117,11 @@ export function createOutbox({
   }
 
   async function deliver(convId, key) {
-    const m = findLocal(convId, key)
+    let m = findLocal(convId, key)
     if (!m || m.id != null) return m
-    patchLocal(convId, key, { _status: 'pending', _error: null })
+    const fresh = m._errorField === 'client_msg_id' ? { client_msg_id: makeId() } : {}
+    m = patchLocal(convId, key, { ...fresh, _status: 'pending', _error: null, _errorField: null })
+    key = messageKey(m)
     try {
       const body = { conversation_id: convId, message_type: m.message_type, client_msg_id: m.client_msg_id }
       if (m.message_type === 'text') body.content = m.content
@@ -139,6 +143,7 @@ export function createOutbox({
         _status: 'failed',
         _error: e.errorType || e.code || 'network_error',
         _errorStatus: e.status || 0,
+        _errorField: e.field || null,
       })
       return null
     }
