@@ -64,7 +64,7 @@ describe('chat outbox', () => {
 
   it('refuses files over 10 MB before uploading', async () => {
     const api = fakeApi()
-    const { threads: eng, outbox } = createChat({ api, me: 'b1' })
+    const { outbox } = createChat({ api, me: 'b1' })
     const big = { name: 'big.zip', size: 10 * 1024 * 1024 + 1, type: 'application/zip' }
     await expect(outbox.sendUpload(1, 'file', big)).rejects.toMatchObject({ code: 'tooLarge' })
     expect(api.upload).not.toHaveBeenCalled()
