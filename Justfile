@@ -11,8 +11,9 @@ run: web-build
     cargo build --release --bin livechat-server --bin create-admin --bin change-password
     ./target/release/livechat-server
 
-# Every test: Rust (unit and integration), front-end unit, browser end-to-end.
+# Every test: front-end lint, Rust (unit and integration), front-end unit, browser end-to-end.
 test: check-test-tools web-install
+    cd frontend && npm run lint
     # One debug build serves the Rust tests and the browser tests.
     cargo build --bins
     cargo test --workspace
@@ -46,10 +47,11 @@ create-admin *args:
 change-password *args:
     cargo run --quiet --bin change-password -- {{args}}
 
-# Formatting and lints, as required before every commit.
+# Formatting and lints, as required before every commit (installs the front end's packages if ESLint is missing).
 lint:
     cargo fmt --check
     cargo clippy --all-targets -- -D warnings
+    cd frontend && if [ ! -x node_modules/.bin/eslint ]; then npm ci --no-audit --no-fund; fi && npm run lint
 
 # Say what `just test` needs and is missing.
 check-test-tools:

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
-import { mkdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { startServer, launchBrowser, chatToken, api, ADMIN, repoRoot, screenshotDir } from './harness.mjs'
 
 const shots = screenshotDir

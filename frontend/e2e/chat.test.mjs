@@ -2,7 +2,7 @@
 import { before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
-import { startServer, launchBrowser, chatToken, api, repoRoot, screenshotDir } from './harness.mjs'
+import { startServer, launchBrowser, chatToken, api, screenshotDir } from './harness.mjs'
 import { deflateSync } from 'node:zlib'
 
 const shots = screenshotDir

@@ -7,14 +7,10 @@ vi.mock('../src/api/admin.js', () => ({
 }))
 
 import { adminApi } from '../src/api/admin.js'
-import {
-  useAdminMonitorStore,
-  upsertConversation,
-  mergeMessages,
-  messagePreview,
-  applyRead,
-  backoffDelay,
-} from '../src/stores/adminMonitor.js'
+import { useAdminMonitorStore, MONITOR_BACKOFF } from '../src/stores/adminMonitor.js'
+import { MONITOR, upsertConversation, mergeMessages, applyRead } from '../src/realtime/reducers.js'
+import { messagePreview } from '../src/realtime/previews.js'
+import { createBackoff } from '../src/realtime/backoff.js'
 
 const user = (id, role) => ({ id, username: `name-${id}`, role, is_online: false })
 const conv = (id, t, extra = {}) => ({
@@ -46,7 +42,7 @@ const msg = (id, cid, extra = {}) => ({
   ...extra,
 })
 
-describe('pure reducers', () => {
+describe('the shared reducers from the monitor\'s side', () => {
   it('previews media with tags and text with 100 characters', () => {
     expect(messagePreview({ message_type: 'image', content: 'http://x/a.png' })).toBe('[图片]')
     expect(messagePreview({ message_type: 'voice', content: 'u' })).toBe('[语音]')
@@ -56,14 +52,14 @@ describe('pure reducers', () => {
   })
 
   it('upserts conversations newest first and ignores a stale preview', () => {
-    let list = upsertConversation([], conv(1, 100))
-    list = upsertConversation(list, conv(2, 200))
+    let list = upsertConversation([], conv(1, 100), MONITOR)
+    list = upsertConversation(list, conv(2, 200), MONITOR)
     expect(list.map((c) => c.id)).toEqual([2, 1])
-    list = upsertConversation(list, conv(1, 300, { last_message: 'new' }))
+    list = upsertConversation(list, conv(1, 300, { last_message: 'new' }), MONITOR)
     expect(list.map((c) => c.id)).toEqual([1, 2])
     expect(list[0].last_message).toBe('new')
     // an older conversation frame (say a read receipt computed earlier) keeps the newer preview
-    list = upsertConversation(list, conv(1, 250, { last_message: 'old', merchant_unread_count: 0, customer_unread_count: 4 }))
+    list = upsertConversation(list, conv(1, 250, { last_message: 'old', merchant_unread_count: 0, customer_unread_count: 4 }), MONITOR)
     expect(list[0].last_message).toBe('new')
     expect(list[0].last_message_id).toBe(300)
     expect(list[0].customer_unread_count).toBe(4)
@@ -90,11 +86,12 @@ describe('pure reducers', () => {
   })
 
   it('backs off exponentially up to 30 s', () => {
-    const none = () => 0
-    expect([0, 1, 2, 3, 4, 5, 6, 10].map((n) => backoffDelay(n, none))).toEqual([
+    const none = createBackoff({ ...MONITOR_BACKOFF, random: () => 0 })
+    const delays = Array.from({ length: 11 }, () => none.next())
+    expect([0, 1, 2, 3, 4, 5, 6, 10].map((n) => delays[n])).toEqual([
       1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000,
     ])
-    expect(backoffDelay(0, () => 1)).toBe(1200)
+    expect(createBackoff({ ...MONITOR_BACKOFF, random: () => 1 }).next()).toBe(1200)
   })
 })
 
@@ -132,7 +129,7 @@ describe('monitor store events', () => {
 
   it('reports a message for an unknown conversation so it gets fetched', async () => {
     adminApi.getConversation.mockResolvedValue(conv(9, 500))
-    m.handleFrame(JSON.stringify({ type: 'message', message: msg(500, 9) }))
+    expect(m.applyEvent({ type: 'message', message: msg(500, 9) })).toEqual([9])
     await vi.waitFor(() => expect(m.conversations.map((c) => c.id)).toEqual([9]))
     expect(adminApi.getConversation).toHaveBeenCalledWith(9)
   })
@@ -161,8 +158,8 @@ describe('monitor store events', () => {
     m.applyEvent({ type: 'read', conversation_id: 1, reader_id: 'm1', last_read_message_id: 100 })
     expect(m.conversations[0].merchant_unread_count).toBe(0)
     expect(m.conversations[0].merchant_last_read_message_id).toBe(100)
-    m.handleFrame('not json')
-    m.handleFrame(JSON.stringify({ type: 'pong' }))
+    m.applyEvent({ type: 'pong' })
+    m.applyEvent({ type: 'typing', conversation_id: 1, user_id: 'b1', is_typing: true })
     m.applyEvent(null)
     expect(m.conversations).toHaveLength(1)
   })
@@ -267,6 +264,39 @@ describe('monitor socket', () => {
     expect(refused).toHaveBeenCalledWith(4403)
     await vi.advanceTimersByTimeAsync(60000)
     expect(FakeSocket.all).toHaveLength(3)
+  })
+
+  it('ignores junk frames and pongs on the socket', async () => {
+    m.connect('a1', 'T')
+    FakeSocket.all[0].serverOpen()
+    await vi.waitFor(() => expect(m.conversations).toHaveLength(1))
+    FakeSocket.all[0].onmessage({ data: 'not json' })
+    FakeSocket.all[0].serverSend({ type: 'pong' })
+    FakeSocket.all[0].serverSend({ no: 'type' })
+    expect(m.conversations).toHaveLength(1)
+    expect(m.status).toBe('open')
+  })
+
+  it('catches up from the cursors taken when the socket opened, even if a push overtakes the catch-up', async () => {
+    m.connect('a1', 'T')
+    m.messages[1] = [msg(100, 1)]
+    const server = [msg(101, 1), msg(102, 1), msg(103, 1)]
+    let releaseList
+    adminApi.listConversations.mockImplementationOnce(
+      () => new Promise((res) => (releaseList = () => res({ count: 1, results: [conv(1, 104)] }))),
+    )
+    adminApi.listConversationMessages.mockImplementation(async (id, p) => ({
+      count: 3,
+      results: server.filter((x) => x.id > p.after_id).slice(0, p.page_size),
+    }))
+    FakeSocket.all[0].serverOpen()
+    // 104 is pushed while the list is still loading: the cursor stays at 100
+    FakeSocket.all[0].serverSend({ type: 'message', message: msg(104, 1) })
+    await vi.waitFor(() => expect(releaseList).toBeTypeOf('function'))
+    releaseList()
+    await vi.waitFor(() => expect(m.messages[1].map((x) => x.id)).toEqual([100, 101, 102, 103, 104]))
+    expect(adminApi.listConversationMessages).toHaveBeenCalledWith(1, { order: 'asc', page_size: 100, after_id: 100 })
+    adminApi.listConversationMessages.mockReset()
   })
 
   it('disconnect stops reconnecting', async () => {

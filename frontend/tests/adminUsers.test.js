@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest'
 import { userPayload, conflictField, toggledStatus } from '../src/stores/adminUsers.js'
 import { cleanParams } from '../src/api/admin.js'
+import { apiError } from '../src/api/http.js'
 import zh from '../src/i18n/zh/admin.js'
 import en from '../src/i18n/en/admin.js'
 
@@ -19,12 +20,28 @@ describe('user form payloads', () => {
     expect(userPayload({ ...original }, original)).toEqual({})
   })
 
-  it('pins a 409 on the right field', () => {
-    expect(conflictField('username already taken')).toBe('username')
-    expect(conflictField('用户名已存在')).toBe('username')
-    expect(conflictField('user id already exists')).toBe('id')
-    expect(conflictField('conflict: b1', { id: 'b1', username: 'x' })).toBe('id')
-    expect(conflictField('something else')).toBeNull()
+  it('pins a 409 on the field the server names, never on words in the message', () => {
+    expect(conflictField({ status: 409, field: 'username', detail: 'taken' })).toBe('username')
+    expect(conflictField({ status: 409, field: 'id', detail: '用户名已存在' })).toBe('id')
+    expect(conflictField({ status: 409, field: null, detail: 'username already taken' })).toBeNull()
+    expect(conflictField({ status: 409, field: 'client_msg_id' })).toBeNull() // not a form field
+    expect(conflictField({ status: 422, field: 'id' })).toBeNull()
+    expect(conflictField(null)).toBeNull()
+  })
+
+  it('reads the field, the kind and the request id off an error answer', () => {
+    const e = apiError({
+      message: 'Request failed with status code 409',
+      response: {
+        status: 409,
+        headers: { 'x-request-id': 'r-42' },
+        data: { detail: 'user id `b1` is taken', error_type: 'conflict', field: 'id' },
+      },
+    })
+    expect(e).toMatchObject({ status: 409, errorType: 'conflict', field: 'id', requestId: 'r-42', message: 'user id `b1` is taken' })
+    const offline = apiError({ message: 'Network Error' })
+    expect(offline).toMatchObject({ status: 0, errorType: 'network_error', field: null, requestId: null })
+    expect(apiError({ message: 'x', response: { status: 422, headers: {}, data: { detail: 'bad', error_type: 'validation_error' } } }).field).toBeNull()
   })
 
   it('flips status', () => {

@@ -1,7 +1,7 @@
 // The chat user's API calls (docs/api.md). `createChatApi(getToken, onAuthError)`
 // returns plain async functions resolving to response bodies.
 import axios from 'axios'
-import { createClient } from './http'
+import { createClient, apiError } from './http'
 
 export async function openSession(params) {
   // No token yet: a bare call, so the interceptors do not react to the 403.
@@ -9,10 +9,7 @@ export async function openSession(params) {
     const res = await axios.post('/api/auth/session', params, { timeout: 30000 })
     return res.data
   } catch (err) {
-    const e = new Error(err.response?.data?.detail || err.message)
-    e.status = err.response?.status ?? 0
-    e.errorType = err.response?.data?.error_type || (e.status ? 'http_error' : 'network_error')
-    throw e
+    throw apiError(err)
   }
 }
 

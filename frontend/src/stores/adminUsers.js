@@ -1,5 +1,5 @@
 // User administration helpers: the request bodies the users page sends and
-// how a 409 answer is pinned on the right form field.
+// which form field a 409 answer is about.
 
 /**
  * The body for POST /api/users/ (no `original`) or PATCH /api/users/{id}
@@ -29,14 +29,11 @@ export function userPayload(form, original = null) {
   return body
 }
 
-/** Which field a 409 `detail` is about: 'id', 'username' or null. */
-export function conflictField(detail, form = {}) {
-  const d = String(detail || '').toLowerCase()
-  if (/user\s*name|用户名/.test(d)) return 'username'
-  if (/\bid\b|用户\s*id|user_id/.test(d)) return 'id'
-  if (form.username && d.includes(String(form.username).toLowerCase())) return 'username'
-  if (form.id && d.includes(String(form.id).toLowerCase())) return 'id'
-  return null
+const FORM_FIELDS = ['id', 'username']
+
+/** Which form field a 409 is about ('id', 'username' or null): the `field` the server names. */
+export function conflictField(error) {
+  return error?.status === 409 && FORM_FIELDS.includes(error.field) ? error.field : null
 }
 
 /** The PATCH body that flips a user's status. */

@@ -1,35 +1,45 @@
-// Pinia store for the chat page: wires the engine (chatEngine.js) to the
-// WebSocket, page visibility, document title and notifications.
+// Pinia store for the chat page: composes the threads (conversations and
+// messages), the outbox (sending) and the quick replies, and wires them to
+// the real-time connector, page visibility, document title and notifications.
 import { defineStore } from 'pinia'
 import { ref, shallowRef, computed, markRaw, watch } from 'vue'
-import { createChatEngine } from './chatEngine'
-import { ReconnectingSocket } from '../utils/socket'
-import { createBackoff } from '../utils/backoff'
+import { createThreads } from './chat/threads'
+import { createOutbox } from './chat/outbox'
+import { createQuickReplies } from './chat/quickReplies'
+import { RealtimeConnector } from '../realtime/connector'
+import { createBackoff } from '../realtime/backoff'
+import { otherParty } from '../realtime/reducers'
+import { localPreview } from '../realtime/previews'
 import { createTypingSender } from '../utils/typing'
 import { showNotification, playDing, notificationPermission } from '../utils/notify'
-import { otherParty, myUnread } from './chatLogic'
 import { useSessionStore } from './session'
+import { useServerConfigStore } from './serverConfig'
+
+/** The chat's reconnect delays: 0.5 s doubling to 30 s, each drawn from its upper half. */
+export const CHAT_BACKOFF = { base: 500, max: 30000 }
 
 function pageVisible() {
   return document.visibilityState === 'visible' && document.hasFocus()
 }
 
 export const useChatStore = defineStore('chat', () => {
-  const engine = shallowRef(null)
+  const threads = shallowRef(null)
+  const outbox = shallowRef(null)
+  const quickReplies = shallowRef(null)
   const connection = ref('idle')
   const everOpened = ref(false)
   const nextRetryAt = ref(0)
   const notifyEnabled = ref(false)
   // Sound, like notifications, only once the user has asked for it.
   const soundEnabled = ref(localStorage.getItem('livechat.sound') === 'on')
-  let socket = null
+  let connector = null
   let typingSender = null
   let cleanup = []
   let baseTitle = document.title || 'livechat'
   let t = (k) => k
 
-  const state = computed(() => engine.value?.state || null)
-  const totalUnread = computed(() => (engine.value ? engine.value.total() : 0))
+  const state = computed(() => threads.value?.state || null)
+  const totalUnread = computed(() => (threads.value ? threads.value.total() : 0))
 
   function wsUrl(session) {
     const proto = location.protocol === 'https:' ? 'wss' : 'ws'
@@ -42,12 +52,10 @@ export const useChatStore = defineStore('chat', () => {
     if (!hidden) return // the list badge is enough while the page is in front
     if (soundEnabled.value) playDing()
     if (notifyEnabled.value && notificationPermission() === 'granted') {
-      const other = conv ? otherParty(conv, engine.value.state.me) : msg.sender || { id: msg.sender_id }
-      const kinds = { image: 'chat.preview.image', file: 'chat.preview.file', voice: 'chat.preview.voice', order: 'chat.preview.order' }
-      const body = kinds[msg.message_type] ? t(kinds[msg.message_type]) : String(msg.content || '').slice(0, 80)
-      showNotification(other.username || other.id, body, {
+      const other = conv ? otherParty(conv, threads.value.state.me) : msg.sender || { id: msg.sender_id }
+      showNotification(other.username || other.id, localPreview(msg, t, 80), {
         tag: `conv-${msg.conversation_id}`,
-        onClick: () => engine.value && engine.value.open(msg.conversation_id),
+        onClick: () => threads.value && threads.value.open(msg.conversation_id),
       })
     }
   }
@@ -55,50 +63,48 @@ export const useChatStore = defineStore('chat', () => {
   function init(translate) {
     if (translate) t = translate
     const session = useSessionStore()
+    const config = useServerConfigStore()
     const api = session.getApi()
     teardown()
     baseTitle = document.title || 'livechat'
-    const eng = createChatEngine({
-      api,
-      me: session.user.id,
-      meUser: session.user,
-      isVisible: pageVisible,
-      onIncoming: notifyIncoming,
-    })
-    engine.value = markRaw(eng)
+    const me = session.user.id
+    const th = createThreads({ api, me, isVisible: pageVisible, onIncoming: notifyIncoming })
+    threads.value = markRaw(th)
+    outbox.value = markRaw(createOutbox({ api, threads: th, me, meUser: session.user, limits: () => config.limits }))
+    quickReplies.value = markRaw(createQuickReplies({ api, me }))
     notifyEnabled.value = localStorage.getItem('livechat.notify') === 'on' && notificationPermission() === 'granted'
 
-    socket = new ReconnectingSocket({
+    connector = new RealtimeConnector({
       url: () => wsUrl(session),
-      backoff: createBackoff({ base: 500, max: 30000 }),
-      onOpen: () => {
+      events: th.events,
+      backoff: createBackoff(CHAT_BACKOFF),
+      catchUp: () => {
         everOpened.value = true
         // Cursors first, before any pushed event of this socket is handled.
-        const cursors = eng.snapshotCursors()
-        eng.catchUp(cursors).catch(() => {})
+        const cursors = th.snapshotCursors()
+        th.catchUp(cursors).catch(() => {})
       },
-      onEvent: (evt) => eng.handleEvent(evt),
-      onState: (s, sock) => {
+      onState: (s, conn) => {
         connection.value = s
-        nextRetryAt.value = sock.nextRetryAt
+        nextRetryAt.value = conn.nextRetryAt
       },
       onFatal: async (code) => {
         if (code === 4401) {
-          if (await session.refresh()) socket && socket.start()
+          if (await session.refresh()) connector && connector.start()
         } else if (code === 4403) {
           const gone = await session.checkForbidden()
-          if (!gone && socket) socket.scheduleRetry()
+          if (!gone && connector) connector.scheduleRetry()
         }
       },
     })
-    typingSender = createTypingSender((frame) => socket && socket.send(frame))
+    typingSender = createTypingSender((frame) => connector && connector.send(frame))
 
     const onVisible = () => {
-      eng.markReadIfVisible()
-      if (document.visibilityState === 'visible' && socket && socket.state === 'waiting') socket.reconnectNow()
+      th.markReadIfVisible()
+      if (document.visibilityState === 'visible' && connector && connector.state === 'waiting') connector.reconnectNow()
     }
-    const onOnline = () => socket && socket.reconnectNow()
-    const onOffline = () => socket && socket.forceClose()
+    const onOnline = () => connector && connector.reconnectNow()
+    const onOffline = () => connector && connector.forceClose()
     document.addEventListener('visibilitychange', onVisible)
     window.addEventListener('focus', onVisible)
     window.addEventListener('online', onOnline)
@@ -111,7 +117,7 @@ export const useChatStore = defineStore('chat', () => {
     })
     const offToken = session.onTokenChange(() => {
       // A refreshed token: reconnect with it.
-      if (socket && socket.state !== 'open') socket.reconnectNow()
+      if (connector && connector.state !== 'open') connector.reconnectNow()
     })
     cleanup.push(offToken)
 
@@ -126,16 +132,17 @@ export const useChatStore = defineStore('chat', () => {
 
     // Test and debugging hooks.
     window.__livechat = {
-      dropSocket: (opts) => socket && socket.drop(opts),
-      resumeSocket: () => socket && socket.resume(),
-      socketState: () => (socket ? socket.state : 'none'),
-      state: () => eng.state,
+      dropSocket: (opts) => connector && connector.drop(opts),
+      resumeSocket: () => connector && connector.resume(),
+      socketState: () => (connector ? connector.state : 'none'),
+      barrier: () => (connector ? connector.barrier() : Promise.reject(new Error('no socket'))),
+      state: () => th.state,
     }
 
-    eng.loadConversations().catch(() => {})
-    eng.loadQuickReplies().catch(() => {})
-    socket.start()
-    return eng
+    th.loadConversations().catch(() => {})
+    quickReplies.value.load().catch(() => {})
+    connector.start()
+    return th
   }
 
   function sendTyping(convId) {
@@ -147,7 +154,7 @@ export const useChatStore = defineStore('chat', () => {
   }
 
   function reconnectNow() {
-    if (socket) socket.reconnectNow()
+    if (connector) connector.reconnectNow()
   }
 
   function setNotify(on) {
@@ -164,19 +171,21 @@ export const useChatStore = defineStore('chat', () => {
   function teardown() {
     for (const fn of cleanup) fn()
     cleanup = []
-    if (socket) socket.stop()
-    socket = null
+    if (connector) connector.stop()
+    connector = null
     if (typingSender) typingSender.dispose()
     typingSender = null
-    if (engine.value) engine.value.dispose()
-    engine.value = null
+    if (threads.value) threads.value.dispose()
+    threads.value = null
+    outbox.value = null
+    quickReplies.value = null
     document.title = baseTitle
   }
 
-  const unreadOf = (c) => (engine.value ? myUnread(c, engine.value.state.me) : 0)
-
   return {
-    engine,
+    threads,
+    outbox,
+    quickReplies,
     state,
     connection,
     everOpened,
@@ -191,6 +200,5 @@ export const useChatStore = defineStore('chat', () => {
     reconnectNow,
     setNotify,
     setSound,
-    unreadOf,
   }
 })

@@ -5,6 +5,7 @@ import { defineStore } from 'pinia'
 import { ref, markRaw } from 'vue'
 import axios from 'axios'
 import { openSession, createChatApi } from '../api/chat'
+import { useServerConfigStore } from './serverConfig'
 
 export const SESSION_KEY = 'livechat.chat.session'
 
@@ -81,6 +82,8 @@ export const useSessionStore = defineStore('chatSession', () => {
 
   async function start(query) {
     status.value = 'loading'
+    // The server's limits, once, beside the session (defaults until then).
+    useServerConfigStore().load()
     error.value = null
     params = sessionParams(query)
     const stored = readStored()

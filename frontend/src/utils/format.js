@@ -94,3 +94,11 @@ export function colorFor(id) {
   for (const ch of String(id || '')) h = (h * 31 + ch.codePointAt(0)) % 360
   return `hsl(${h}, 55%, 55%)`
 }
+
+/** A size limit as people write it: 10485760 -> "10 MB", 1572864 -> "1.5 MB", 512000 -> "500 KB". */
+export function limitSize(bytes) {
+  const trim = (n) => String(Number(n.toFixed(1)))
+  if (bytes >= 1024 * 1024) return `${trim(bytes / 1024 / 1024)} MB`
+  if (bytes >= 1024) return `${trim(bytes / 1024)} KB`
+  return `${bytes} B`
+}

@@ -54,7 +54,7 @@ export default {
     down: 'Move down',
     add: 'Add',
     addPlaceholder: 'New quick reply',
-    full: 'At most 10 quick replies',
+    full: 'At most {max} quick replies',
     confirmDelete: 'Delete this quick reply?',
   },
   voice: {
@@ -101,11 +101,11 @@ export default {
     soundOff: 'Turn sound off',
   },
   errors: {
-    tooLarge: 'Files must be 10 MB or less',
+    tooLarge: 'Files must be {size} or less',
     unsupported: 'This file type is not allowed',
     rateLimited: 'Too many requests; try again shortly',
     invalid: 'Invalid content',
-    tooLong: 'Messages are limited to 5000 characters',
+    tooLong: 'Messages are limited to {n} characters',
     sendFailed: 'Not sent; tap to retry',
     cannotOpen: 'Cannot start a chat with this user',
   },

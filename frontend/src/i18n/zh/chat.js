@@ -1,3 +1,5 @@
+import { PREVIEW_TAGS } from '../../realtime/previews'
+
 export default {
   typing: '对方正在输入…',
   retry: '重试',
@@ -25,7 +27,8 @@ export default {
   role: { buyer: '买家', merchant: '商户', platform: '官方客服', admin: '管理员' },
   presence: { online: '在线', offline: '离线' },
   time: { today: '今天', yesterday: '昨天', monthDay: '{month}月{day}日' },
-  preview: { image: '[图片]', file: '[文件]', voice: '[语音]', order: '[订单]' },
+  // The server's own preview tags.
+  preview: { ...PREVIEW_TAGS },
   list: {
     more: '加载更多会话',
     search: '搜索会话',
@@ -54,7 +57,7 @@ export default {
     down: '下移',
     add: '添加',
     addPlaceholder: '新的快捷回复内容',
-    full: '快捷回复最多 10 条',
+    full: '快捷回复最多 {max} 条',
     confirmDelete: '确定删除这条快捷回复吗？',
   },
   voice: {
@@ -101,11 +104,11 @@ export default {
     soundOff: '关闭提示音',
   },
   errors: {
-    tooLarge: '文件不能超过 10 MB',
+    tooLarge: '文件不能超过 {size}',
     unsupported: '不支持的文件类型',
     rateLimited: '操作太频繁，请稍后再试',
     invalid: '内容无效',
-    tooLong: '消息不能超过 5000 字',
+    tooLong: '消息不能超过 {n} 字',
     sendFailed: '发送失败，点击重试',
     cannotOpen: '无法与该用户发起会话',
   },

@@ -12,11 +12,15 @@ import {
   otherLastRead,
   totalUnread,
   isReadByOther,
-  fetchAllAfter,
-  filterConversations,
-  daySeparators,
   upsertConversation,
-} from '../src/stores/chatLogic'
+  isReadByRecipient,
+  sideOf,
+  applyPresence,
+  stampPresence,
+  presenceFromConversation,
+  MONITOR,
+} from '../src/realtime/reducers'
+import { messagePreview, previewKey, localPreview } from '../src/realtime/previews'
 
 const msg = (id, extra = {}) => ({ id, conversation_id: 1, sender_id: 'm1', message_type: 'text', content: `m${id}`, created_at: 1000 + id, ...extra })
 const conv = (extra = {}) => ({
@@ -139,7 +143,7 @@ describe('conversations and read state', () => {
   it('never rolls a conversation back to an older snapshot', () => {
     const fresh = conv({ last_message_id: 12, last_message: 'new', customer_unread_count: 4, merchant_last_read_message_id: 12 })
     const stale = conv({ last_message_id: 10, last_message: 'old', customer_unread_count: 2, merchant_last_read_message_id: 8 })
-    const merged = mergeConversation(fresh, stale)
+    const merged = mergeConversation(fresh, stale, 'b1')
     expect(merged.last_message).toBe('new')
     expect(merged.last_message_id).toBe(12)
     expect(merged.customer_unread_count).toBe(4)
@@ -149,104 +153,27 @@ describe('conversations and read state', () => {
   it('keeps my optimistic read when a stale snapshot with the same last message arrives', () => {
     const local = conv({ last_message_id: 12, customer_unread_count: 0, customer_last_read_message_id: 12 })
     const stale = conv({ last_message_id: 12, customer_unread_count: 3, customer_last_read_message_id: 9 })
-    const merged = mergeConversation(local, stale)
+    const merged = mergeConversation(local, stale, 'b1')
     expect(merged.customer_unread_count).toBe(0)
     expect(merged.customer_last_read_message_id).toBe(12)
     // A newer message makes the newer snapshot win.
     const newer = conv({ last_message_id: 13, customer_unread_count: 1, customer_last_read_message_id: 12 })
-    expect(mergeConversation(merged, newer).customer_unread_count).toBe(1)
+    expect(mergeConversation(merged, newer, 'b1').customer_unread_count).toBe(1)
   })
 
   it('replaces the list on catch-up, merging and sorting by activity', () => {
     const held = [conv({ id: 1, last_message_id: 5, last_message_time: 50 }), conv({ id: 2, last_message_id: 9, last_message_time: 90 })]
     const fetched = [conv({ id: 1, last_message_id: 11, last_message_time: 110, customer_unread_count: 2 }), conv({ id: 3, last_message_time: 10 })]
-    const out = replaceConversations(held, fetched, [2])
+    const out = replaceConversations(held, fetched, { keep: [2], viewer: 'b1' })
     expect(out.map((c) => c.id)).toEqual([1, 2, 3])
     expect(out[0].customer_unread_count).toBe(2)
-    expect(replaceConversations(held, fetched).map((c) => c.id)).toEqual([1, 3])
+    expect(replaceConversations(held, fetched, { viewer: 'b1' }).map((c) => c.id)).toEqual([1, 3])
   })
 
   it('upserts a new conversation at the top', () => {
     const list = [conv({ id: 1, last_message_time: 50 })]
     const out = upsertConversation(list, conv({ id: 2, last_message_time: 60 }))
     expect(out.map((c) => c.id)).toEqual([2, 1])
-  })
-
-  it('filters by search text and unread', () => {
-    const list = [conv({ id: 1, customer_unread_count: 1 }), conv({ id: 2, merchant_id: 'p1', merchant: { id: 'p1', username: '官方客服' } })]
-    expect(filterConversations(list, 'b1', { unreadOnly: true }).map((c) => c.id)).toEqual([1])
-    expect(filterConversations(list, 'b1', { q: '官方' }).map((c) => c.id)).toEqual([2])
-    expect(filterConversations(list, 'b1', { q: 'M1' }).map((c) => c.id)).toEqual([1])
-  })
-
-  it('puts a day separator before the first message of each day', () => {
-    const day = 86400000
-    const list = [msg(1, { created_at: 0 }), msg(2, { created_at: 1000 }), msg(3, { created_at: 2 * day }), msg(4, { created_at: 2 * day + 5 })]
-    const keys = daySeparators(list, (ms) => Math.floor(ms / day))
-    expect([...keys]).toEqual(['i:1', 'i:3'])
-  })
-})
-
-describe('fetchAllAfter (catch-up paging)', () => {
-  const server = (n) => Array.from({ length: n }, (_, i) => msg(i + 1))
-  function fakeFetch(all, calls) {
-    return async (after, size) => {
-      calls.push(after)
-      const results = all.filter((m) => m.id > after).slice(0, size)
-      return { count: results.length, results }
-    }
-  }
-
-  it('repeats while full pages come back, with the highest id as cursor', async () => {
-    const calls = []
-    const got = await fetchAllAfter(fakeFetch(server(250), calls), 20, 100)
-    expect(got.map((m) => m.id)).toEqual(Array.from({ length: 230 }, (_, i) => i + 21))
-    expect(calls).toEqual([20, 120, 220])
-  })
-
-  it('asks once more after an exactly full last page', async () => {
-    const calls = []
-    const got = await fetchAllAfter(fakeFetch(server(200), calls), 0, 100)
-    expect(got).toHaveLength(200)
-    expect(calls).toEqual([0, 100, 200])
-  })
-
-  it('stops on a server that ignores the cursor', async () => {
-    const calls = []
-    const got = await fetchAllAfter(async (a) => (calls.push(a), { results: [msg(1), msg(2)] }), 5, 2)
-    expect(calls).toEqual([5])
-    expect(got).toHaveLength(2)
-  })
-})
-
-describe('session helpers', async () => {
-  const { sessionParams, tokenExpiry } = await import('../src/stores/session')
-  it('reads trusted and signed link parameters', () => {
-    expect(sessionParams({})).toBe(null)
-    expect(sessionParams({ user_id: 'b1', target: 'm1' })).toEqual({ user_id: 'b1' })
-    expect(sessionParams({ user_id: ['b1', 'x'], expires: '1900000000', signature: 'ab12' })).toEqual({
-      user_id: 'b1',
-      expires: 1900000000,
-      signature: 'ab12',
-    })
-  })
-  it('reads the expiry of a JWT', () => {
-    const part = btoa(JSON.stringify({ sub: 'b1', exp: 1900000000 })).replace(/=+$/, '')
-    expect(tokenExpiry(`x.${part}.y`)).toBe(1900000000000)
-    expect(tokenExpiry('garbage')).toBe(0)
-  })
-})
-
-describe('linkify', async () => {
-  const { linkify } = await import('../src/utils/linkify')
-  it('splits links out of text, leaving trailing punctuation', () => {
-    expect(linkify('看这里 https://shop.example.com/a?b=1。谢谢')).toEqual([
-      { text: '看这里 ' },
-      { text: 'https://shop.example.com/a?b=1', href: 'https://shop.example.com/a?b=1' },
-      { text: '。谢谢' },
-    ])
-    expect(linkify('see http://x.io/p.')).toEqual([{ text: 'see ' }, { text: 'http://x.io/p', href: 'http://x.io/p' }, { text: '.' }])
-    expect(linkify('<b>no link</b> javascript:alert(1)')).toEqual([{ text: '<b>no link</b> javascript:alert(1)' }])
   })
 })
 
@@ -255,8 +182,78 @@ describe('conversation list paging', () => {
     const c = (id, t) => ({ id, customer_id: 'b1', merchant_id: `m${id}`, last_message_time: t, last_message_id: t })
     const held = [c(1, 100), c(2, 90), c(3, 10), c(4, 5)]
     const firstPage = [c(5, 200), c(1, 100), c(2, 90)]
-    expect(replaceConversations(held, firstPage, [], false).map((x) => x.id)).toEqual([5, 1, 2, 3, 4])
+    expect(replaceConversations(held, firstPage, { complete: false, viewer: 'b1' }).map((x) => x.id)).toEqual([5, 1, 2, 3, 4])
     // A complete fetch drops what the server no longer lists.
-    expect(replaceConversations(held, firstPage, [], true).map((x) => x.id)).toEqual([5, 1, 2])
+    expect(replaceConversations(held, firstPage, { complete: true, viewer: 'b1' }).map((x) => x.id)).toEqual([5, 1, 2])
+  })
+})
+
+describe('one set of rules, two perspectives', () => {
+  const both = conv({ last_message_id: 3, customer_unread_count: 1, merchant_unread_count: 0 })
+
+  it('a participant guesses its own unread count; the monitor guesses none', () => {
+    const m4 = msg(4, { sender_id: 'm1', message_type: 'voice', content: 'http://x/v.webm' })
+    const buyer = applyMessageToConversation(both, m4, 'b1')
+    const agent = applyMessageToConversation(both, m4, 'm1')
+    const monitor = applyMessageToConversation(both, m4, MONITOR)
+    for (const c of [buyer, agent, monitor]) {
+      expect(c).toMatchObject({ last_message_id: 4, last_message: '[语音]', last_message_type: 'voice', last_message_time: 1004 })
+    }
+    expect([buyer.customer_unread_count, buyer.merchant_unread_count]).toEqual([2, 0])
+    // the sender has read everything up to its own message
+    expect([agent.customer_unread_count, agent.merchant_unread_count, agent.merchant_last_read_message_id]).toEqual([1, 0, 4])
+    expect([monitor.customer_unread_count, monitor.merchant_unread_count, monitor.merchant_last_read_message_id]).toEqual([1, 0, 0])
+  })
+
+  it('a stale snapshot keeps the newer preview for everyone; only a participant keeps its own count', () => {
+    const held = conv({ last_message_id: 12, last_message: 'new', customer_unread_count: 0, customer_last_read_message_id: 12 })
+    const stale = conv({ last_message_id: 10, last_message: 'old', customer_unread_count: 2, customer_last_read_message_id: 8 })
+    const buyer = mergeConversation(held, stale, 'b1')
+    const monitor = mergeConversation(held, stale, MONITOR)
+    for (const c of [buyer, monitor]) expect(c).toMatchObject({ last_message: 'new', last_message_id: 12, customer_last_read_message_id: 12 })
+    expect(buyer.customer_unread_count).toBe(0)
+    expect(monitor.customer_unread_count).toBe(2) // what the server said last
+  })
+
+  it('read receipts and the read ticks are the same from any side', () => {
+    const read = applyRead(both, { conversation_id: 1, reader_id: 'b1', last_read_message_id: 3 })
+    expect(read).toMatchObject({ customer_last_read_message_id: 3, customer_unread_count: 0 })
+    const mine = msg(3, { sender_id: 'm1' })
+    expect(isReadByRecipient(read, mine)).toBe(true)
+    expect(isReadByOther(read, mine, 'm1')).toBe(true)
+    expect(isReadByOther(read, mine, 'b1')).toBe(false) // not b1's message
+    expect(isReadByRecipient(read, msg(4, { sender_id: 'm1' }))).toBe(false)
+    expect(isReadByRecipient(read, msg(2, { sender_id: 'zz' }))).toBe(false)
+    expect(sideOf(both, 'b1')).toBe('customer')
+    expect(sideOf(both, 'm1')).toBe('merchant')
+    expect(sideOf(both, MONITOR)).toBe(null)
+    expect(myUnread(both, MONITOR)).toBe(0)
+  })
+
+  it('presence from events, and stamped on the user objects', () => {
+    let online = applyPresence({}, { type: 'online_users', users: ['b1', 'p1'] })
+    expect(online).toEqual({ b1: true, p1: true })
+    online = applyPresence(online, { type: 'status', user_id: 'm1', status: 'online' })
+    online = applyPresence(online, { type: 'status', user_id: 'b1', status: 'offline' })
+    expect(online).toEqual({ b1: false, p1: true, m1: true })
+    expect(applyPresence(online, { type: 'online_users', users: [] })).toEqual({ b1: false, p1: false, m1: false })
+    expect(applyPresence(online, { type: 'read' })).toBe(online)
+    const stamped = stampPresence(both, online)
+    expect([stamped.customer.is_online, stamped.merchant.is_online]).toEqual([false, true])
+    expect(stampPresence(stamped, online)).toBe(stamped)
+    const partial = stampPresence(stamped, { b1: true }, { partial: true })
+    expect([partial.customer.is_online, partial.merchant.is_online]).toEqual([true, true])
+    const fromObjects = presenceFromConversation({}, conv({ merchant: { id: 'm1', is_online: true }, customer: { id: 'b1', is_online: false } }), 'b1')
+    expect(fromObjects).toEqual({ m1: true })
+  })
+
+  it('previews media with tags and text with 100 characters', () => {
+    expect(messagePreview({ message_type: 'file', content: 'u' })).toBe('[文件]')
+    expect(messagePreview({ message_type: 'order', content: 'o1' })).toBe('[订单]')
+    expect(messagePreview({ message_type: 'text', content: 'x'.repeat(150) })).toHaveLength(100)
+    expect(previewKey('image')).toBe('chat.preview.image')
+    expect(previewKey('text')).toBe(null)
+    expect(localPreview({ message_type: 'image' }, (k) => `<${k}>`)).toBe('<chat.preview.image>')
+    expect(localPreview({ message_type: 'text', content: 'abcdef' }, (k) => k, 3)).toBe('abc')
   })
 })

@@ -1,7 +1,6 @@
 import { describe, it, expect, vi, beforeEach, afterEach } from 'vitest'
-import { createBackoff } from '../src/utils/backoff'
-import { ReconnectingSocket } from '../src/utils/socket'
-import { createTypingSender } from '../src/utils/typing'
+import { createBackoff } from '../src/realtime/backoff'
+import { RealtimeConnector, dispatch, parseFrame } from '../src/realtime/connector'
 
 describe('backoff', () => {
   it('doubles up to the cap, with jitter in [ceil/2, ceil]', () => {
@@ -53,7 +52,7 @@ class FakeWS {
   }
 }
 
-describe('ReconnectingSocket', () => {
+describe('RealtimeConnector', () => {
   beforeEach(() => {
     FakeWS.all = []
     vi.useFakeTimers()
@@ -64,13 +63,14 @@ describe('ReconnectingSocket', () => {
     const events = []
     const opens = []
     const fatal = []
-    const sock = new ReconnectingSocket({
+    const record = (e) => events.push(e)
+    const sock = new RealtimeConnector({
       url: () => 'ws://x/ws/b1?token=t',
       WebSocketImpl: FakeWS,
       backoff: createBackoff({ base: 1000, max: 8000, random: () => 0.999999 }),
       timers: globalThis,
-      onOpen: (re) => opens.push(re),
-      onEvent: (e) => events.push(e),
+      events: { status: record, message: record },
+      catchUp: (re) => opens.push(re),
       onFatal: (c) => fatal.push(c),
       ...extra,
     })
@@ -147,32 +147,95 @@ describe('ReconnectingSocket', () => {
     expect(FakeWS.all[0].closed).toBe(true)
     expect(sock.state).toBe('waiting')
   })
+
+  it('hands each frame to the handler its type names, after the open hook', () => {
+    const order = []
+    const sock = new RealtimeConnector({
+      url: 'ws://x',
+      WebSocketImpl: FakeWS,
+      events: { message: (e) => order.push(['message', e.message.id]) },
+      catchUp: (re) => order.push(['catch-up', re]),
+    })
+    sock.start()
+    FakeWS.all[0].open()
+    FakeWS.all[0].push({ type: 'message', message: { id: 1 } })
+    FakeWS.all[0].push({ type: 'typing', conversation_id: 1 }) // no handler: ignored
+    FakeWS.all[0].push({ type: 'constructor' }) // not a handler either
+    FakeWS.all[0].push({ message: { id: 2 } }) // no type
+    expect(order).toEqual([
+      ['catch-up', false],
+      ['message', 1],
+    ])
+    sock.stop()
+    FakeWS.all[0].push({ type: 'message', message: { id: 3 } }) // a stopped socket's frames are dropped
+    expect(order).toHaveLength(2)
+  })
+
+  it('a barrier resolves on the pong of its own ping, after earlier events', async () => {
+    const { sock, events } = make({ pingInterval: 1000, pongTimeout: 5000 })
+    sock.start()
+    const ws = FakeWS.all[0]
+    ws.open()
+    vi.advanceTimersByTime(1000) // a heartbeat ping goes first
+    let done = false
+    const barrier = sock.barrier().then(() => (done = true))
+    expect(ws.sent).toEqual([{ type: 'ping' }, { type: 'ping' }])
+    ws.push({ type: 'pong' }) // the heartbeat's
+    await Promise.resolve()
+    expect(done).toBe(false)
+    ws.push({ type: 'message', message: { id: 7 } })
+    ws.push({ type: 'pong' }) // the barrier's: everything before it has been handled
+    await barrier
+    expect(events).toEqual([{ type: 'message', message: { id: 7 } }])
+  })
+
+  it('a barrier fails when the link is down or drops first', async () => {
+    const { sock } = make()
+    await expect(sock.barrier()).rejects.toMatchObject({ code: 'closed' })
+    sock.start()
+    FakeWS.all[0].open()
+    const pending = sock.barrier()
+    FakeWS.all[0].serverClose(1006)
+    await expect(pending).rejects.toMatchObject({ code: 'closed' })
+  })
+
+  it('reconnects at once, from the first delay, when asked', () => {
+    const { sock } = make()
+    sock.start()
+    FakeWS.all[0].serverClose(1006)
+    expect(FakeWS.all).toHaveLength(1) // waiting for the retry
+    expect(sock.state).toBe('waiting')
+    expect(sock.attempts).toBe(1)
+    sock.reconnectNow()
+    expect(FakeWS.all).toHaveLength(2)
+    expect(sock.attempts).toBe(0)
+    sock.reconnectNow() // already connecting: nothing more
+    expect(FakeWS.all).toHaveLength(2)
+  })
 })
 
-describe('typing sender', () => {
-  beforeEach(() => vi.useFakeTimers())
-  afterEach(() => vi.useRealTimers())
+describe('frames and handler tables', () => {
+  it('parses only JSON objects with a type', () => {
+    expect(parseFrame('{"type":"pong"}')).toEqual({ type: 'pong' })
+    expect(parseFrame('not json')).toBe(null)
+    expect(parseFrame('[1]')).toBe(null)
+    expect(parseFrame('null')).toBe(null)
+    expect(parseFrame('{"a":1}')).toBe(null)
+  })
 
-  it('sends at most one frame per conversation every 2 s and a final stop', () => {
-    const sent = []
-    const ts = createTypingSender((f) => sent.push([Date.now(), f.conversation_id, f.is_typing]), { interval: 2000, idle: 3000, now: () => Date.now() })
-    const t0 = Date.now()
-    for (let i = 0; i < 25; i++) {
-      ts.typing(7)
-      vi.advanceTimersByTime(100) // typing for 2.5 s
-    }
-    ts.typing(8)
-    expect(sent.map(([t, c, on]) => [t - t0, c, on])).toEqual([
-      [0, 7, true],
-      [2000, 7, true],
-      [2500, 8, true],
-    ])
-    ts.stop(7) // 500 ms after the last frame: delayed to respect the interval
-    expect(sent).toHaveLength(3)
-    vi.advanceTimersByTime(1500)
-    expect(sent.at(-1).slice(1)).toEqual([7, false])
-    expect(sent.at(-1)[0] - t0).toBe(4000)
-    vi.advanceTimersByTime(3000) // conversation 8 goes idle
-    expect(sent.at(-1).slice(1)).toEqual([8, false])
+  it('dispatches by type and answers what the handler answers', () => {
+    const events = { read: (e) => `read ${e.conversation_id}` }
+    expect(dispatch(events, { type: 'read', conversation_id: 4 })).toBe('read 4')
+    expect(dispatch(events, { type: 'toString' })).toBe(undefined)
+    expect(dispatch(events, null)).toBe(undefined)
+  })
+})
+
+describe('backoff spread', () => {
+  it('draws from [ceil * lo, ceil * hi]', () => {
+    const late = createBackoff({ base: 1000, max: 30000, spread: [1, 1.2], random: () => 1 })
+    expect([1, 2, 3].map(() => late.next())).toEqual([1200, 2400, 4800])
+    const fixed = createBackoff({ base: 100, max: 1000, spread: [1, 1], random: () => 0.7 })
+    expect([1, 2, 3, 4, 5].map(() => fixed.next())).toEqual([100, 200, 400, 800, 1000])
   })
 })

@@ -1,41 +1,73 @@
-// A WebSocket that reconnects with exponential backoff and jitter.
+// The one real-time client of the web app: a WebSocket that reconnects with
+// backoff and jitter, and hands every server frame to the handler its
+// `type` names (docs/realtime.md). The chat and the admin monitor differ
+// only in their event tables and in what they do to catch up.
 //
 // States: 'idle' | 'connecting' | 'open' | 'waiting' (for the next retry)
 // | 'held' (test hook: kept down) | 'stopped' (fatal or closed on purpose).
-// Close codes 4401 (bad/expired token) and 4403 (wrong or disabled user)
-// are fatal: no retry, `onFatal(code)` decides what to do.
+//
+// - Close codes 4401 (bad or expired token) and 4403 (wrong or disabled
+//   user) are fatal: no retry; `onFatal(code)` decides what to do.
+// - `catchUp(reconnected)` runs each time a socket opens, synchronously and
+//   before any frame of that socket is dispatched, so a client can take its
+//   cursors there before a push can move them.
+// - A heartbeat ping every `pingInterval`; a link that shows no traffic for
+//   `pongTimeout` after one is closed and retried. The server answers a
+//   ping behind every event published before it, so `barrier()` (a ping
+//   whose pong it awaits) resolves once all of those have been dispatched.
 import { createBackoff } from './backoff'
 
 export const FATAL_CODES = [4401, 4403]
 
-export class ReconnectingSocket {
+/** A server frame as an object with a `type`, or null for anything else. */
+export function parseFrame(data) {
+  let evt
+  try {
+    evt = JSON.parse(data)
+  } catch {
+    return null
+  }
+  return evt && typeof evt === 'object' && typeof evt.type === 'string' ? evt : null
+}
+
+/** Calls the handler for `evt.type` in `events`; answers what it returns. */
+export function dispatch(events, evt) {
+  if (!evt || typeof evt !== 'object') return undefined
+  const handler = Object.hasOwn(events, evt.type) ? events[evt.type] : null
+  return typeof handler === 'function' ? handler(evt) : undefined
+}
+
+export class RealtimeConnector {
   constructor({
     url,
-    WebSocketImpl = globalThis.WebSocket,
-    backoff = createBackoff(),
-    timers = globalThis,
-    pingInterval = 25000,
-    pongTimeout = 10000,
-    onOpen = () => {},
-    onEvent = () => {},
+    events = {},
+    catchUp = () => {},
     onState = () => {},
     onFatal = () => {},
+    WebSocketImpl = null,
+    backoff = createBackoff(),
+    timers = globalThis,
+    now = Date.now,
+    pingInterval = 25000,
+    pongTimeout = 10000,
   }) {
     this.url = url
+    this.events = events
+    this.catchUp = catchUp
+    this.onStateCb = onState
+    this.onFatal = onFatal
     this.WS = WebSocketImpl
     this.backoff = backoff
     this.timers = timers
+    this.now = now
     this.pingInterval = pingInterval
     this.pongTimeout = pongTimeout
-    this.onOpen = onOpen
-    this.onEvent = onEvent
-    this.onStateCb = onState
-    this.onFatal = onFatal
     this.ws = null
     this.state = 'idle'
     this.retryTimer = null
     this.pingTimer = null
     this.pongTimer = null
+    this.pings = [] // one entry per ping awaiting its pong: a barrier's callbacks, or null
     this.nextRetryAt = 0
     this.opens = 0
   }
@@ -44,6 +76,11 @@ export class ReconnectingSocket {
     if (this.state === s) return
     this.state = s
     this.onStateCb(s, this)
+  }
+
+  /** Reconnect attempts since the last successful open. */
+  get attempts() {
+    return this.backoff.attempt
   }
 
   start() {
@@ -56,7 +93,8 @@ export class ReconnectingSocket {
     this.setState('connecting')
     let ws
     try {
-      ws = new this.WS(typeof this.url === 'function' ? this.url() : this.url)
+      const WS = this.WS || globalThis.WebSocket
+      ws = new WS(typeof this.url === 'function' ? this.url() : this.url)
     } catch {
       this.scheduleRetry()
       return
@@ -68,25 +106,21 @@ export class ReconnectingSocket {
       this.opens += 1
       this.setState('open')
       this.startPing()
-      this.onOpen(this.opens > 1, this)
+      this.catchUp(this.opens > 1, this)
     }
     ws.onmessage = (ev) => {
       if (this.ws !== ws) return
       this.gotTraffic()
-      let data
-      try {
-        data = JSON.parse(ev.data)
-      } catch {
-        return
-      }
-      if (data && data.type === 'pong') return
-      this.onEvent(data)
+      const evt = parseFrame(ev.data)
+      if (!evt) return
+      if (evt.type === 'pong') return this.gotPong()
+      dispatch(this.events, evt)
     }
     ws.onerror = () => {}
     ws.onclose = (ev) => {
       if (this.ws !== ws) return
       this.ws = null
-      this.stopPing()
+      this.linkDown()
       if (FATAL_CODES.includes(ev.code)) {
         this.setState('stopped')
         this.onFatal(ev.code, ev.reason)
@@ -100,7 +134,7 @@ export class ReconnectingSocket {
   scheduleRetry() {
     this.clearRetry()
     const delay = this.backoff.next()
-    this.nextRetryAt = Date.now() + delay
+    this.nextRetryAt = this.now() + delay
     this.setState('waiting')
     this.retryTimer = this.timers.setTimeout(() => {
       this.retryTimer = null
@@ -113,10 +147,11 @@ export class ReconnectingSocket {
     this.retryTimer = null
   }
 
-  /** Retry at once (e.g. the browser went back online, or a button). */
+  /** Retry at once, from the first delay (the browser went back online, or a button). */
   reconnectNow() {
     if (this.state === 'waiting' || this.state === 'idle') {
       this.clearRetry()
+      this.backoff.reset()
       this.connect()
     }
   }
@@ -124,7 +159,7 @@ export class ReconnectingSocket {
   startPing() {
     this.stopPing()
     this.pingTimer = this.timers.setInterval(() => {
-      if (!this.send({ type: 'ping' })) return
+      if (!this.ping(null)) return
       if (this.pongTimer) return
       this.pongTimer = this.timers.setTimeout(() => {
         // No answer: the link is dead even if the browser has not noticed.
@@ -132,6 +167,30 @@ export class ReconnectingSocket {
         this.forceClose()
       }, this.pongTimeout)
     }, this.pingInterval)
+  }
+
+  ping(waiter) {
+    if (!this.ws || this.state !== 'open') return false
+    this.pings.push(waiter) // before sending: the pong may come back at once
+    if (this.send({ type: 'ping' })) return true
+    this.pings.pop()
+    return false
+  }
+
+  /**
+   * Resolves once every event the server published before this call has
+   * been dispatched; rejects when the link is down or drops first.
+   */
+  barrier() {
+    return new Promise((resolve, reject) => {
+      if (!this.ping({ resolve, reject })) reject(Object.assign(new Error('not connected'), { code: 'closed' }))
+    })
+  }
+
+  gotPong() {
+    // Pongs come back in the order the pings went out.
+    const waiter = this.pings.shift()
+    if (waiter) waiter.resolve()
   }
 
   gotTraffic() {
@@ -146,16 +205,23 @@ export class ReconnectingSocket {
     this.pongTimer = null
   }
 
+  linkDown() {
+    this.stopPing()
+    const waiting = this.pings
+    this.pings = []
+    for (const w of waiting) if (w) w.reject(Object.assign(new Error('connection lost'), { code: 'closed' }))
+  }
+
   /** Closes the current socket and lets the retry logic run. */
   forceClose() {
     const ws = this.ws
     if (!ws) return
     this.ws = null
-    this.stopPing()
+    this.linkDown()
     try {
       ws.close()
     } catch {
-      /* ignore */
+      /* already closing */
     }
     if (this.state !== 'stopped' && this.state !== 'held') this.scheduleRetry()
   }
@@ -167,7 +233,7 @@ export class ReconnectingSocket {
       this.setState('held')
       const ws = this.ws
       this.ws = null
-      this.stopPing()
+      this.linkDown()
       if (ws) ws.close()
     } else {
       this.forceClose()
@@ -193,15 +259,15 @@ export class ReconnectingSocket {
 
   stop() {
     this.clearRetry()
-    this.stopPing()
     this.setState('stopped')
     const ws = this.ws
     this.ws = null
+    this.linkDown()
     if (ws) {
       try {
         ws.close(1000)
       } catch {
-        /* ignore */
+        /* already closing */
       }
     }
   }

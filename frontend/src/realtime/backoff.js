@@ -1,10 +1,12 @@
 // Exponential backoff with jitter for reconnecting the WebSocket.
 //
 // The n-th delay (n starting at 0) is drawn uniformly from
-// [ceil/2, ceil], where ceil = min(max, base * factor^n): "equal jitter".
-// Half the delay is guaranteed (so a flapping server is not hammered) and
-// the other half is random (so many clients do not reconnect in lockstep).
-export function createBackoff({ base = 500, max = 30000, factor = 2, random = Math.random } = {}) {
+// [ceil * lo, ceil * hi], where ceil = min(max, base * factor^n) and
+// `spread` = [lo, hi]. The default [0.5, 1] is "equal jitter": half the
+// delay is guaranteed (so a flapping server is not hammered) and the other
+// half is random (so many clients do not reconnect in lockstep).
+export function createBackoff({ base = 500, max = 30000, factor = 2, spread = [0.5, 1], random = Math.random } = {}) {
+  const [lo, hi] = spread
   let attempt = 0
   return {
     get attempt() {
@@ -18,8 +20,7 @@ export function createBackoff({ base = 500, max = 30000, factor = 2, random = Ma
     next() {
       const ceil = this.ceiling(attempt)
       attempt += 1
-      const half = ceil / 2
-      return Math.round(half + random() * half)
+      return Math.round(ceil * (lo + random() * (hi - lo)))
     },
     reset() {
       attempt = 0

@@ -1,0 +1,30 @@
+// Display helpers for the chat's lists: the conversation filter and the
+// day separators of a message list.
+import { messageKey, myUnread, otherParty } from '../realtime/reducers'
+
+/** Which messages to show a day separator before: returns a Set of keys. */
+export function daySeparators(list, dayKeyFn) {
+  const keys = new Set()
+  let prev = null
+  for (const m of list) {
+    const k = dayKeyFn(m.created_at)
+    if (k !== prev) keys.add(messageKey(m))
+    prev = k
+  }
+  return keys
+}
+
+/** Client-side filter of the conversation list. */
+export function filterConversations(list, me, { q = '', unreadOnly = false } = {}) {
+  const needle = q.trim().toLowerCase()
+  return list.filter((c) => {
+    if (unreadOnly && myUnread(c, me) === 0) return false
+    if (!needle) return true
+    const other = otherParty(c, me)
+    return (
+      String(other.id || '').toLowerCase().includes(needle) ||
+      String(other.username || '').toLowerCase().includes(needle) ||
+      String(c.last_message || '').toLowerCase().includes(needle)
+    )
+  })
+}
