@@ -67,7 +67,7 @@ pub fn check_new_group(creator: &Person, member_ids: &[String]) -> Result<(), Do
             ))
         }
     }
-    if member_ids.iter().any(|m| *m == creator.id) {
+    if member_ids.contains(&creator.id) {
         return Err(DomainError::Validation(
             "member_ids names the others; you join the group yourself".into(),
         ));
@@ -211,6 +211,7 @@ pub fn mediation_title(buyer_name: &str, merchant_name: &str) -> String {
 
 /// What a system message records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SystemEventKind {
     /// The group was created.
@@ -227,6 +228,7 @@ pub enum SystemEventKind {
 
 /// A membership change, as a `system` message carries it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SystemEvent {
     /// What happened.
     pub event: SystemEventKind,
@@ -291,11 +293,7 @@ mod tests {
             check_new_group(&person("a1", Role::Admin), &ids(&["m1", "p1"])),
             Err(DomainError::Forbidden(_))
         ));
-        for bad in [
-            ids(&["b1"]),
-            ids(&["b1", "b1"]),
-            ids(&["p1", "b1"]),
-        ] {
+        for bad in [ids(&["b1"]), ids(&["b1", "b1"]), ids(&["p1", "b1"])] {
             assert!(
                 matches!(check_new_group(&p1, &bad), Err(DomainError::Validation(_))),
                 "{bad:?}"
@@ -351,8 +349,15 @@ mod tests {
         let p1 = person("p1", Role::Platform);
         assert!(may_manage(&m2, Some("m2"), &members));
         assert!(!may_manage(&m1, Some("m2"), &members));
-        assert!(may_manage(&p1, Some("m2"), &members), "platform members manage");
-        assert!(!may_manage(&person("p2", Role::Platform), Some("m2"), &members));
+        assert!(
+            may_manage(&p1, Some("m2"), &members),
+            "platform members manage"
+        );
+        assert!(!may_manage(
+            &person("p2", Role::Platform),
+            Some("m2"),
+            &members
+        ));
         assert_eq!(
             check_departure(&m1, "m1", Some("m2"), &members).unwrap(),
             Departure::Left

@@ -365,9 +365,7 @@ impl SendRequest {
             }
             Requested::Order(no) => {
                 let sides = sides.ok_or_else(|| {
-                    DomainError::Validation(
-                        "order cards exist only in direct conversations".into(),
-                    )
+                    DomainError::Validation("order cards exist only in direct conversations".into())
                 })?;
                 let order = loaded
                     .order
@@ -710,7 +708,10 @@ mod tests {
             created_at: 1_000,
             recalled: false,
         };
-        assert_eq!(check_recall(&mine, "b1", false, 121_000, 120), Ok(Recall::Now));
+        assert_eq!(
+            check_recall(&mine, "b1", false, 121_000, 120),
+            Ok(Recall::Now)
+        );
         assert!(matches!(
             check_recall(&mine, "b1", false, 121_001, 120),
             Err(DomainError::Conflict(_))
@@ -727,7 +728,10 @@ mod tests {
             recalled: true,
             ..mine.clone()
         };
-        assert_eq!(check_recall(&done, "b1", false, 999_999, 120), Ok(Recall::Already));
+        assert_eq!(
+            check_recall(&done, "b1", false, 999_999, 120),
+            Ok(Recall::Already)
+        );
         let system = RecallTarget {
             kind: MessageType::System,
             ..mine

@@ -3,9 +3,11 @@
 
 use std::collections::{HashMap, HashSet};
 
+use livechat_domain::groups::SystemEvent;
 use livechat_domain::orders::OrderSnapshot;
+use livechat_domain::ParticipantRole;
 use livechat_store::models::{
-    ConversationRow, MessageRow, OrderRow, QuickReplyRow, UploadRow, UserRow,
+    Conversation, MessageRow, OrderRow, QuickReplyRow, UploadRow, UserRow,
 };
 use livechat_store::{Conn, StoreError};
 use serde::Serialize;
@@ -56,21 +58,47 @@ impl UserDto {
     }
 }
 
-/// A conversation as the API shows it (the seed's field names).
+/// One member of a conversation.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ParticipantDto {
+    pub user_id: String,
+    pub user: Option<UserDto>,
+    /// customer or agent (direct), member (group).
+    pub role: &'static str,
+    pub last_read_message_id: i64,
+    pub unread_count: i32,
+    pub joined_at: i64,
+}
+
+/// A conversation as the API shows it: the seed's field names for a direct
+/// conversation (null in a group), and members for every kind.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ConversationDto {
     pub id: i64,
-    pub customer_id: String,
+    /// direct or group.
+    pub kind: &'static str,
+    /// A group's title; null for a direct conversation.
+    pub title: Option<String>,
+    /// Who opened or created it (null for conversations older than groups).
+    pub created_by: Option<String>,
+    /// The direct conversation this group mediates, if it does.
+    pub mediates_conversation_id: Option<i64>,
+    /// Every member, in join order, with his read mark and unread count.
+    pub participants: Vec<ParticipantDto>,
+    pub customer_id: Option<String>,
     /// The agent side: a merchant, or platform support.
-    pub merchant_id: String,
+    pub merchant_id: Option<String>,
     pub customer: Option<UserDto>,
     pub merchant: Option<UserDto>,
+    /// 0 in a group.
     pub customer_unread_count: i32,
+    /// 0 in a group.
     pub merchant_unread_count: i32,
-    pub customer_last_read_message_id: i64,
-    pub merchant_last_read_message_id: i64,
-    /// Preview: `[图片]`, `[文件]`, `[语音]`, `[订单]` or the first 100 characters.
+    pub customer_last_read_message_id: Option<i64>,
+    pub merchant_last_read_message_id: Option<i64>,
+    /// Preview: `[图片]`, `[文件]`, `[语音]`, `[订单]`, `[已撤回]` or the first 100 characters.
     pub last_message: Option<String>,
+    /// A message type, or `recalled`.
     pub last_message_type: Option<String>,
     pub last_message_time: Option<i64>,
     pub last_message_id: i64,
@@ -111,9 +139,11 @@ pub struct MessageDto {
     pub conversation_id: i64,
     pub sender_id: String,
     pub sender: Option<UserDto>,
-    /// Text, or the full URL of an image, file or voice note, or the order number.
+    /// Text, or the full URL of an image, file or voice note, or the order
+    /// number; a system message's display text; empty once recalled (for
+    /// participants).
     pub content: String,
-    /// text, image, file, voice or order.
+    /// text, image, file, voice, order or system.
     pub message_type: &'static str,
     pub client_msg_id: Option<String>,
     pub created_at: i64,
@@ -125,6 +155,11 @@ pub struct MessageDto {
     pub height: Option<i32>,
     pub duration_ms: Option<i64>,
     pub order: Option<OrderCard>,
+    /// A system message's membership change.
+    pub system: Option<SystemEvent>,
+    /// Recalled by its sender: participants see no content; admins still do.
+    pub recalled: bool,
+    pub recalled_at: Option<i64>,
 }
 
 /// An order as the API shows it.
@@ -238,14 +273,14 @@ pub fn users_by_id<'i>(
         .collect())
 }
 
-/// The users a set of conversations mentions.
+/// The members of a set of conversations.
 pub fn conversation_users(
     conn: &mut Conn,
-    rows: &[ConversationRow],
+    conversations: &[Conversation],
 ) -> Result<HashMap<String, UserRow>, StoreError> {
-    let ids: Vec<String> = rows
+    let ids: Vec<String> = conversations
         .iter()
-        .flat_map(|r| [r.customer_id.clone(), r.merchant_id.clone()])
+        .flat_map(|c| c.participants.iter().map(|p| p.user_id.clone()))
         .collect();
     users_by_id(conn, &ids)
 }
@@ -259,11 +294,14 @@ pub fn message_users(
     users_by_id(conn, &ids)
 }
 
-/// Turns rows into wire objects, given the users they mention and who is online.
+/// Turns rows into wire objects, given the users they mention and who is
+/// online. Messages render as participants see them (a recalled one
+/// empty) unless the renderer is for an admin's audit view.
 pub struct Renderer<'a> {
     settings: &'a HttpSettings,
     online: &'a HashSet<String>,
     users: &'a HashMap<String, UserRow>,
+    audit: bool,
 }
 
 impl<'a> Renderer<'a> {
@@ -277,7 +315,15 @@ impl<'a> Renderer<'a> {
             settings,
             online,
             users,
+            audit: false,
         }
+    }
+
+    /// Renders messages as an administrator sees them: recalled ones keep
+    /// their content, marked.
+    pub fn audit(mut self, audit: bool) -> Self {
+        self.audit = audit;
+        self
     }
 
     /// A loaded user as the wire shows him.
@@ -288,22 +334,44 @@ impl<'a> Renderer<'a> {
     }
 
     /// Renders conversations.
-    pub fn conversations(&self, rows: &[ConversationRow]) -> Vec<ConversationDto> {
-        rows.iter().map(|r| self.conversation(r)).collect()
+    pub fn conversations(&self, conversations: &[Conversation]) -> Vec<ConversationDto> {
+        conversations.iter().map(|c| self.conversation(c)).collect()
     }
 
     /// Renders one conversation.
-    pub fn conversation(&self, r: &ConversationRow) -> ConversationDto {
+    pub fn conversation(&self, c: &Conversation) -> ConversationDto {
+        let r = &c.row;
+        let side = |role: ParticipantRole| c.participants.iter().find(|p| p.role == role);
+        let (customer, agent) = (
+            side(ParticipantRole::Customer),
+            side(ParticipantRole::Agent),
+        );
         ConversationDto {
             id: r.id,
+            kind: r.kind.as_str(),
+            title: r.title.clone(),
+            created_by: r.created_by.clone(),
+            mediates_conversation_id: r.mediates_conversation_id,
+            participants: c
+                .participants
+                .iter()
+                .map(|p| ParticipantDto {
+                    user_id: p.user_id.clone(),
+                    user: self.user(&p.user_id),
+                    role: p.role.as_str(),
+                    last_read_message_id: p.last_read_message_id,
+                    unread_count: p.unread_count,
+                    joined_at: p.joined_at,
+                })
+                .collect(),
             customer_id: r.customer_id.clone(),
             merchant_id: r.merchant_id.clone(),
-            customer: self.user(&r.customer_id),
-            merchant: self.user(&r.merchant_id),
-            customer_unread_count: r.customer_unread_count,
-            merchant_unread_count: r.merchant_unread_count,
-            customer_last_read_message_id: r.customer_last_read_message_id,
-            merchant_last_read_message_id: r.merchant_last_read_message_id,
+            customer: r.customer_id.as_deref().and_then(|id| self.user(id)),
+            merchant: r.merchant_id.as_deref().and_then(|id| self.user(id)),
+            customer_unread_count: customer.map_or(0, |p| p.unread_count),
+            merchant_unread_count: agent.map_or(0, |p| p.unread_count),
+            customer_last_read_message_id: customer.map(|p| p.last_read_message_id),
+            merchant_last_read_message_id: agent.map(|p| p.last_read_message_id),
             last_message: r.last_message.clone(),
             last_message_type: r.last_message_type.clone(),
             last_message_time: r.last_message_time,
@@ -320,6 +388,30 @@ impl<'a> Renderer<'a> {
 
     /// Renders one message.
     pub fn message(&self, r: &MessageRow) -> MessageDto {
+        let recalled = r.recalled_at.is_some();
+        if recalled && !self.audit {
+            return MessageDto {
+                id: r.id,
+                conversation_id: r.conversation_id,
+                sender_id: r.sender_id.clone(),
+                sender: self.user(&r.sender_id),
+                content: String::new(),
+                message_type: r.message_type.as_str(),
+                client_msg_id: r.client_msg_id.clone(),
+                created_at: r.created_at,
+                file_name: None,
+                file_size: None,
+                mime: None,
+                thumbnail_url: None,
+                width: None,
+                height: None,
+                duration_ms: None,
+                order: None,
+                system: None,
+                recalled,
+                recalled_at: r.recalled_at,
+            };
+        }
         let media = r.message_type.is_media();
         MessageDto {
             id: r.id,
@@ -345,6 +437,9 @@ impl<'a> Renderer<'a> {
             height: r.height,
             duration_ms: r.duration_ms,
             order: r.order.as_ref().map(|o| OrderCard::new(o, self.settings)),
+            system: r.system.clone(),
+            recalled,
+            recalled_at: r.recalled_at,
         }
     }
 }

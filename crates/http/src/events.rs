@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use livechat_domain::{Audience, ConversationId, MessageId};
 use livechat_realtime::frames::encode_frame;
-use livechat_store::models::{ConversationRow, UserRow};
+use livechat_store::models::{Conversation, MessageRow, UserRow};
 use serde::Serialize;
 
 use crate::dto::{ConversationDto, MessageDto, Renderer};
@@ -15,8 +15,20 @@ use crate::state::AppState;
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Event<'a> {
-    Message { message: &'a MessageDto },
-    Conversation { conversation: &'a ConversationDto },
+    Message {
+        message: &'a MessageDto,
+    },
+    Conversation {
+        conversation: &'a ConversationDto,
+    },
+    ConversationRemoved {
+        conversation_id: i64,
+    },
+    Recall {
+        conversation_id: i64,
+        message_id: i64,
+        recalled_at: i64,
+    },
 }
 
 fn publish(state: &AppState, audience: Audience, event: &Event<'_>) {
@@ -26,56 +38,88 @@ fn publish(state: &AppState, audience: Audience, event: &Event<'_>) {
     }
 }
 
+/// Everyone who sees what happens in `conversation`: its members and the
+/// admins, as they are now (nothing cached past a membership change).
+fn audience(conversation: &Conversation) -> Audience {
+    Audience::members(conversation.member_ids())
+}
+
 /// Publishes a stored message and the conversation it changed.
 pub fn message_sent(
     state: &AppState,
     message: &MessageDto,
-    conversation: &ConversationRow,
+    conversation: &Conversation,
     conversation_dto: &ConversationDto,
 ) {
-    let sides = conversation.sides();
+    publish(state, audience(conversation), &Event::Message { message });
+    conversation_changed(state, conversation, conversation_dto);
+}
+
+/// Publishes a conversation's new state (read marks, creation, members).
+pub fn conversation_changed(state: &AppState, conversation: &Conversation, dto: &ConversationDto) {
     publish(
         state,
-        Audience::message(&sides),
-        &Event::Message { message },
-    );
-    publish(
-        state,
-        Audience::conversation(&sides),
-        &Event::Conversation {
-            conversation: conversation_dto,
-        },
+        audience(conversation),
+        &Event::Conversation { conversation: dto },
     );
 }
 
-/// Publishes a conversation's new state (read marks, creation).
-pub fn conversation_changed(
-    state: &AppState,
-    conversation: &ConversationRow,
-    dto: &ConversationDto,
-) {
+/// Tells a removed member that the conversation is gone for him.
+pub fn removed_from(state: &AppState, conversation_id: i64, user_id: &str) {
     publish(
         state,
-        Audience::conversation(&conversation.sides()),
-        &Event::Conversation { conversation: dto },
+        Audience::user(user_id),
+        &Event::ConversationRemoved { conversation_id },
     );
+}
+
+/// Publishes a recall, then the conversation it changed.
+pub fn recalled(
+    state: &AppState,
+    message: &MessageRow,
+    conversation: &Conversation,
+    conversation_dto: &ConversationDto,
+) {
+    let event = Event::Recall {
+        conversation_id: message.conversation_id,
+        message_id: message.id,
+        recalled_at: message.recalled_at.unwrap_or_default(),
+    };
+    publish(state, audience(conversation), &event);
+    conversation_changed(state, conversation, conversation_dto);
 }
 
 /// Publishes a read receipt.
 pub fn read(
     state: &AppState,
-    conversation: &ConversationRow,
+    conversation: &Conversation,
     reader_id: &str,
     last_read_message_id: i64,
 ) {
     let frame: Arc<str> = livechat_realtime::read_frame(
-        ConversationId(conversation.id),
+        ConversationId(conversation.id()),
         reader_id,
         MessageId(last_read_message_id),
     );
-    state
-        .broker
-        .publish(Audience::read(&conversation.sides()), frame);
+    state.broker.publish(audience(conversation), frame);
+}
+
+/// Gives each of `user_ids` his contacts as the database has them now
+/// (after a membership change), so presence follows the change.
+pub async fn refresh_contacts(state: &AppState, user_ids: Vec<String>) -> Result<(), ApiError> {
+    let lists = state
+        .db
+        .read(move |c| {
+            user_ids
+                .into_iter()
+                .map(|id| Ok((livechat_store::users::contacts(c, &id)?, id)))
+                .collect::<Result<Vec<_>, livechat_store::StoreError>>()
+        })
+        .await?;
+    for (contacts, id) in lists {
+        state.broker.set_contacts(&id, contacts);
+    }
+    Ok(())
 }
 
 /// Who among `ids` is online now: one question to the hub, whatever the
@@ -104,9 +148,9 @@ pub async fn presence<'i>(
 /// Renders one conversation with fresh presence.
 pub async fn render_conversation(
     state: &AppState,
-    row: &ConversationRow,
+    conversation: &Conversation,
     users: &HashMap<String, UserRow>,
 ) -> Result<ConversationDto, ApiError> {
     let online = presence(state, users.keys()).await?;
-    Ok(Renderer::new(&state.settings, users, &online).conversation(row))
+    Ok(Renderer::new(&state.settings, users, &online).conversation(conversation))
 }

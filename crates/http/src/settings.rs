@@ -74,6 +74,8 @@ pub struct HttpSettings {
     pub production: bool,
     /// Rate limits.
     pub limits: Limits,
+    /// How long after sending its sender may recall a message.
+    pub recall_window_secs: i64,
 }
 
 impl HttpSettings {
@@ -94,6 +96,7 @@ impl HttpSettings {
             stats_timezone: chrono_tz::Asia::Shanghai,
             production: false,
             limits: Limits::default(),
+            recall_window_secs: livechat_domain::messages::DEFAULT_RECALL_WINDOW_SECS,
         }
     }
 

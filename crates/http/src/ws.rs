@@ -271,13 +271,13 @@ async fn typing_audience(
 ) -> Result<Audience, String> {
     let found = state
         .db
-        .read(move |c| livechat_store::conversations::get(c, conversation_id.0))
+        .read(move |c| livechat_store::conversations::load(c, conversation_id.0))
         .await
         .map_err(|e| {
             tracing::warn!(error = %e, %conversation_id, "cannot check a typing frame");
             format!("cannot check conversation {conversation_id} now; try again")
         })?;
     found
-        .and_then(|row| Audience::typing(&row.sides(), &user.id))
+        .and_then(|conversation| Audience::typing_among(&conversation.member_ids(), &user.id))
         .ok_or_else(|| format!("you are not a participant of conversation {conversation_id}"))
 }

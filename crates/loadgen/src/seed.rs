@@ -70,7 +70,27 @@ fn user_row(id: &str, role: &str, now: i64) -> String {
     format!("('{id}','{role}-{id}','{role}',NULL,NULL,'active',NULL,{now},{now})")
 }
 
-const CONVERSATION_HEAD: &str = "INSERT INTO conversations (id, customer_id, merchant_id, last_message, last_message_type, last_message_time, last_message_id, customer_unread_count, merchant_unread_count, customer_last_read_message_id, merchant_last_read_message_id, created_at, updated_at)";
+const CONVERSATION_HEAD: &str = "INSERT INTO conversations (id, kind, customer_id, merchant_id, last_message, last_message_type, last_message_time, last_message_id, created_at, updated_at)";
+const PARTICIPANT_HEAD: &str = "INSERT INTO participants (conversation_id, user_id, role, last_read_message_id, unread_count, joined_at)";
+
+/// The two participant rows of direct conversation `id` between buyer `b`
+/// and merchant `m`: (read mark, unread count) of each side.
+fn participant_rows(
+    id: usize,
+    b: &str,
+    m: &str,
+    customer: (i64, i64),
+    agent: (i64, i64),
+    joined: i64,
+) -> [String; 2] {
+    [
+        format!(
+            "({id},'{b}','customer',{},{},{joined})",
+            customer.0, customer.1
+        ),
+        format!("({id},'{m}','agent',{},{},{joined})", agent.0, agent.1),
+    ]
+}
 
 /// Users and conversations of the socket and chat scenarios.
 pub struct ChatPlan {
@@ -110,10 +130,18 @@ pub fn chat_db(path: &Path, users: usize, conversations: usize) -> Res<(Db, Chat
         CONVERSATION_HEAD,
         pairs.iter().enumerate().map(|(i, (b, m))| {
             format!(
-                "({},'{b}','{m}',NULL,NULL,NULL,0,0,0,0,0,{now},{now})",
+                "({},'direct','{b}','{m}',NULL,NULL,NULL,0,{now},{now})",
                 i + 1
             )
         }),
+    )?;
+    insert_rows(
+        &db,
+        PARTICIPANT_HEAD,
+        pairs
+            .iter()
+            .enumerate()
+            .flat_map(|(i, (b, m))| participant_rows(i + 1, b, m, (0, 0), (0, 0), now)),
     )?;
     Ok((db, ChatPlan { users: ids, pairs }))
 }
@@ -258,6 +286,21 @@ pub fn history_db(path: &Path, shape: HistoryShape) -> Res<HistoryBuild> {
             .enumerate()
             .map(|(k, s)| conversation_row(k, s, &shape, times)),
     )?;
+    insert_rows(
+        &db,
+        PARTICIPANT_HEAD,
+        conv.iter().enumerate().flat_map(|(k, s)| {
+            let (b, m) = pair_of(k, &shape);
+            participant_rows(
+                k + 1,
+                &b,
+                &m,
+                (s.customer_read, s.customer_unread),
+                (s.merchant_read, s.merchant_unread),
+                times.base - 1000,
+            )
+        }),
+    )?;
     let mut count = vec![0u64; shape.conversations];
     insert_rows(
         &db,
@@ -337,18 +380,14 @@ fn conversation_row(k: usize, s: &ConvState, shape: &HistoryShape, times: Times)
         Some(n) => {
             let t = times.of(n);
             format!(
-                "({},'{b}','{m}','{} {n}','text',{t},{},{},{},{},{},{created},{t})",
+                "({},'direct','{b}','{m}','{} {n}','text',{t},{},{created},{t})",
                 k + 1,
                 phrase(n),
                 n + 1,
-                s.customer_unread,
-                s.merchant_unread,
-                s.customer_read,
-                s.merchant_read
             )
         }
         None => format!(
-            "({},'{b}','{m}',NULL,NULL,NULL,0,0,0,0,0,{created},{created})",
+            "({},'direct','{b}','{m}',NULL,NULL,NULL,0,{created},{created})",
             k + 1
         ),
     }

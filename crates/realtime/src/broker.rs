@@ -11,12 +11,12 @@ use crate::Audience;
 /// generic) instead of calling the hub directly. Today the only
 /// implementation is [`HubHandle`], the in-process hub: every socket lives in
 /// this process. To run several server nodes, a broker that relays these
-/// three calls over a shared bus (Redis pub/sub, NATS, Postgres
+/// calls over a shared bus (Redis pub/sub, NATS, Postgres
 /// `LISTEN/NOTIFY`) to every node's local hub can implement it, without
 /// touching a handler. Presence across nodes would then also need a shared
 /// registry, which is why presence queries stay on [`HubHandle`].
 ///
-/// All three calls are fire-and-forget: they never block and never fail
+/// All calls are fire-and-forget: they never block and never fail
 /// from the caller's point of view (delivery is best effort; clients catch
 /// up over HTTP after a reconnect).
 pub trait Broker: Send + Sync + 'static {
@@ -25,6 +25,10 @@ pub trait Broker: Send + Sync + 'static {
     /// Makes `a` and `b` contacts (a conversation now joins them), and tells
     /// each, if both are online, that the other is online.
     fn link(&self, a: &str, b: &str);
+    /// Replaces `user_id`'s contacts with exactly `contacts` (after he
+    /// joined or left a group): presence stops flowing across relations
+    /// that ended, and starts across new ones.
+    fn set_contacts(&self, user_id: &str, contacts: Vec<String>);
     /// Closes every socket of `user_id` with `code` and `reason` (4403 when
     /// an admin disables the user) and marks him offline.
     fn close_user(&self, user_id: &str, code: u16, reason: &str);
@@ -37,6 +41,10 @@ impl Broker for HubHandle {
 
     fn link(&self, a: &str, b: &str) {
         HubHandle::link(self, a, b);
+    }
+
+    fn set_contacts(&self, user_id: &str, contacts: Vec<String>) {
+        HubHandle::set_contacts(self, user_id, contacts);
     }
 
     fn close_user(&self, user_id: &str, code: u16, reason: &str) {

@@ -53,6 +53,11 @@ pub struct AuthSection {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+pub struct MessagesSection {
+    pub recall_window_secs: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
 pub struct DemoSection {
     pub seed: bool,
 }
@@ -78,6 +83,7 @@ pub struct Settings {
     pub database: DatabaseSection,
     pub media: MediaSection,
     pub auth: AuthSection,
+    pub messages: MessagesSection,
     pub demo: DemoSection,
     pub stats: StatsSection,
     pub log: LogSection,
@@ -195,6 +201,12 @@ impl Settings {
         if !(4..=31).contains(&self.auth.bcrypt_cost) {
             return bad("auth.bcrypt_cost", "must be between 4 and 31".into());
         }
+        if !(0..=86_400).contains(&self.messages.recall_window_secs) {
+            return bad(
+                "messages.recall_window_secs",
+                "must be between 0 and 86400 seconds".into(),
+            );
+        }
         self.chat_identity()?;
         self.timezone()?;
         Ok(())
@@ -259,6 +271,7 @@ impl Settings {
             stats_timezone: self.timezone()?,
             production: self.is_production(),
             limits: self.limits.clone(),
+            recall_window_secs: self.messages.recall_window_secs,
         })
     }
 }

@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use livechat_domain::messages::MessageDraft;
-use livechat_domain::{MessageType, Side, Sides, UploadKind};
+use livechat_domain::{MessageType, Sides, UploadKind};
 use livechat_store::models::UploadRow;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -27,6 +27,7 @@ fn message(conversation_id: i64, sender: &str, at: i64, content: &str) -> Messag
         client_msg_id: None,
         upload: None,
         order: None,
+        system: None,
         created_at: at,
     }
 }
@@ -41,13 +42,13 @@ async fn insert(app: &TestApp, customer: &str, agent: &str, msgs: &[(&str, i64)]
     let msgs: Vec<(String, i64)> = msgs.iter().map(|(s, t)| (s.to_string(), *t)).collect();
     app.db
         .write(move |c| {
-            let (conv, _) = livechat_store::conversations::get_or_create(c, &sides)?;
+            let opener = sides.customer_id.clone();
+            let (conv, _) = livechat_store::conversations::get_or_create(c, &sides, &opener, 0)?;
             for (i, (sender, at)) in msgs.iter().enumerate() {
-                let side = sides.side_of(sender).unwrap();
                 let text = format!("message {i} from {sender}");
-                livechat_store::messages::send(c, &message(conv.id, sender, *at, &text), side)?;
+                livechat_store::messages::send(c, &message(conv.id(), sender, *at, &text))?;
             }
-            Ok(conv.id)
+            Ok(conv.id())
         })
         .await
         .unwrap()
@@ -140,12 +141,8 @@ async fn search_data(app: &TestApp) -> SearchData {
     app.db
         .write(move |conn| {
             use livechat_store::messages::send;
-            send(
-                conn,
-                &message(c, "b1", F, "旧消息 有货 old"),
-                Side::Customer,
-            )?;
-            send(conn, &message(c, "p1", F + H, "旧回复 old"), Side::Agent)?;
+            send(conn, &message(c, "b1", F, "旧消息 有货 old"))?;
+            send(conn, &message(c, "p1", F + H, "旧回复 old"))?;
             let path = "/media/uploads/2026/03/10/list_x1.pdf";
             let mut file = message(c, "p1", F + 2 * H, path);
             file.kind = MessageType::File;
@@ -165,7 +162,7 @@ async fn search_data(app: &TestApp) -> SearchData {
             };
             livechat_store::uploads::insert(conn, &upload)?;
             file.upload = Some(upload.into());
-            send(conn, &file, Side::Agent)?;
+            send(conn, &file)?;
             Ok(())
         })
         .await

@@ -1,14 +1,18 @@
-//! Conversation queries: get-or-create by pair, lists, read marks.
+//! Conversation queries: direct conversations by pair, groups and their
+//! members, lists, read marks.
+
+use std::collections::HashMap;
 
 use diesel::prelude::*;
 use livechat_domain::conversations::next_read_mark;
 use livechat_domain::paging::Page;
-use livechat_domain::{now_ms, Side, Sides};
+use livechat_domain::{ConversationKind, MessageType, ParticipantRole, Sides};
 
+use crate::columns::ConversationKindColumn;
 use crate::db::Conn;
 use crate::error::StoreError;
-use crate::models::ConversationRow;
-use crate::schema::{conversations, messages, users};
+use crate::models::{Conversation, ConversationRow, ParticipantRow};
+use crate::schema::{conversations, messages, participants, users};
 use crate::users::like_pattern;
 
 /// One conversation by id.
@@ -20,7 +24,42 @@ pub fn get(conn: &mut Conn, id: i64) -> Result<Option<ConversationRow>, StoreErr
         .optional()?)
 }
 
-/// The conversation of a pair, if it exists.
+/// One conversation with its participants.
+pub fn load(conn: &mut Conn, id: i64) -> Result<Option<Conversation>, StoreError> {
+    match get(conn, id)? {
+        Some(row) => Ok(with_participants(conn, vec![row])?.pop()),
+        None => Ok(None),
+    }
+}
+
+/// Conversations with their participants (one query for all), in order.
+pub fn with_participants(
+    conn: &mut Conn,
+    rows: Vec<ConversationRow>,
+) -> Result<Vec<Conversation>, StoreError> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut by_conversation: HashMap<i64, Vec<ParticipantRow>> = HashMap::new();
+    for p in participants::table
+        .filter(participants::conversation_id.eq_any(&ids))
+        .order((participants::joined_at.asc(), participants::user_id.asc()))
+        .select(ParticipantRow::as_select())
+        .load(conn)?
+    {
+        by_conversation
+            .entry(p.conversation_id)
+            .or_default()
+            .push(p);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| Conversation {
+            participants: by_conversation.remove(&row.id).unwrap_or_default(),
+            row,
+        })
+        .collect())
+}
+
+/// The direct conversation of a pair, if it exists.
 pub fn by_sides(conn: &mut Conn, sides: &Sides) -> Result<Option<ConversationRow>, StoreError> {
     Ok(conversations::table
         .filter(conversations::customer_id.eq(&sides.customer_id))
@@ -30,18 +69,44 @@ pub fn by_sides(conn: &mut Conn, sides: &Sides) -> Result<Option<ConversationRow
         .optional()?)
 }
 
-/// The pair's conversation, created when missing; `true` when created.
-/// Call inside a write transaction so two openers cannot both create it.
+fn join(
+    conn: &mut Conn,
+    conversation_id: i64,
+    user_id: &str,
+    role: ParticipantRole,
+    now: i64,
+    visible_after_id: i64,
+) -> Result<(), StoreError> {
+    diesel::insert_into(participants::table)
+        .values(ParticipantRow {
+            conversation_id,
+            user_id: user_id.to_string(),
+            role,
+            last_read_message_id: visible_after_id,
+            unread_count: 0,
+            joined_at: now,
+            visible_after_id,
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The pair's direct conversation, created (by `opener_id`) when missing;
+/// `true` when created. Call inside a write transaction so two openers
+/// cannot both create it.
 pub fn get_or_create(
     conn: &mut Conn,
     sides: &Sides,
-) -> Result<(ConversationRow, bool), StoreError> {
+    opener_id: &str,
+    now: i64,
+) -> Result<(Conversation, bool), StoreError> {
     if let Some(row) = by_sides(conn, sides)? {
-        return Ok((row, false));
+        return Ok((loaded(conn, row.id)?, false));
     }
-    let now = now_ms();
-    let row = diesel::insert_into(conversations::table)
+    let row: ConversationRow = diesel::insert_into(conversations::table)
         .values((
+            conversations::kind.eq(ConversationKindColumn(ConversationKind::Direct)),
+            conversations::created_by.eq(opener_id),
             conversations::customer_id.eq(&sides.customer_id),
             conversations::merchant_id.eq(&sides.agent_id),
             conversations::created_at.eq(now),
@@ -49,7 +114,134 @@ pub fn get_or_create(
         ))
         .returning(ConversationRow::as_returning())
         .get_result(conn)?;
-    Ok((row, true))
+    join(
+        conn,
+        row.id,
+        &sides.customer_id,
+        ParticipantRole::Customer,
+        now,
+        0,
+    )?;
+    join(
+        conn,
+        row.id,
+        &sides.agent_id,
+        ParticipantRole::Agent,
+        now,
+        0,
+    )?;
+    Ok((loaded(conn, row.id)?, true))
+}
+
+/// A conversation that must exist (just written in this transaction).
+fn loaded(conn: &mut Conn, id: i64) -> Result<Conversation, StoreError> {
+    load(conn, id)?.ok_or_else(|| StoreError::Task(format!("conversation {id} vanished")))
+}
+
+/// A new group.
+#[derive(Debug, Clone)]
+pub struct NewGroup {
+    /// Its title, checked.
+    pub title: String,
+    /// Who creates it (a member too).
+    pub created_by: String,
+    /// The other members.
+    pub member_ids: Vec<String>,
+    /// The direct conversation it mediates, if any.
+    pub mediates_conversation_id: Option<i64>,
+}
+
+/// Creates a group with its creator and members. Call inside a write
+/// transaction.
+pub fn create_group(
+    conn: &mut Conn,
+    group: &NewGroup,
+    now: i64,
+) -> Result<Conversation, StoreError> {
+    let row: ConversationRow = diesel::insert_into(conversations::table)
+        .values((
+            conversations::kind.eq(ConversationKindColumn(ConversationKind::Group)),
+            conversations::title.eq(&group.title),
+            conversations::created_by.eq(&group.created_by),
+            conversations::mediates_conversation_id.eq(group.mediates_conversation_id),
+            conversations::created_at.eq(now),
+            conversations::updated_at.eq(now),
+        ))
+        .returning(ConversationRow::as_returning())
+        .get_result(conn)?;
+    join(
+        conn,
+        row.id,
+        &group.created_by,
+        ParticipantRole::Member,
+        now,
+        0,
+    )?;
+    for member in &group.member_ids {
+        join(conn, row.id, member, ParticipantRole::Member, now, 0)?;
+    }
+    loaded(conn, row.id)
+}
+
+/// Adds `user_id` to a group; he sees the messages from now on. A member
+/// already in is a conflict. Call inside a write transaction.
+pub fn add_member(
+    conn: &mut Conn,
+    conversation: &Conversation,
+    user_id: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    if conversation.member(user_id).is_some() {
+        return Err(StoreError::taken(
+            "user_id",
+            format!("`{user_id}` is already in this conversation"),
+        ));
+    }
+    let visible_after = conversation.row.last_message_id;
+    join(
+        conn,
+        conversation.id(),
+        user_id,
+        ParticipantRole::Member,
+        now,
+        visible_after,
+    )
+}
+
+/// Takes `user_id` out of a conversation.
+pub fn remove_member(
+    conn: &mut Conn,
+    conversation_id: i64,
+    user_id: &str,
+) -> Result<(), StoreError> {
+    diesel::delete(participants::table.find((conversation_id, user_id))).execute(conn)?;
+    Ok(())
+}
+
+/// The group that mediates `direct_id`, if one was made.
+pub fn mediation_of(
+    conn: &mut Conn,
+    direct_id: i64,
+) -> Result<Option<ConversationRow>, StoreError> {
+    Ok(conversations::table
+        .filter(conversations::mediates_conversation_id.eq(direct_id))
+        .order(conversations::id.asc())
+        .select(ConversationRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Whether `user_id` is a member of a group that mediates `direct_id`.
+pub fn mediates_for(conn: &mut Conn, direct_id: i64, user_id: &str) -> Result<bool, StoreError> {
+    let groups = conversations::table
+        .filter(conversations::mediates_conversation_id.eq(direct_id))
+        .select(conversations::id);
+    let n: i64 = participants::table
+        .filter(participants::conversation_id.eq_any(groups))
+        .filter(participants::user_id.eq(user_id))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
 }
 
 /// Filters of a conversation list.
@@ -59,10 +251,10 @@ pub struct ConversationFilter {
     /// or an admin's participant filter).
     pub participant: Option<String>,
     /// With `participant`: only those where he has unread messages;
-    /// without: those where either side has.
+    /// without: those where any member has.
     pub unread: bool,
-    /// Substring of the other party's id or name (of either party's when no
-    /// participant is set).
+    /// Substring of another member's id or name, or of a group's title (of
+    /// any member's when no participant is set).
     pub q: Option<String>,
     /// Last activity at or after (ms).
     pub since: Option<i64>,
@@ -75,71 +267,44 @@ pub fn list(
     conn: &mut Conn,
     filter: &ConversationFilter,
     page: Page,
-) -> Result<(i64, Vec<ConversationRow>), StoreError> {
+) -> Result<(i64, Vec<Conversation>), StoreError> {
     let build = || {
         let mut q = conversations::table.into_boxed();
-        let matching_users = filter
-            .q
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|text| {
-                let pattern = like_pattern(text);
-                users::table
-                    .filter(
-                        users::id
-                            .like(pattern.clone())
-                            .escape('\\')
-                            .or(users::username.like(pattern).escape('\\')),
-                    )
-                    .select(users::id)
-            });
-        match &filter.participant {
-            Some(me) => {
-                let me = me.clone();
-                if filter.unread {
-                    q = q.filter(
-                        conversations::customer_id
-                            .eq(me.clone())
-                            .and(conversations::customer_unread_count.gt(0))
-                            .or(conversations::merchant_id
-                                .eq(me.clone())
-                                .and(conversations::merchant_unread_count.gt(0))),
-                    );
-                } else {
-                    q = q.filter(
-                        conversations::customer_id
-                            .eq(me.clone())
-                            .or(conversations::merchant_id.eq(me.clone())),
-                    );
-                }
-                if let Some(others) = matching_users {
-                    q = q.filter(
-                        conversations::customer_id
-                            .eq(me.clone())
-                            .and(conversations::merchant_id.eq_any(others.clone()))
-                            .or(conversations::merchant_id
-                                .eq(me)
-                                .and(conversations::customer_id.eq_any(others))),
-                    );
-                }
+        if let Some(me) = &filter.participant {
+            let mut mine = participants::table
+                .filter(participants::user_id.eq(me.clone()))
+                .into_boxed();
+            if filter.unread {
+                mine = mine.filter(participants::unread_count.gt(0));
             }
-            None => {
-                if filter.unread {
-                    q = q.filter(
-                        conversations::customer_unread_count
-                            .gt(0)
-                            .or(conversations::merchant_unread_count.gt(0)),
-                    );
-                }
-                if let Some(others) = matching_users {
-                    q = q.filter(
-                        conversations::customer_id
-                            .eq_any(others.clone())
-                            .or(conversations::merchant_id.eq_any(others)),
-                    );
-                }
+            q = q.filter(conversations::id.eq_any(mine.select(participants::conversation_id)));
+        } else if filter.unread {
+            let unread = participants::table
+                .filter(participants::unread_count.gt(0))
+                .select(participants::conversation_id);
+            q = q.filter(conversations::id.eq_any(unread));
+        }
+        if let Some(text) = filter.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            let pattern = like_pattern(text);
+            let people = users::table
+                .filter(
+                    users::id
+                        .like(pattern.clone())
+                        .escape('\\')
+                        .or(users::username.like(pattern.clone()).escape('\\')),
+                )
+                .select(users::id);
+            let mut with_people = participants::table
+                .filter(participants::user_id.eq_any(people))
+                .into_boxed();
+            if let Some(me) = &filter.participant {
+                with_people = with_people.filter(participants::user_id.ne(me.clone()));
             }
+            q = q.filter(
+                conversations::id
+                    .eq_any(with_people.select(participants::conversation_id))
+                    .or(conversations::title.like(pattern).escape('\\')),
+            );
         }
         if let Some(since) = filter.since {
             q = q.filter(conversations::updated_at.ge(since));
@@ -159,57 +324,149 @@ pub fn list(
         .offset(page.offset())
         .select(ConversationRow::as_select())
         .load(conn)?;
-    Ok((count, rows))
+    Ok((count, with_participants(conn, rows)?))
 }
 
-/// Moves `reader`'s read mark to `up_to` (the newest message when `None`),
-/// never backwards, and recounts his unread messages exactly. Call inside a
-/// write transaction.
+/// Moves `reader_id`'s read mark to `up_to` (the newest message when
+/// `None`), never backwards, and recounts his unread messages exactly
+/// (others' messages since he joined, system messages and recalled ones
+/// aside). Call inside a write transaction, for a member.
 pub fn mark_read(
     conn: &mut Conn,
-    conversation: &ConversationRow,
-    reader_side: Side,
+    conversation: &Conversation,
+    reader_id: &str,
     up_to: Option<i64>,
-) -> Result<ConversationRow, StoreError> {
-    let (current, reader_id) = match reader_side {
-        Side::Customer => (
-            conversation.customer_last_read_message_id,
-            &conversation.customer_id,
-        ),
-        Side::Agent => (
-            conversation.merchant_last_read_message_id,
-            &conversation.merchant_id,
-        ),
-    };
+) -> Result<Conversation, StoreError> {
+    let member = conversation
+        .member(reader_id)
+        .ok_or_else(|| StoreError::not_found(format!("no conversation {}", conversation.id())))?;
     let newest: i64 = messages::table
-        .filter(messages::conversation_id.eq(conversation.id))
+        .filter(messages::conversation_id.eq(conversation.id()))
         .select(diesel::dsl::max(messages::id))
         .first::<Option<i64>>(conn)?
         .unwrap_or(0);
-    let mark = next_read_mark(current, up_to, newest);
-    let unread: i64 = messages::table
-        .filter(messages::conversation_id.eq(conversation.id))
+    let mark = next_read_mark(member.last_read_message_id, up_to, newest);
+    let unread = unread_after(
+        conn,
+        conversation.id(),
+        reader_id,
+        mark.max(member.visible_after_id),
+    )?;
+    diesel::update(participants::table.find((conversation.id(), reader_id)))
+        .set((
+            participants::last_read_message_id.eq(mark),
+            participants::unread_count.eq(unread),
+        ))
+        .execute(conn)?;
+    loaded(conn, conversation.id())
+}
+
+/// How many messages after `after_id` count as unread for `reader_id`.
+pub(crate) fn unread_after(
+    conn: &mut Conn,
+    conversation_id: i64,
+    reader_id: &str,
+    after_id: i64,
+) -> Result<i32, StoreError> {
+    let n: i64 = messages::table
+        .filter(messages::conversation_id.eq(conversation_id))
         .filter(messages::sender_id.ne(reader_id))
-        .filter(messages::id.gt(mark))
+        .filter(messages::id.gt(after_id))
+        .filter(messages::message_type.ne(MessageType::System.as_str()))
+        .filter(messages::recalled_at.is_null())
         .count()
         .get_result(conn)?;
-    let unread = i32::try_from(unread).unwrap_or(i32::MAX);
-    let target = conversations::table.find(conversation.id);
-    let row = match reader_side {
-        Side::Customer => diesel::update(target)
-            .set((
-                conversations::customer_last_read_message_id.eq(mark),
-                conversations::customer_unread_count.eq(unread),
-            ))
-            .returning(ConversationRow::as_returning())
-            .get_result(conn)?,
-        Side::Agent => diesel::update(target)
-            .set((
-                conversations::merchant_last_read_message_id.eq(mark),
-                conversations::merchant_unread_count.eq(unread),
-            ))
-            .returning(ConversationRow::as_returning())
-            .get_result(conn)?,
-    };
-    Ok(row)
+    Ok(i32::try_from(n).unwrap_or(i32::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    use diesel_migrations::MigrationHarness;
+
+    use crate::db::MIGRATIONS;
+    use crate::Db;
+
+    /// A database made by the schema before groups (two sides on the
+    /// conversation) comes through the migration with every count, read
+    /// mark and message as it was, the search index included.
+    #[test]
+    fn the_migration_to_participants_keeps_counts_and_read_marks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db").display().to_string();
+        {
+            let mut c = diesel::SqliteConnection::establish(&path).unwrap();
+            c.batch_execute("PRAGMA foreign_keys = ON;").unwrap();
+            c.run_next_migration(MIGRATIONS).unwrap();
+            c.run_next_migration(MIGRATIONS).unwrap();
+            crate::demo::seed(&mut c).unwrap();
+            c.batch_execute(
+                "INSERT INTO conversations (id, customer_id, merchant_id, last_message, last_message_type,
+                     last_message_time, last_message_id, customer_unread_count, merchant_unread_count,
+                     customer_last_read_message_id, merchant_last_read_message_id, created_at, updated_at)
+                 VALUES (1, 'b1', 'm1', '还在吗', 'text', 30, 3, 0, 2, 3, 1, 10, 30),
+                        (2, 'm2', 'p1', '[图片]', 'image', 40, 4, 1, 0, 0, 4, 20, 40);
+                 INSERT INTO messages (id, conversation_id, sender_id, message_type, content, created_at)
+                 VALUES (1, 1, 'm1', 'text', '您好，有货', 10),
+                        (2, 1, 'b1', 'text', '什么时候发货', 20),
+                        (3, 1, 'b1', 'text', '还在吗', 30),
+                        (4, 2, 'p1', 'image', '/media/x.png', 40);",
+            )
+            .unwrap();
+        }
+        let db = Db::open(&path, 1).unwrap();
+        db.read_blocking(|c| {
+            let one = super::load(c, 1)?.unwrap();
+            let marks: Vec<(String, &str, i64, i32)> = one
+                .participants
+                .iter()
+                .map(|p| {
+                    (
+                        p.user_id.clone(),
+                        p.role.as_str(),
+                        p.last_read_message_id,
+                        p.unread_count,
+                    )
+                })
+                .collect();
+            assert_eq!(
+                marks,
+                vec![
+                    ("b1".to_string(), "customer", 3, 0),
+                    ("m1".to_string(), "agent", 1, 2)
+                ]
+            );
+            assert_eq!(one.row.kind, livechat_domain::ConversationKind::Direct);
+            assert_eq!(
+                (
+                    one.row.customer_id.as_deref(),
+                    one.row.merchant_id.as_deref()
+                ),
+                (Some("b1"), Some("m1"))
+            );
+            assert_eq!(
+                (one.row.last_message.as_deref(), one.row.last_message_id),
+                (Some("还在吗"), 3)
+            );
+            let two = super::load(c, 2)?.unwrap();
+            assert_eq!(two.member("m2").unwrap().unread_count, 1);
+            assert_eq!(two.member("p1").unwrap().last_read_message_id, 4);
+            let m = crate::messages::get(c, 4)?.unwrap();
+            assert_eq!((m.content.as_str(), m.recalled_at), ("/media/x.png", None));
+            let filter = crate::messages::MessageFilter {
+                q: Some("什么时候".into()),
+                ..Default::default()
+            };
+            let page = livechat_domain::paging::Page::new(None, None, 10).unwrap();
+            let (n, found) = crate::messages::search(c, &filter, page)?;
+            assert_eq!((n, found[0].id), (1, 2), "the search index kept its rows");
+            assert_eq!(crate::users::contacts(c, "b1")?, vec!["m1".to_string()]);
+            Ok(())
+        })
+        .unwrap();
+        // New ids continue after the old ones.
+        let conv = db.write_blocking(crate::b1_m1).unwrap();
+        assert_eq!(conv.id, 1, "the pair keeps its conversation");
+    }
 }

@@ -37,5 +37,5 @@ pub(crate) fn b1_m1(c: &mut Conn) -> Result<models::ConversationRow, StoreError>
         customer_id: "b1".into(),
         agent_id: "m1".into(),
     };
-    Ok(conversations::get_or_create(c, &sides)?.0)
+    Ok(conversations::get_or_create(c, &sides, "b1", 1)?.0.row)
 }

@@ -2,15 +2,15 @@
 
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
-use livechat_domain::messages::{preview, MessageDraft};
+use livechat_domain::messages::{preview, MessageDraft, RECALLED_PREVIEW, RECALLED_TYPE};
 use livechat_domain::paging::{Order, Page};
-use livechat_domain::{MessageType, Side};
+use livechat_domain::MessageType;
 
-use crate::columns::snapshot_json;
+use crate::columns::to_json;
 use crate::db::Conn;
 use crate::error::StoreError;
-use crate::models::{ConversationRow, MessageRow, NewMessage};
-use crate::schema::{conversations, messages};
+use crate::models::{Conversation, MessageRow, NewMessage};
+use crate::schema::{conversations, messages, participants};
 use crate::users::like_pattern;
 
 /// What a send did.
@@ -21,7 +21,7 @@ pub enum SendOutcome {
         /// The stored message.
         message: MessageRow,
         /// The conversation after the update.
-        conversation: ConversationRow,
+        conversation: Box<Conversation>,
     },
     /// A retry of a message stored earlier with the same `client_msg_id`.
     Replayed(MessageRow),
@@ -58,22 +58,21 @@ impl NewMessage {
             width: upload.and_then(|u| u.width),
             height: upload.and_then(|u| u.height),
             duration_ms: upload.and_then(|u| u.duration_ms),
-            order_snapshot: d.order.as_ref().map(snapshot_json).transpose()?,
+            order_snapshot: d.order.as_ref().map(to_json).transpose()?,
+            system_event: d.system.as_ref().map(to_json).transpose()?,
             created_at: d.created_at,
         })
     }
 }
 
 /// Stores a message and, in the same transaction, the conversation's
-/// preview and the receiver's unread count. A retry with the same
-/// `client_msg_id` and body answers the first message; the same id with a
-/// different body is a conflict. Call inside a write transaction, with a
-/// sender who takes part in the conversation on `sender_side`.
-pub fn send(
-    conn: &mut Conn,
-    draft: &MessageDraft,
-    sender_side: Side,
-) -> Result<SendOutcome, StoreError> {
+/// preview and every other member's unread count (system messages are
+/// never unread). The sender has read everything up to his own message. A
+/// retry with the same `client_msg_id` and body answers the first message;
+/// the same id with a different body is a conflict. A sender who is not (or
+/// no longer) a member is refused with "not found", and nothing is stored.
+/// Call inside a write transaction (the refusal rolls the insert back).
+pub fn send(conn: &mut Conn, draft: &MessageDraft) -> Result<SendOutcome, StoreError> {
     if let Some(cid) = &draft.client_msg_id {
         if let Some(existing) = by_client_msg_id(conn, &draft.sender_id, cid)? {
             let same = draft.is_retry_of(
@@ -93,45 +92,91 @@ pub fn send(
         }
     }
     let kind = draft.kind;
-    let new = NewMessage::from_draft(draft)?;
     let message = diesel::insert_into(messages::table)
-        .values(new)
+        .values(NewMessage::from_draft(draft)?)
         .returning(MessageRow::as_returning())
         .get_result(conn)?;
-    let target = conversations::table.find(draft.conversation_id);
-    let common = (
-        conversations::last_message.eq(preview(kind, &message.content)),
-        conversations::last_message_type.eq(kind.as_str()),
-        conversations::last_message_time.eq(message.created_at),
-        conversations::last_message_id.eq(message.id),
-        conversations::updated_at.eq(message.created_at),
-    );
-    // The receiver gets one more unread message; the sender has read
-    // everything up to his own message.
-    let conversation = match sender_side {
-        Side::Customer => diesel::update(target)
-            .set((
-                common,
-                conversations::merchant_unread_count.eq(conversations::merchant_unread_count + 1),
-                conversations::customer_last_read_message_id.eq(message.id),
-                conversations::customer_unread_count.eq(0),
-            ))
-            .returning(ConversationRow::as_returning())
-            .get_result(conn)?,
-        Side::Agent => diesel::update(target)
-            .set((
-                common,
-                conversations::customer_unread_count.eq(conversations::customer_unread_count + 1),
-                conversations::merchant_last_read_message_id.eq(message.id),
-                conversations::merchant_unread_count.eq(0),
-            ))
-            .returning(ConversationRow::as_returning())
-            .get_result(conn)?,
-    };
+    diesel::update(conversations::table.find(draft.conversation_id))
+        .set((
+            conversations::last_message.eq(preview(kind, &message.content)),
+            conversations::last_message_type.eq(kind.as_str()),
+            conversations::last_message_time.eq(message.created_at),
+            conversations::last_message_id.eq(message.id),
+            conversations::updated_at.eq(message.created_at),
+        ))
+        .execute(conn)?;
+    let members =
+        participants::table.filter(participants::conversation_id.eq(draft.conversation_id));
+    if kind != MessageType::System {
+        diesel::update(members.filter(participants::user_id.ne(&draft.sender_id)))
+            .set(participants::unread_count.eq(participants::unread_count + 1))
+            .execute(conn)?;
+    }
+    let sender = diesel::update(members.filter(participants::user_id.eq(&draft.sender_id)))
+        .set((
+            participants::last_read_message_id.eq(message.id),
+            participants::unread_count.eq(0),
+        ))
+        .execute(conn)?;
+    // The record of a member leaving is the one message whose sender is
+    // gone; anyone else must still be a member (membership may have changed
+    // since the handler looked).
+    if sender == 0 && kind != MessageType::System {
+        return Err(StoreError::not_found(format!(
+            "no conversation {}",
+            draft.conversation_id
+        )));
+    }
+    let conversation =
+        crate::conversations::load(conn, draft.conversation_id)?.ok_or_else(|| {
+            StoreError::not_found(format!("no conversation {}", draft.conversation_id))
+        })?;
     Ok(SendOutcome::Created {
         message,
-        conversation,
+        conversation: Box::new(conversation),
     })
+}
+
+/// Recalls `message` at `now`: it stays stored (admins see it), marked; if
+/// it was the conversation's last message the preview says so; each
+/// member who had not read it has one unread message less. Answers the
+/// message and the conversation as they are now. Call inside a write
+/// transaction.
+pub fn recall(
+    conn: &mut Conn,
+    message: &MessageRow,
+    now: i64,
+) -> Result<(MessageRow, Conversation), StoreError> {
+    let recalled = diesel::update(messages::table.find(message.id))
+        .set(messages::recalled_at.eq(now))
+        .returning(MessageRow::as_returning())
+        .get_result(conn)?;
+    let cid = message.conversation_id;
+    diesel::update(
+        conversations::table
+            .find(cid)
+            .filter(conversations::last_message_id.eq(message.id)),
+    )
+    .set((
+        conversations::last_message.eq(RECALLED_PREVIEW),
+        conversations::last_message_type.eq(RECALLED_TYPE),
+    ))
+    .execute(conn)?;
+    if message.message_type != MessageType::System {
+        diesel::update(
+            participants::table
+                .filter(participants::conversation_id.eq(cid))
+                .filter(participants::user_id.ne(&message.sender_id))
+                .filter(participants::last_read_message_id.lt(message.id))
+                .filter(participants::visible_after_id.lt(message.id))
+                .filter(participants::unread_count.gt(0)),
+        )
+        .set(participants::unread_count.eq(participants::unread_count - 1))
+        .execute(conn)?;
+    }
+    let conversation = crate::conversations::load(conn, cid)?
+        .ok_or_else(|| StoreError::not_found(format!("no conversation {cid}")))?;
+    Ok((recalled, conversation))
 }
 
 /// One message by id.
@@ -152,6 +197,8 @@ pub struct HistoryQuery {
     pub before_id: Option<i64>,
     /// Only messages newer than this id.
     pub after_id: Option<i64>,
+    /// The reader sees only messages above this id (since he joined).
+    pub visible_after: i64,
     /// The page.
     pub page: Page,
 }
@@ -165,6 +212,7 @@ pub fn history(
     let build = || {
         let mut q = messages::table
             .filter(messages::conversation_id.eq(conversation_id))
+            .filter(messages::id.gt(query.visible_after))
             .into_boxed();
         if let Some(before) = query.before_id {
             q = q.filter(messages::id.lt(before));
@@ -191,7 +239,8 @@ pub fn history(
 /// Filters of a message search.
 #[derive(Debug, Clone, Default)]
 pub struct MessageFilter {
-    /// Only messages of conversations this user takes part in.
+    /// Only what this member may read: his conversations' messages since
+    /// he joined, recalled ones left out.
     pub participant: Option<String>,
     /// Substring of the text (or of a file's name), any length.
     pub q: Option<String>,
@@ -318,14 +367,17 @@ pub fn search(
     let build = || {
         let mut q = messages::table.into_boxed();
         if let Some(me) = &filter.participant {
-            let mine = conversations::table
+            // A member finds what he may read: his conversations' messages
+            // since he joined, never a recalled one.
+            q = q
                 .filter(
-                    conversations::customer_id
-                        .eq(me.clone())
-                        .or(conversations::merchant_id.eq(me.clone())),
+                    diesel::dsl::sql::<Bool>(
+                        "EXISTS (SELECT 1 FROM participants p WHERE p.conversation_id = messages.conversation_id AND p.user_id = ",
+                    )
+                    .bind::<Text, _>(me.clone())
+                    .sql(" AND messages.id > p.visible_after_id)"),
                 )
-                .select(conversations::id);
-            q = q.filter(messages::conversation_id.eq_any(mine));
+                .filter(messages::recalled_at.is_null());
         }
         match &text {
             Some(TextMatch::Fts(phrase)) => {
@@ -401,6 +453,7 @@ mod search_tests {
             client_msg_id: None,
             upload: None,
             order: None,
+            system: None,
             created_at: 1,
         }
     }
@@ -427,20 +480,12 @@ mod search_tests {
         let (_dir, db) = crate::demo_db();
         db.write_blocking(|c| {
             let conv = crate::b1_m1(c)?;
-            send(
-                c,
-                &text(conv.id, "b1", "请问这个商品有货吗"),
-                Side::Customer,
-            )?;
+            send(c, &text(conv.id, "b1", "请问这个商品有货吗"))?;
             // As before the migration: no index, no triggers.
             c.batch_execute(DOWN)?;
-            send(c, &text(conv.id, "m1", "亲，商品有货"), Side::Agent)?;
+            send(c, &text(conv.id, "m1", "亲，商品有货"))?;
             c.batch_execute(UP)?;
-            send(
-                c,
-                &text(conv.id, "b1", "有货就好，商品不错"),
-                Side::Customer,
-            )?;
+            send(c, &text(conv.id, "b1", "有货就好，商品不错"))?;
             assert_eq!(
                 found(c, "商品有货"),
                 vec!["亲，商品有货", "请问这个商品有货吗"]

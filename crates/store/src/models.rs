@@ -13,9 +13,7 @@ use crate::columns::{
     ConversationKindColumn, MessageTypeColumn, OrderStatusColumn, ParticipantRoleColumn,
     RoleColumn, SnapshotColumn, SystemEventColumn, UploadKindColumn, UserStatusColumn,
 };
-use crate::schema::{
-    conversations, messages, orders, participants, quick_replies, uploads, users,
-};
+use crate::schema::{conversations, messages, orders, participants, quick_replies, uploads, users};
 
 /// A user row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
@@ -113,7 +111,10 @@ impl Conversation {
 
     /// Every member's id.
     pub fn member_ids(&self) -> Vec<String> {
-        self.participants.iter().map(|p| p.user_id.clone()).collect()
+        self.participants
+            .iter()
+            .map(|p| p.user_id.clone())
+            .collect()
     }
 
     /// The members as the group rules see them, given their user rows.

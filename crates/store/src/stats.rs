@@ -188,14 +188,17 @@ pub struct Figures {
 /// A point with its conversation's agent, as loaded.
 #[derive(Debug, Clone, QueryableByName)]
 struct AgentPoint {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    agent_id: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    agent_id: Option<String>,
     #[diesel(embed)]
     point: Point,
 }
 
 /// The messages of `[from, to)` and, for each conversation among them, the
-/// message before its first one in the range, with their conversation's agent.
+/// message before its first one in the range, with their conversation's
+/// agent (null in a group, which has no sides and no first-response
+/// figures). System messages (membership changes) are nobody's words and
+/// are left out.
 ///
 /// The first half reads the range through the `messages_created` index;
 /// the second finds each active conversation's previous message with one
@@ -203,16 +206,18 @@ struct AgentPoint {
 /// [`first_response_waits`] sorts.
 const POINTS_SQL: &str = "
 SELECT m.conversation_id AS conversation_id, c.merchant_id AS agent_id,
-       m.sender_id = c.merchant_id AS sender_is_agent, m.created_at AS created_at, m.id AS id
+       COALESCE(m.sender_id = c.merchant_id, 0) AS sender_is_agent, m.created_at AS created_at, m.id AS id
 FROM messages m JOIN conversations c ON c.id = m.conversation_id
-WHERE m.created_at >= ?1 AND m.created_at < ?2
+WHERE m.created_at >= ?1 AND m.created_at < ?2 AND m.message_type <> 'system'
 UNION ALL
-SELECT m.conversation_id, c.merchant_id, m.sender_id = c.merchant_id, m.created_at, m.id
+SELECT m.conversation_id, c.merchant_id, COALESCE(m.sender_id = c.merchant_id, 0), m.created_at, m.id
 FROM (SELECT conversation_id AS cid, min(id) AS first_id FROM messages
-      WHERE created_at >= ?1 AND created_at < ?2 GROUP BY conversation_id) AS a
+      WHERE created_at >= ?1 AND created_at < ?2 AND message_type <> 'system'
+      GROUP BY conversation_id) AS a
 JOIN conversations c ON c.id = a.cid
 JOIN messages m ON m.id = (
-    SELECT max(p.id) FROM messages p WHERE p.conversation_id = a.cid AND p.id < a.first_id)";
+    SELECT max(p.id) FROM messages p
+    WHERE p.conversation_id = a.cid AND p.id < a.first_id AND p.message_type <> 'system')";
 
 fn count_between(conn: &mut Conn, from: i64, to: i64) -> Result<i64, StoreError> {
     Ok(messages::table
@@ -241,7 +246,7 @@ pub fn figures(
         let points: Vec<Point> = loaded.iter().map(|p| p.point).collect();
         let agent_of: HashMap<i64, &str> = loaded
             .iter()
-            .map(|p| (p.point.conversation_id, p.agent_id.as_str()))
+            .filter_map(|p| Some((p.point.conversation_id, p.agent_id.as_deref()?)))
             .collect();
         let in_range: Vec<Point> = points
             .iter()

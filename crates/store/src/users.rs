@@ -179,21 +179,61 @@ pub fn count_by_role(conn: &mut Conn) -> Result<Vec<(Role, i64)>, StoreError> {
         .collect())
 }
 
-/// The ids of everyone `user_id` shares a conversation with.
+/// The ids of everyone `user_id` shares a conversation with (direct or group).
 pub fn contacts(conn: &mut Conn, user_id: &str) -> Result<Vec<String>, StoreError> {
-    let mut ids: Vec<String> = conversations::table
-        .filter(conversations::customer_id.eq(user_id))
-        .select(conversations::merchant_id)
-        .load(conn)?;
-    ids.extend(
-        conversations::table
-            .filter(conversations::merchant_id.eq(user_id))
-            .select(conversations::customer_id)
-            .load::<String>(conn)?,
-    );
-    ids.sort();
-    ids.dedup();
-    Ok(ids)
+    #[derive(diesel::QueryableByName)]
+    struct Peer {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        user_id: String,
+    }
+    Ok(diesel::sql_query(
+        "SELECT DISTINCT o.user_id FROM participants m \
+         JOIN participants o ON o.conversation_id = m.conversation_id \
+         WHERE m.user_id = ? AND o.user_id <> m.user_id ORDER BY o.user_id",
+    )
+    .bind::<diesel::sql_types::Text, _>(user_id)
+    .load::<Peer>(conn)?
+    .into_iter()
+    .map(|p| p.user_id)
+    .collect())
+}
+
+/// The platform-support user to bring into a mediation: `wanted` when it
+/// names an active one (422 otherwise), else the first active one by id.
+pub fn platform_support(conn: &mut Conn, wanted: Option<&str>) -> Result<UserRow, StoreError> {
+    let mut q = users::table
+        .filter(users::role.eq(Role::Platform.as_str()))
+        .filter(users::status.eq(livechat_domain::UserStatus::Active.as_str()))
+        .into_boxed();
+    if let Some(id) = wanted {
+        q = q.filter(users::id.eq(id.to_string()));
+    }
+    q.order(users::id.asc())
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| match wanted {
+            Some(id) => {
+                StoreError::invalid(format!("`{id}` is not an active platform-support user"))
+            }
+            None => StoreError::invalid("no platform-support user is available"),
+        })
+}
+
+/// Whether `a` and `b` share a direct conversation.
+pub fn share_direct(conn: &mut Conn, a: &str, b: &str) -> Result<bool, StoreError> {
+    let n: i64 = conversations::table
+        .filter(
+            conversations::customer_id
+                .eq(a)
+                .and(conversations::merchant_id.eq(b))
+                .or(conversations::customer_id
+                    .eq(b)
+                    .and(conversations::merchant_id.eq(a))),
+        )
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
 }
 
 #[cfg(test)]

@@ -21,6 +21,8 @@ pub struct ClientConfig {
     pub max_voice_ms: u64,
     /// Most quick replies one user may keep.
     pub max_quick_replies: i64,
+    /// How long after sending its sender may recall a message, in seconds.
+    pub recall_window_secs: i64,
 }
 
 /// The limits clients should check before sending (no token needed).
@@ -32,6 +34,7 @@ pub async fn client_config(state: web::Data<AppState>) -> HttpResponse {
         max_text_chars: MAX_TEXT_CHARS,
         max_voice_ms: MAX_VOICE_MS,
         max_quick_replies: MAX_QUICK_REPLIES,
+        recall_window_secs: state.settings.recall_window_secs,
     })
 }
 

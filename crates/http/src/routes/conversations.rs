@@ -1,11 +1,12 @@
-//! Conversations: open, list, read, history, read marks.
+//! Conversations: open, list, read, history, read marks. Groups and their
+//! members are in `groups.rs`.
 
 use actix_web::{get, post, put, web, HttpResponse};
 use livechat_domain::paging::Order;
-use livechat_domain::{Role, Sides};
+use livechat_domain::{now_ms, Role, Sides};
 use livechat_store::conversations::ConversationFilter;
 use livechat_store::messages::HistoryQuery;
-use livechat_store::models::{ConversationRow, UserRow};
+use livechat_store::models::{Conversation, ParticipantRow, UserRow};
 use livechat_store::{Conn, StoreError};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -14,17 +15,69 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::{page_of, text_filter};
 use crate::auth::{AuthUser, ChatUser};
 use crate::dto::{conversation_users, message_users, ConversationDto, MessageDto, Paged, Renderer};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::events::{self, presence};
 use crate::state::AppState;
 
-/// Loads a conversation that `user` may see: a participant's, or any for an
-/// admin. Anything else is "not found", so ids reveal nothing.
-pub fn visible(conn: &mut Conn, user: &UserRow, id: i64) -> Result<ConversationRow, StoreError> {
-    let row = livechat_store::conversations::get(conn, id)?
-        .filter(|r| user.role == Role::Admin || r.sides().includes(&user.id))
-        .ok_or_else(|| StoreError::not_found(format!("no conversation {id}")))?;
-    Ok(row)
+fn no_conversation(id: i64) -> StoreError {
+    StoreError::not_found(format!("no conversation {id}"))
+}
+
+/// How a user sees a conversation.
+pub enum View {
+    /// He takes part: his own membership (read mark, join point).
+    Member(ParticipantRow),
+    /// He watches it read-only: an admin, or platform support mediating
+    /// it from a mediation group.
+    Monitor,
+}
+
+impl View {
+    /// The id above which he sees messages (his join point; 0 for monitors).
+    pub fn visible_after(&self) -> i64 {
+        match self {
+            View::Member(p) => p.visible_after_id,
+            View::Monitor => 0,
+        }
+    }
+}
+
+/// Loads a conversation that `user` may see, and how: a member's, any for
+/// an admin, a mediated one for the platform members of its mediation
+/// group. Anything else is "not found", so ids reveal nothing.
+pub fn visible(
+    conn: &mut Conn,
+    user: &UserRow,
+    id: i64,
+) -> Result<(Conversation, View), StoreError> {
+    let conversation =
+        livechat_store::conversations::load(conn, id)?.ok_or_else(|| no_conversation(id))?;
+    if let Some(me) = conversation.member(&user.id) {
+        let view = View::Member(me.clone());
+        return Ok((conversation, view));
+    }
+    let mediates = user.role == Role::Platform
+        && livechat_store::conversations::mediates_for(conn, id, &user.id)?;
+    if user.role == Role::Admin || mediates {
+        Ok((conversation, View::Monitor))
+    } else {
+        Err(no_conversation(id))
+    }
+}
+
+/// Loads a conversation `user` is a member of (404 otherwise).
+pub fn membership(
+    conn: &mut Conn,
+    user: &UserRow,
+    id: i64,
+) -> Result<(Conversation, ParticipantRow), StoreError> {
+    let conversation =
+        livechat_store::conversations::load(conn, id)?.ok_or_else(|| no_conversation(id))?;
+    let me = conversation
+        .member(&user.id)
+        .cloned()
+        .ok_or_else(|| no_conversation(id))?;
+    Ok((conversation, me))
 }
 
 /// Filters of a conversation list.
@@ -81,43 +134,72 @@ pub async fn list_conversations(
     Ok(HttpResponse::Ok().json(Paged { count, results }))
 }
 
-/// Whom to talk to.
+/// A direct conversation with `target_id`, or a group: `kind: "group"`
+/// with a `title` and the other members' ids.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct OpenBody {
-    pub target_id: String,
+    /// The other person of a direct conversation.
+    pub target_id: Option<String>,
+    /// `direct` (default) or `group`.
+    pub kind: Option<String>,
+    /// A group's title, 1 to 50 characters.
+    pub title: Option<String>,
+    /// A group's other members (not the caller): 2 to 49 ids.
+    pub member_ids: Option<Vec<String>>,
 }
 
-/// Gets (200) or creates (201) the caller's conversation with `target_id`.
+/// Gets (200) or creates (201) the caller's direct conversation with
+/// `target_id`, or creates a group (201).
 #[utoipa::path(tag = "conversations", request_body = OpenBody,
-    responses((status = 201, body = ConversationDto), (status = 200, body = ConversationDto), (status = 403, description = "that pair may not talk"), (status = 404, description = "no such user")))]
+    responses((status = 201, body = ConversationDto), (status = 200, body = ConversationDto), (status = 403, description = "that pair may not talk; buyers cannot create groups"), (status = 404, description = "no such user"), (status = 422, description = "a bad group: title, size, duplicate or unknown members")))]
 #[post("/api/conversations/")]
 pub async fn open_conversation(
     state: web::Data<AppState>,
     user: ChatUser,
     body: web::Json<OpenBody>,
 ) -> ApiResult<HttpResponse> {
-    let me = user.0;
-    let target_id = body.into_inner().target_id;
-    let (row, created, users) = state
+    let body = body.into_inner();
+    match body.kind.as_deref() {
+        Some("group") => {
+            let title = body.title.unwrap_or_default();
+            let members = body.member_ids.unwrap_or_default();
+            super::groups::create(&state, user.0, &title, members).await
+        }
+        None | Some("direct") => {
+            let target = body.target_id.ok_or_else(|| {
+                ApiError::Validation("give `target_id`, or `kind: \"group\"` with members".into())
+            })?;
+            open_direct(&state, user.0, target).await
+        }
+        Some(other) => Err(ApiError::Validation(format!(
+            "unknown kind `{other}`: expected direct or group"
+        ))),
+    }
+}
+
+async fn open_direct(state: &AppState, me: UserRow, target_id: String) -> ApiResult<HttpResponse> {
+    let (conversation, created, users) = state
         .db
         .write(move |c| {
             let target = livechat_store::users::get(c, &target_id)?
                 .filter(|t| t.is_active())
                 .ok_or_else(|| StoreError::not_found(format!("no user `{target_id}`")))?;
             let sides = Sides::for_pair(&me.id, me.role, &target.id, target.role)?;
-            let (row, created) = livechat_store::conversations::get_or_create(c, &sides)?;
-            let users = conversation_users(c, std::slice::from_ref(&row))?;
-            Ok((row, created, users))
+            let (conversation, created) =
+                livechat_store::conversations::get_or_create(c, &sides, &me.id, now_ms())?;
+            let users = conversation_users(c, std::slice::from_ref(&conversation))?;
+            Ok((conversation, created, users))
         })
         .await?;
-    let dto = events::render_conversation(&state, &row, &users).await?;
-    if created {
-        state.broker.link(&row.customer_id, &row.merchant_id);
-        events::conversation_changed(&state, &row, &dto);
-        Ok(HttpResponse::Created().json(dto))
-    } else {
-        Ok(HttpResponse::Ok().json(dto))
+    let dto = events::render_conversation(state, &conversation, &users).await?;
+    if !created {
+        return Ok(HttpResponse::Ok().json(dto));
     }
+    if let Some(sides) = conversation.row.sides() {
+        state.broker.link(&sides.customer_id, &sides.agent_id);
+    }
+    events::conversation_changed(state, &conversation, &dto);
+    Ok(HttpResponse::Created().json(dto))
 }
 
 /// One conversation.
@@ -130,15 +212,15 @@ pub async fn get_conversation(
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     let me = user.0;
-    let (row, users) = state
+    let (conversation, users) = state
         .db
         .read(move |c| {
-            let row = visible(c, &me, id)?;
-            let users = conversation_users(c, std::slice::from_ref(&row))?;
-            Ok((row, users))
+            let (conversation, _) = visible(c, &me, id)?;
+            let users = conversation_users(c, std::slice::from_ref(&conversation))?;
+            Ok((conversation, users))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(events::render_conversation(&state, &row, &users).await?))
+    Ok(HttpResponse::Ok().json(events::render_conversation(&state, &conversation, &users).await?))
 }
 
 /// A history page request.
@@ -168,24 +250,30 @@ pub async fn list_messages(
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     let query = query.into_inner();
-    let history = HistoryQuery {
-        order: Order::parse(query.order.as_deref(), Order::Desc)?,
-        before_id: query.before_id,
-        after_id: query.after_id,
-        page: page_of(query.page, query.page_size, 50)?,
-    };
+    let order = Order::parse(query.order.as_deref(), Order::Desc)?;
+    let page = page_of(query.page, query.page_size, 50)?;
     let me = user.0;
+    let audit = me.role == Role::Admin;
     let (count, rows, users) = state
         .db
         .read(move |c| {
-            visible(c, &me, id)?;
+            let (_, view) = visible(c, &me, id)?;
+            let history = HistoryQuery {
+                order,
+                before_id: query.before_id,
+                after_id: query.after_id,
+                visible_after: view.visible_after(),
+                page,
+            };
             let (count, rows) = livechat_store::messages::history(c, id, history)?;
             let users = message_users(c, &rows)?;
             Ok((count, rows, users))
         })
         .await?;
     let online = presence(&state, users.keys()).await?;
-    let results = Renderer::new(&state.settings, &users, &online).messages(&rows);
+    let results = Renderer::new(&state.settings, &users, &online)
+        .audit(audit)
+        .messages(&rows);
     Ok(HttpResponse::Ok().json(Paged { count, results }))
 }
 
@@ -210,28 +298,20 @@ pub async fn mark_read(
     let up_to = super::optional_json::<ReadBody>(&body)?.up_to_id;
     let me = user.0;
     let reader = me.id.clone();
-    let (before, row, users) = state
+    let (before, after, users) = state
         .db
         .write(move |c| {
-            let conv = visible(c, &me, id)?;
-            let side = conv
-                .sides()
-                .side_of(&me.id)
-                .ok_or_else(|| StoreError::not_found(format!("no conversation {id}")))?;
-            let row = livechat_store::conversations::mark_read(c, &conv, side, up_to)?;
-            let users = conversation_users(c, std::slice::from_ref(&row))?;
-            Ok((conv, row, users))
+            let (conversation, _) = membership(c, &me, id)?;
+            let after = livechat_store::conversations::mark_read(c, &conversation, &me.id, up_to)?;
+            let users = conversation_users(c, std::slice::from_ref(&after))?;
+            Ok((conversation, after, users))
         })
         .await?;
-    let dto = events::render_conversation(&state, &row, &users).await?;
-    let mark = if row.customer_id == reader {
-        row.customer_last_read_message_id
-    } else {
-        row.merchant_last_read_message_id
-    };
-    if before != row {
-        events::read(&state, &row, &reader, mark);
-        events::conversation_changed(&state, &row, &dto);
+    let dto = events::render_conversation(&state, &after, &users).await?;
+    if before != after {
+        let mark = after.member(&reader).map_or(0, |p| p.last_read_message_id);
+        events::read(&state, &after, &reader, mark);
+        events::conversation_changed(&state, &after, &dto);
     }
     Ok(HttpResponse::Ok().json(dto))
 }

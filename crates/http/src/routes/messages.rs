@@ -3,37 +3,33 @@
 use std::collections::HashMap;
 
 use actix_web::{get, post, web, HttpResponse};
+use livechat_domain::messages::{check_recall, Recall, RecallTarget};
 use livechat_domain::messages::{Loaded, MessageDraft, SendFields, SendRequest};
-use livechat_domain::{now_ms, MessageType, Side};
+use livechat_domain::{now_ms, MessageType, Role};
 use livechat_store::messages::{MessageFilter, SendOutcome};
-use livechat_store::models::{ConversationRow, UserRow};
-use livechat_store::{orders, uploads};
+use livechat_store::models::UserRow;
+use livechat_store::{orders, uploads, StoreError};
 use serde::Deserialize;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::conversations::visible;
+use super::conversations::{membership, visible, View};
 use super::{page_of, text_filter};
 use crate::auth::{AuthUser, ChatUser};
 use crate::dto::{conversation_users, message_users, MessageDto, Paged, Renderer};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::events::{self, presence};
 use crate::state::AppState;
 
 /// Reads what a send needs, on the read pool and before the writer sees
-/// it: the conversation (404 unless the sender takes part), its users, and
+/// it: the conversation (404 unless the sender is a member), its users, and
 /// the upload or order the request names; then lets the domain make the
 /// message.
 async fn draft(
     state: &AppState,
     me: UserRow,
     request: SendRequest,
-) -> ApiResult<(
-    ConversationRow,
-    Side,
-    MessageDraft,
-    HashMap<String, UserRow>,
-)> {
-    let (conv, users, loaded) = state
+) -> ApiResult<(MessageDraft, HashMap<String, UserRow>)> {
+    let (conversation, users, loaded) = state
         .db
         .read({
             let me = me.clone();
@@ -43,8 +39,8 @@ async fn draft(
             );
             let conversation_id = request.conversation_id;
             move |c| {
-                let conv = visible(c, &me, conversation_id)?;
-                let users = conversation_users(c, std::slice::from_ref(&conv))?;
+                let (conversation, _) = membership(c, &me, conversation_id)?;
+                let users = conversation_users(c, std::slice::from_ref(&conversation))?;
                 let loaded = Loaded {
                     upload: upload_id
                         .map(|id| uploads::get(c, &id))
@@ -57,16 +53,13 @@ async fn draft(
                         .flatten()
                         .map(Into::into),
                 };
-                Ok((conv, users, loaded))
+                Ok((conversation, users, loaded))
             }
         })
         .await?;
-    let sides = conv.sides();
-    let side = sides
-        .side_of(&me.id)
-        .ok_or_else(|| ApiError::NotFound(format!("no conversation {}", conv.id)))?;
-    let draft = request.draft(&me.id, &sides, loaded, now_ms())?;
-    Ok((conv, side, draft, users))
+    let sides = conversation.row.sides();
+    let draft = request.draft(&me.id, sides.as_ref(), loaded, now_ms())?;
+    Ok((draft, users))
 }
 
 /// Stores a message and pushes it to both participants and the admins.
@@ -83,10 +76,10 @@ pub async fn send_message(
     let request = SendRequest::parse(body.into_inner())?;
     let me = user.0;
     state.limiters.sends.admit(&me.id, "too many messages")?;
-    let (_, side, draft, users) = self::draft(&state, me, request).await?;
+    let (draft, users) = self::draft(&state, me, request).await?;
     let outcome = state
         .db
-        .write(move |c| livechat_store::messages::send(c, &draft, side))
+        .write(move |c| livechat_store::messages::send(c, &draft))
         .await?;
     let online = presence(&state, users.keys()).await?;
     let renderer = Renderer::new(&state.settings, &users, &online);
@@ -155,11 +148,74 @@ pub async fn search_messages(
         })
         .await?;
     let online = presence(&state, users.keys()).await?;
-    let results = Renderer::new(&state.settings, &users, &online).messages(&rows);
+    let results = Renderer::new(&state.settings, &users, &online)
+        .audit(user.is_admin())
+        .messages(&rows);
     Ok(HttpResponse::Ok().json(Paged { count, results }))
+}
+
+/// Recalls one's own message within the window: participants see a
+/// placeholder from now on, the API never returns its content or media
+/// again to them (admins still see it, marked), and the audience gets a
+/// `recall` event and the updated conversation.
+#[utoipa::path(tag = "messages",
+    responses((status = 200, body = MessageDto, description = "recalled (or recalled before), as participants see it"),
+        (status = 403, description = "someone else's message, or an admin"), (status = 404, description = "no such message, or not visible"),
+        (status = 409, description = "past the recall window"), (status = 422, description = "a system message")))]
+#[post("/api/messages/{id}/recall")]
+pub async fn recall_message(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let (id, me) = (id.into_inner(), user.0);
+    let window = state.settings.recall_window_secs;
+    let (message, changed, users) = state
+        .db
+        .write(move |c| {
+            let message = livechat_store::messages::get(c, id)?
+                .ok_or_else(|| StoreError::not_found(format!("no message {id}")))?;
+            let (conversation, view) = visible(c, &me, message.conversation_id)?;
+            if let View::Member(p) = &view {
+                if message.id <= p.visible_after_id {
+                    return Err(StoreError::not_found(format!("no message {id}")));
+                }
+            }
+            let target = RecallTarget {
+                sender_id: message.sender_id.clone(),
+                kind: message.message_type,
+                created_at: message.created_at,
+                recalled: message.recalled_at.is_some(),
+            };
+            let verdict = check_recall(&target, &me.id, me.role == Role::Admin, now_ms(), window)?;
+            let (message, changed) = match verdict {
+                Recall::Already => (message, None),
+                Recall::Now => {
+                    let (m, conv) = livechat_store::messages::recall(c, &message, now_ms())?;
+                    (m, Some(conv))
+                }
+            };
+            let mut users = conversation_users(c, std::slice::from_ref(&conversation))?;
+            users.extend(message_users(c, std::slice::from_ref(&message))?);
+            Ok((message, changed, users))
+        })
+        .await?;
+    let online = presence(&state, users.keys()).await?;
+    let renderer = Renderer::new(&state.settings, &users, &online);
+    if let Some(conversation) = changed {
+        events::recalled(
+            &state,
+            &message,
+            &conversation,
+            &renderer.conversation(&conversation),
+        );
+    }
+    Ok(HttpResponse::Ok().json(renderer.message(&message)))
 }
 
 /// Registers this module's routes and their OpenAPI entries.
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(send_message).service(search_messages);
+    cfg.service(send_message)
+        .service(search_messages)
+        .service(recall_message);
 }

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod config;
 pub mod conversations;
+pub mod groups;
 pub mod health;
 pub mod messages;
 pub mod orders;
@@ -25,6 +26,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .configure(auth::configure)
         .configure(users::configure)
         .configure(conversations::configure)
+        .configure(groups::configure)
         .configure(messages::configure)
         .configure(quick_replies::configure)
         .configure(orders::configure)

@@ -46,8 +46,13 @@ pub async fn list_orders(
             let (buyer, merchant) = match (query.conversation_id, query.buyer_id, query.merchant_id)
             {
                 (Some(id), None, None) => {
-                    let conv = visible(c, &me, id)?;
-                    (conv.customer_id, conv.merchant_id)
+                    let (conv, _) = visible(c, &me, id)?;
+                    let sides = conv.row.sides().ok_or_else(|| {
+                        StoreError::invalid(
+                            "orders belong to direct conversations; a group has none",
+                        )
+                    })?;
+                    (sides.customer_id, sides.agent_id)
                 }
                 (None, Some(b), Some(m)) => {
                     if me.role != Role::Admin && me.id != b && me.id != m {

@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use livechat_domain::messages::MessageDraft;
-use livechat_domain::{MessageType, Side};
+use livechat_domain::MessageType;
 use livechat_store::Db;
 use serde::{Deserialize, Serialize};
 
@@ -113,8 +113,8 @@ impl Sends<'_> {
             let end = (i + batch).min(end_all);
             let items: Vec<_> = (i..end).map(|i| self.message(i)).collect();
             self.db.write_blocking(move |c| {
-                for (new, side) in items {
-                    livechat_store::messages::send(c, &new, side)?;
+                for new in items {
+                    livechat_store::messages::send(c, &new)?;
                 }
                 Ok(())
             })?;
@@ -125,15 +125,15 @@ impl Sends<'_> {
 
     /// The `i`-th message: conversations in turn, the customer's side on
     /// even rounds and the agent's on odd ones.
-    fn message(&self, i: usize) -> (MessageDraft, Side) {
+    fn message(&self, i: usize) -> MessageDraft {
         let conv = i % self.pairs.len();
         let (customer, agent) = &self.pairs[conv];
-        let (side, sender) = if (i / self.pairs.len()) & 1 == 0 {
-            (Side::Customer, customer)
+        let sender = if (i / self.pairs.len()) & 1 == 0 {
+            customer
         } else {
-            (Side::Agent, agent)
+            agent
         };
-        let new = MessageDraft {
+        MessageDraft {
             conversation_id: conv as i64 + 1,
             sender_id: sender.clone(),
             kind: MessageType::Text,
@@ -141,8 +141,8 @@ impl Sends<'_> {
             client_msg_id: None,
             upload: None,
             order: None,
+            system: None,
             created_at: (now_us() / 1000) as i64,
-        };
-        (new, side)
+        }
     }
 }

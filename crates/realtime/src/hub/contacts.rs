@@ -77,6 +77,22 @@ impl Contacts {
         }
     }
 
+    /// Makes `listed` exactly the contacts of `user_id`: every relation he
+    /// had, whatever its reason, goes, and the listed ones come back.
+    pub(super) fn reset(&mut self, user_id: &str, listed: Vec<String>) {
+        if let Some(peers) = self.edges.remove(user_id) {
+            for peer in peers.keys() {
+                if let Some(back) = self.edges.get_mut(peer) {
+                    back.remove(user_id);
+                    if back.is_empty() {
+                        self.edges.remove(peer);
+                    }
+                }
+            }
+        }
+        self.set_listed(user_id, listed);
+    }
+
     /// Makes `a` and `b` contacts for as long as either is online (see
     /// [`Contacts::forget_offline`]). Ignored when `a` is `b`.
     pub(super) fn link(&mut self, a: &str, b: &str) {

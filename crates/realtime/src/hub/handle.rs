@@ -52,6 +52,10 @@ pub(super) enum Command {
         a: String,
         b: String,
     },
+    SetContacts {
+        user_id: String,
+        contacts: Vec<String>,
+    },
     CloseUser {
         user_id: String,
         code: u16,
@@ -190,6 +194,17 @@ impl HubHandle {
         self.tell(Command::Link {
             a: a.to_owned(),
             b: b.to_owned(),
+        });
+    }
+
+    /// Replaces `user_id`'s contacts with exactly `contacts` (as the
+    /// database has them after a membership change): a relation that ended
+    /// carries no more presence either way; a new one between two online
+    /// users tells each that the other is online.
+    pub fn set_contacts(&self, user_id: &str, contacts: Vec<String>) {
+        self.tell(Command::SetContacts {
+            user_id: user_id.to_owned(),
+            contacts,
         });
     }
 

@@ -220,6 +220,7 @@ impl Hub {
                 frame,
             } => self.send_to(&user_id, conn_id, &frame),
             Command::Link { a, b } => self.link(&a, &b),
+            Command::SetContacts { user_id, contacts } => self.set_contacts(&user_id, contacts),
             Command::CloseUser {
                 user_id,
                 code,
@@ -400,6 +401,37 @@ impl Hub {
             self.deliver(b, &status_frame(a, Presence::Online), &mut removals);
             self.remove_sockets(removals);
         }
+    }
+
+    fn set_contacts(&mut self, user_id: &str, contacts: Vec<String>) {
+        let before: HashSet<String> = self.contacts.peers(user_id).map(str::to_owned).collect();
+        self.contacts.reset(user_id, contacts);
+        if !self.online.contains_key(user_id) {
+            let online = &self.online;
+            self.contacts
+                .forget_offline(user_id, |peer| online.contains_key(peer));
+            return;
+        }
+        let new: Vec<String> = self
+            .contacts
+            .peers(user_id)
+            .filter(|p| !before.contains(*p) && self.online.contains_key(*p))
+            .map(str::to_owned)
+            .collect();
+        let mut removals = Vec::new();
+        for peer in new {
+            self.deliver(
+                user_id,
+                &status_frame(&peer, Presence::Online),
+                &mut removals,
+            );
+            self.deliver(
+                &peer,
+                &status_frame(user_id, Presence::Online),
+                &mut removals,
+            );
+        }
+        self.remove_sockets(removals);
     }
 
     fn close_user(&mut self, user_id: &str, code: u16, reason: &str) {

@@ -565,3 +565,32 @@ async fn admin_sockets_have_the_larger_queue() {
         "the participant's small queue overflowed"
     );
 }
+
+/// After a membership change the database's contacts replace the hub's:
+/// a relation that ended carries no presence, a new one does at once.
+#[tokio::test]
+async fn set_contacts_ends_and_starts_relations() {
+    let hub = hub();
+    let mut b1 = join(&hub, "b1", &["m1"]).await;
+    let mut m1 = join(&hub, "m1", &["b1"]).await;
+    let mut p1 = join(&hub, "p1", &[]).await;
+    assert_eq!(next(&mut b1), online_users(&[]));
+    assert_eq!(next(&mut b1), status("m1", "online"));
+    assert_eq!(next(&mut m1), online_users(&["b1"]));
+    assert_eq!(next(&mut p1), online_users(&[]));
+    // b1 left the only conversation he shared with m1 and joined one with p1.
+    hub.set_contacts("b1", vec!["p1".into()]);
+    hub.set_contacts("m1", vec![]);
+    hub.set_contacts("p1", vec!["b1".into()]);
+    settle(&hub).await;
+    assert_eq!(next(&mut b1), status("p1", "online"));
+    assert_eq!(next(&mut p1), status("b1", "online"));
+    assert_quiet(&mut b1);
+    assert_quiet(&mut p1);
+    hub.disconnect("m1", m1.id);
+    settle(&hub).await;
+    assert_quiet(&mut b1);
+    hub.disconnect("p1", p1.id);
+    settle(&hub).await;
+    assert_eq!(next(&mut b1), status("p1", "offline"));
+}
