@@ -114,6 +114,20 @@ async fn a_group_reaches_every_socket_once_and_typing_only_the_others() {
         .await;
     assert_eq!(b2_ws.next_of_type("error").await["type"], "error");
     assert!(of_type(&m1_ws.drain().await, "typing").is_empty());
+    // Admins monitor groups like any conversation.
+    let listed = app.get(&admin, "/api/conversations/").await.expect(200);
+    let group = listed["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == g)
+        .expect("the group is in the admin's list");
+    assert_eq!(group["kind"], "group");
+    let history = app
+        .get(&admin, &format!("/api/conversations/{g}/messages"))
+        .await
+        .expect(200);
+    assert_eq!(history["count"], 2);
 }
 
 #[actix_web::test]
