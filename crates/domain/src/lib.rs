@@ -5,6 +5,7 @@
 //! unread counts move, and who receives each real-time event. The store, the
 //! hub and the HTTP layer all ask it rather than deciding for themselves.
 
+pub mod calls;
 pub mod conversations;
 pub mod error;
 pub mod events;

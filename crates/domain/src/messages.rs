@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::calls::Call;
 use crate::conversations::Sides;
 use crate::error::DomainError;
 use crate::groups::SystemEvent;
@@ -31,17 +32,20 @@ pub enum MessageType {
     Order,
     /// A membership change in a group, written by the server only.
     System,
+    /// The record of a voice or video call, written by the server only.
+    Call,
 }
 
 impl MessageType {
     /// Every type.
-    pub const ALL: [MessageType; 6] = [
+    pub const ALL: [MessageType; 7] = [
         MessageType::Text,
         MessageType::Image,
         MessageType::File,
         MessageType::Voice,
         MessageType::Order,
         MessageType::System,
+        MessageType::Call,
     ];
 
     /// The stored and wire name.
@@ -53,6 +57,7 @@ impl MessageType {
             MessageType::Voice => "voice",
             MessageType::Order => "order",
             MessageType::System => "system",
+            MessageType::Call => "call",
         }
     }
 
@@ -63,7 +68,7 @@ impl MessageType {
             .find(|t| t.as_str() == s)
             .ok_or_else(|| {
                 DomainError::Validation(format!(
-                    "unknown message_type `{s}`: expected text, image, file, voice, order or system"
+                    "unknown message_type `{s}`: expected text, image, file, voice, order, system or call"
                 ))
             })
     }
@@ -80,9 +85,14 @@ impl MessageType {
         )
     }
 
-    /// Whether its sender may recall it (not a system record).
+    /// Whether its sender may recall it (not a system or call record).
     pub fn is_recallable(self) -> bool {
-        self != MessageType::System
+        !matches!(self, MessageType::System | MessageType::Call)
+    }
+
+    /// Whether only the server writes it (membership changes, call records).
+    pub fn is_record(self) -> bool {
+        matches!(self, MessageType::System | MessageType::Call)
     }
 
     /// Whether the message is sent with an `upload_id`.
@@ -131,6 +141,7 @@ pub fn preview(message_type: MessageType, content: &str) -> String {
         MessageType::Voice => "[语音]".into(),
         MessageType::Order => "[订单]".into(),
         MessageType::System => content.chars().take(PREVIEW_CHARS).collect(),
+        MessageType::Call => "[通话]".into(),
     }
 }
 
@@ -270,11 +281,11 @@ impl SendRequest {
     /// Checks the fields of a send: each type takes exactly its own field.
     pub fn parse(f: SendFields) -> Result<Self, DomainError> {
         let kind = MessageType::parse(&f.message_type)?;
-        if kind == MessageType::System {
-            return Err(DomainError::Validation(
-                "system messages are written by the server; send text, image, file, voice or order"
-                    .into(),
-            ));
+        if kind.is_record() {
+            return Err(DomainError::Validation(format!(
+                "{} messages are written by the server; send text, image, file, voice or order",
+                kind.as_str()
+            )));
         }
         if let Some(cid) = &f.client_msg_id {
             validate_client_msg_id(cid)?;
@@ -298,7 +309,7 @@ impl SendRequest {
                     )
                 })?)
             }
-            MessageType::Order | MessageType::System => {
+            MessageType::Order | MessageType::System | MessageType::Call => {
                 refuse_extra(kind, "content", f.content.is_some())?;
                 refuse_extra(kind, "upload_id", f.upload_id.is_some())?;
                 Requested::Order(required(f.order_no, || {
@@ -391,6 +402,7 @@ impl SendRequest {
             upload,
             order,
             system: None,
+            call: None,
             created_at: now_ms,
         })
     }
@@ -424,6 +436,8 @@ pub struct MessageDraft {
     pub order: Option<OrderSnapshot>,
     /// A system message's event.
     pub system: Option<SystemEvent>,
+    /// A call record's call.
+    pub call: Option<Call>,
     /// When it was sent (unix ms).
     pub created_at: i64,
 }
@@ -440,7 +454,60 @@ impl MessageDraft {
             upload: None,
             order: None,
             system: Some(event),
+            call: None,
             created_at: now_ms,
+        }
+    }
+
+    /// A plain text message, its text taken as it is (tools and tests that
+    /// write history directly; a client's text goes through
+    /// [`SendRequest::parse`]).
+    pub fn text(conversation_id: i64, sender_id: &str, content: &str, now_ms: i64) -> Self {
+        Self {
+            conversation_id,
+            sender_id: sender_id.to_string(),
+            kind: MessageType::Text,
+            content: content.to_string(),
+            client_msg_id: None,
+            upload: None,
+            order: None,
+            system: None,
+            call: None,
+            created_at: now_ms,
+        }
+    }
+
+    /// The record of an ended call, sent by the caller.
+    pub fn call(call: Call) -> Self {
+        Self {
+            conversation_id: call.conversation_id,
+            sender_id: call.caller_id.clone(),
+            kind: MessageType::Call,
+            content: String::new(),
+            client_msg_id: None,
+            upload: None,
+            order: None,
+            system: None,
+            created_at: call.ended_at.unwrap_or(call.created_at),
+            call: Some(call),
+        }
+    }
+
+    /// Whether it counts as unread for the other members: not a system
+    /// message, and a call record only for a missed call.
+    pub fn counts_unread(&self) -> bool {
+        match self.kind {
+            MessageType::System => false,
+            MessageType::Call => self.call.as_ref().is_some_and(Call::counts_unread),
+            _ => true,
+        }
+    }
+
+    /// Its conversation-list preview.
+    pub fn preview(&self) -> String {
+        match &self.call {
+            Some(call) => call.preview().to_string(),
+            None => preview(self.kind, &self.content),
         }
     }
 

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use livechat_domain::calls::Call;
 use livechat_domain::groups::SystemEvent;
 use livechat_domain::orders::OrderSnapshot;
 use livechat_domain::ParticipantRole;
@@ -157,6 +158,8 @@ pub struct MessageDto {
     pub order: Option<OrderCard>,
     /// A system message's membership change.
     pub system: Option<SystemEvent>,
+    /// A call record's call (its outcome and duration).
+    pub call: Option<Call>,
     /// Recalled by its sender: participants see no content; admins still do.
     pub recalled: bool,
     pub recalled_at: Option<i64>,
@@ -408,6 +411,7 @@ impl<'a> Renderer<'a> {
                 duration_ms: None,
                 order: None,
                 system: None,
+                call: None,
                 recalled,
                 recalled_at: r.recalled_at,
             };
@@ -438,6 +442,7 @@ impl<'a> Renderer<'a> {
             duration_ms: r.duration_ms,
             order: r.order.as_ref().map(|o| OrderCard::new(o, self.settings)),
             system: r.system.clone(),
+            call: r.call.clone(),
             recalled,
             recalled_at: r.recalled_at,
         }

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod calls;
 pub mod dto;
 pub mod error;
 pub mod events;
@@ -21,5 +22,5 @@ pub use app::build;
 pub use error::ApiError;
 /// Re-exported so the server can name JWT algorithms without its own dependency.
 pub use jsonwebtoken::Algorithm;
-pub use settings::{ChatIdentity, HttpSettings, Limits};
+pub use settings::{CallSettings, ChatIdentity, HttpSettings, Limits};
 pub use state::AppState;

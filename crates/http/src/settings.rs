@@ -43,6 +43,56 @@ impl Default for Limits {
     }
 }
 
+/// Voice and video calls: the ICE servers browsers use, and how long a
+/// call rings.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct CallSettings {
+    /// STUN servers (`stun:host:port`): a list, or a comma-separated string
+    /// (as an environment variable gives it).
+    #[serde(deserialize_with = "list_or_commas")]
+    pub stun_urls: Vec<String>,
+    /// TURN servers (`turn:host:port?transport=udp`, `turns:…`), likewise.
+    #[serde(deserialize_with = "list_or_commas")]
+    pub turn_urls: Vec<String>,
+    /// coturn's `static-auth-secret`; empty: no TURN credentials.
+    pub turn_secret: String,
+    /// How long TURN credentials stay valid, in seconds.
+    pub credential_ttl_secs: i64,
+    /// How long a call rings before it is missed, in seconds.
+    pub ring_timeout_secs: u64,
+}
+
+/// A list of strings given as a list or as one comma-separated string.
+fn list_or_commas<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        Text(String),
+    }
+    Ok(match <Raw as serde::Deserialize>::deserialize(d)? {
+        Raw::List(list) => list,
+        Raw::Text(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+    })
+}
+
+impl Default for CallSettings {
+    fn default() -> Self {
+        Self {
+            stun_urls: Vec::new(),
+            turn_urls: Vec::new(),
+            turn_secret: String::new(),
+            credential_ttl_secs: 86_400,
+            ring_timeout_secs: livechat_domain::calls::DEFAULT_RING_TIMEOUT_SECS,
+        }
+    }
+}
+
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
@@ -76,6 +126,8 @@ pub struct HttpSettings {
     pub limits: Limits,
     /// How long after sending its sender may recall a message.
     pub recall_window_secs: i64,
+    /// Calls.
+    pub calls: CallSettings,
 }
 
 impl HttpSettings {
@@ -97,6 +149,7 @@ impl HttpSettings {
             production: false,
             limits: Limits::default(),
             recall_window_secs: livechat_domain::messages::DEFAULT_RECALL_WINDOW_SECS,
+            calls: CallSettings::default(),
         }
     }
 

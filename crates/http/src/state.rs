@@ -42,10 +42,13 @@ pub struct AppState {
     pub limiters: Arc<Limiters>,
     /// Permits to inspect an upload ([`DECODE_SLOTS`] at once).
     pub decode_slots: Arc<tokio::sync::Semaphore>,
+    /// The calls of this node.
+    pub calls: crate::calls::CallsHandle,
 }
 
 impl AppState {
-    /// Builds the state around a database and a running hub.
+    /// Builds the state around a database and a running hub, and starts
+    /// the calls task (so it must run inside the tokio runtime).
     pub fn new(db: Db, hub: HubHandle, settings: HttpSettings) -> Self {
         let l = &settings.limits;
         let login_window = Duration::from_secs(l.login_window_secs);
@@ -55,13 +58,17 @@ impl AppState {
             sends: RateLimiter::new(l.sends_per_minute, Duration::from_secs(60)),
             uploads: RateLimiter::new(l.uploads_per_minute, Duration::from_secs(60)),
         };
-        Self {
+        let (calls, inbox) = crate::calls::channel();
+        let state = Self {
             db,
             broker: Arc::new(hub.clone()),
             hub,
             settings: Arc::new(settings),
             limiters: Arc::new(limiters),
             decode_slots: Arc::new(tokio::sync::Semaphore::new(DECODE_SLOTS)),
-        }
+            calls: calls.clone(),
+        };
+        tokio::spawn(crate::calls::run(state.clone(), calls, inbox));
+        state
     }
 }

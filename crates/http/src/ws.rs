@@ -7,16 +7,18 @@ use std::time::Instant;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Session};
 use futures_util::StreamExt;
+use livechat_domain::calls::validate_call_id;
 use livechat_domain::{Audience, ConversationId, Role};
 use livechat_realtime::{
-    error_frame, typing_frame, ClientFrame, Connection, Outbound, TypingLimiter, TypingVerdict,
-    IDLE_TIMEOUT, MAX_FRAME_BYTES, PING_INTERVAL, PONG_FRAME,
+    error_frame, typing_frame, ClientFrame, Connection, FrameBudget, Outbound, TypingLimiter,
+    TypingVerdict, IDLE_TIMEOUT, MAX_FRAME_BYTES, PING_INTERVAL, PONG_FRAME,
 };
 use livechat_store::models::UserRow;
 use serde::Deserialize;
 use tracing::Instrument;
 
 use crate::auth::user_for_token;
+use crate::calls::{CallAction, SocketRef};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -64,6 +66,10 @@ pub async fn socket(
                 .max_continuation_size(MAX_FRAME_BYTES);
             run(&state, &user, session, stream, conn).await;
             state.hub.disconnect(&user.id, conn_id);
+            state.calls.socket_gone(SocketRef {
+                user_id: user.id.clone(),
+                conn_id,
+            });
         }
         .instrument(span),
     );
@@ -137,7 +143,7 @@ async fn run(
     let mut heartbeat = tokio::time::interval(PING_INTERVAL);
     heartbeat.tick().await;
     let mut last_seen = Instant::now();
-    let mut typing = TypingLimiter::new();
+    let mut limits = SocketLimits::new();
     let end = loop {
         tokio::select! {
             out = conn.recv() => match out {
@@ -155,7 +161,7 @@ async fn run(
             },
             msg = stream.next() => {
                 last_seen = Instant::now();
-                if let Some(end) = on_message(state, user, conn.id, &mut session, msg, &mut typing).await {
+                if let Some(end) = on_message(state, user, conn.id, &mut session, msg, &mut limits).await {
                     break end;
                 }
             }
@@ -186,11 +192,11 @@ async fn on_message(
     conn_id: u64,
     session: &mut Session,
     msg: Option<Result<AggregatedMessage, actix_ws::ProtocolError>>,
-    typing: &mut TypingLimiter,
+    limits: &mut SocketLimits,
 ) -> Option<End> {
     match msg {
         Some(Ok(AggregatedMessage::Text(text))) => {
-            on_text(state, user, conn_id, session, &text, typing).await
+            on_text(state, user, conn_id, session, &text, limits).await
         }
         Some(Ok(AggregatedMessage::Binary(_))) => {
             Some(End::Close(1008, "binary frames are not accepted".into()))
@@ -226,7 +232,7 @@ async fn on_text(
     conn_id: u64,
     session: &mut Session,
     text: &str,
-    typing: &mut TypingLimiter,
+    limits: &mut SocketLimits,
 ) -> Option<End> {
     let frame = match ClientFrame::parse(text) {
         Ok(f) => f,
@@ -247,7 +253,7 @@ async fn on_text(
                 Ok(audience) => audience,
                 Err(detail) => return send_error(session, &detail).await,
             };
-            match typing.check(conversation_id, Instant::now()) {
+            match limits.typing.check(conversation_id, Instant::now()) {
                 TypingVerdict::Forward => {
                     let frame = typing_frame(conversation_id, &user.id, is_typing);
                     state.broker.publish(audience, frame);
@@ -257,7 +263,105 @@ async fn on_text(
                 TypingVerdict::Flood => Some(End::Close(1008, "typing flood".into())),
             }
         }
+        call => {
+            if !limits.calls.spend(Instant::now()) {
+                return Some(End::Close(1008, "call frame flood".into()));
+            }
+            let from = SocketRef {
+                user_id: user.id.clone(),
+                conn_id,
+            };
+            match on_call(state, user, from, call).await {
+                Ok(()) => None,
+                Err(detail) => send_error(session, &detail).await,
+            }
+        }
     }
+}
+
+/// Most `call.*` frames a socket may send per [`CALL_FRAME_WINDOW`]: room
+/// for a call's bursts of ICE candidates and a large SDP, not for a flood.
+const CALL_FRAMES_PER_WINDOW: usize = 300;
+/// The window of [`CALL_FRAMES_PER_WINDOW`].
+const CALL_FRAME_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// One socket's limits on what it sends.
+struct SocketLimits {
+    typing: TypingLimiter,
+    calls: FrameBudget,
+}
+
+impl SocketLimits {
+    fn new() -> Self {
+        Self {
+            typing: TypingLimiter::new(),
+            calls: FrameBudget::new(CALL_FRAMES_PER_WINDOW, CALL_FRAME_WINDOW),
+        }
+    }
+}
+
+/// Serves a `call.*` frame; answers the refusal to send back, if any.
+async fn on_call(
+    state: &AppState,
+    user: &UserRow,
+    from: SocketRef,
+    frame: ClientFrame,
+) -> Result<(), String> {
+    let (call_id, action) = match frame {
+        ClientFrame::CallInvite {
+            call_id,
+            conversation_id,
+            media,
+        } => {
+            validate_call_id(&call_id).map_err(|e| e.to_string())?;
+            let callee = callee_of(state, user, conversation_id).await?;
+            return state
+                .calls
+                .invite(from, call_id, conversation_id.0, callee, media)
+                .await;
+        }
+        ClientFrame::CallAccept { call_id } => (call_id, CallAction::Accept),
+        ClientFrame::CallDecline { call_id } => (call_id, CallAction::Decline),
+        ClientFrame::CallCancel { call_id } => (call_id, CallAction::Cancel),
+        ClientFrame::CallHangup { call_id, reason } => {
+            let failed = reason.as_deref() == Some("failed");
+            (call_id, CallAction::Hangup { failed })
+        }
+        ClientFrame::CallSignal { call_id, signal } => (call_id, CallAction::Signal(signal)),
+        ClientFrame::Ping | ClientFrame::Typing { .. } => return Ok(()),
+    };
+    validate_call_id(&call_id).map_err(|e| e.to_string())?;
+    state.calls.act(from, call_id, action).await
+}
+
+/// The other side of a direct conversation `user` may call from; admins,
+/// groups and conversations he is not in are refused.
+async fn callee_of(
+    state: &AppState,
+    user: &UserRow,
+    conversation_id: ConversationId,
+) -> Result<String, String> {
+    if user.role == Role::Admin {
+        return Err("administrators monitor conversations and call nobody".into());
+    }
+    let found = state
+        .db
+        .read(move |c| livechat_store::conversations::load(c, conversation_id.0))
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, %conversation_id, "cannot check a call invite");
+            format!("cannot check conversation {conversation_id} now; try again")
+        })?
+        .filter(|c| c.member(&user.id).is_some())
+        .ok_or_else(|| format!("you are not a participant of conversation {conversation_id}"))?;
+    let sides = found
+        .row
+        .sides()
+        .ok_or_else(|| "calls are one to one: a group cannot be called".to_string())?;
+    sides
+        .other(&user.id)
+        .map(str::to_string)
+        .ok_or_else(|| format!("you are not a participant of conversation {conversation_id}"))
 }
 
 /// Who sees `user` typing in `conversation_id`, asked of the database each

@@ -29,6 +29,9 @@ pub trait Broker: Send + Sync + 'static {
     /// joined or left a group): presence stops flowing across relations
     /// that ended, and starts across new ones.
     fn set_contacts(&self, user_id: &str, contacts: Vec<String>);
+    /// Queues `frame` on one socket of `user_id` (a call's signalling goes
+    /// to the socket in the call, not to every tab).
+    fn send_to_socket(&self, user_id: &str, conn_id: u64, frame: Arc<str>);
     /// Closes every socket of `user_id` with `code` and `reason` (4403 when
     /// an admin disables the user) and marks him offline.
     fn close_user(&self, user_id: &str, code: u16, reason: &str);
@@ -45,6 +48,10 @@ impl Broker for HubHandle {
 
     fn set_contacts(&self, user_id: &str, contacts: Vec<String>) {
         HubHandle::set_contacts(self, user_id, contacts);
+    }
+
+    fn send_to_socket(&self, user_id: &str, conn_id: u64, frame: Arc<str>) {
+        HubHandle::send_to(self, user_id, conn_id, frame);
     }
 
     fn close_user(&self, user_id: &str, code: u16, reason: &str) {

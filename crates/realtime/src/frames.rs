@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use livechat_domain::calls::CallMedia;
 use livechat_domain::{ConversationId, MessageId};
 use serde::{Deserialize, Serialize};
 
@@ -132,7 +133,7 @@ pub fn error_frame(detail: &str) -> Arc<str> {
 }
 
 /// A frame a client may send.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
     /// `{"type":"typing","conversation_id":…,"is_typing":…}`: forward to the
@@ -145,6 +146,53 @@ pub enum ClientFrame {
     },
     /// `{"type":"ping"}`: answer [`PONG_FRAME`].
     Ping,
+    /// `{"type":"call.invite","call_id":…,"conversation_id":…,"media":…}`:
+    /// call the other participant of a direct conversation.
+    #[serde(rename = "call.invite")]
+    CallInvite {
+        /// A client-made UUID naming the call.
+        call_id: String,
+        /// The direct conversation.
+        conversation_id: ConversationId,
+        /// `audio` or `video`.
+        media: CallMedia,
+    },
+    /// `{"type":"call.accept","call_id":…}`: the callee answers (from this socket).
+    #[serde(rename = "call.accept")]
+    CallAccept {
+        /// The call.
+        call_id: String,
+    },
+    /// `{"type":"call.decline","call_id":…}`: the callee says no.
+    #[serde(rename = "call.decline")]
+    CallDecline {
+        /// The call.
+        call_id: String,
+    },
+    /// `{"type":"call.cancel","call_id":…}`: the caller gives up while it rings.
+    #[serde(rename = "call.cancel")]
+    CallCancel {
+        /// The call.
+        call_id: String,
+    },
+    /// `{"type":"call.hangup","call_id":…,"reason"?:"failed"}`: a party ends it.
+    #[serde(rename = "call.hangup")]
+    CallHangup {
+        /// The call.
+        call_id: String,
+        /// `failed` when the client's peer connection failed.
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    /// `{"type":"call.signal","call_id":…,"signal":…}`: an SDP or ICE
+    /// candidate for the peer's socket in the active call (opaque JSON).
+    #[serde(rename = "call.signal")]
+    CallSignal {
+        /// The call.
+        call_id: String,
+        /// Relayed as it is.
+        signal: serde_json::Value,
+    },
 }
 
 impl ClientFrame {
@@ -215,6 +263,32 @@ mod tests {
                 is_typing: false
             }
         );
+        let signal = ClientFrame::parse(
+            r#"{"type":"call.signal","call_id":"c","signal":{"candidate":"a=1","sdpMid":"0"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            signal,
+            ClientFrame::CallSignal {
+                call_id: "c".into(),
+                signal: json!({"candidate": "a=1", "sdpMid": "0"}),
+            }
+        );
+        let invite = ClientFrame::parse(
+            r#"{"type":"call.invite","call_id":"c","conversation_id":4,"media":"video"}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            invite,
+            ClientFrame::CallInvite {
+                media: CallMedia::Video,
+                ..
+            }
+        ));
+        assert!(ClientFrame::parse(
+            r#"{"type":"call.invite","call_id":"c","conversation_id":4,"media":"hologram"}"#
+        )
+        .is_err());
         assert!(ClientFrame::parse(r#"{"type":"shout"}"#).is_err());
         assert!(ClientFrame::parse(r#"{"type":"typing"}"#).is_err());
         assert!(ClientFrame::parse("not json").is_err());

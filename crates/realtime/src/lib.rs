@@ -66,7 +66,7 @@ pub use hub::{
     SHUTDOWN_REASON,
 };
 pub use livechat_domain::events::Audience;
-pub use typing::{TypingLimiter, TypingVerdict};
+pub use typing::{FrameBudget, TypingLimiter, TypingVerdict};
 
 /// How often the server pings each socket (WebSocket ping frames). The hub
 /// also uses it as the period of its sweep for sockets whose task vanished

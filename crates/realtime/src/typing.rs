@@ -12,6 +12,43 @@ pub const TYPING_FLOOD_WINDOW: Duration = Duration::from_secs(10);
 /// More typing frames than this within [`TYPING_FLOOD_WINDOW`] is a flood.
 pub const TYPING_FLOOD_LIMIT: usize = 30;
 
+/// Counts one socket's frames of a kind in a sliding window: past `limit`
+/// within `window` the socket is flooding. Pure and clock-free, like
+/// [`TypingLimiter`]; memory is bounded by `limit`.
+#[derive(Debug)]
+pub struct FrameBudget {
+    limit: usize,
+    window: Duration,
+    recent: VecDeque<Instant>,
+}
+
+impl FrameBudget {
+    /// At most `limit` frames per `window`.
+    pub fn new(limit: usize, window: Duration) -> Self {
+        Self {
+            limit,
+            window,
+            recent: VecDeque::new(),
+        }
+    }
+
+    /// Counts a frame arriving at `now`; `false` once over the budget.
+    pub fn spend(&mut self, now: Instant) -> bool {
+        while let Some(&oldest) = self.recent.front() {
+            if now.saturating_duration_since(oldest) >= self.window {
+                self.recent.pop_front();
+            } else {
+                break;
+            }
+        }
+        if self.recent.len() >= self.limit {
+            return false;
+        }
+        self.recent.push_back(now);
+        true
+    }
+}
+
 /// What to do with one typing frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TypingVerdict {
@@ -83,6 +120,22 @@ impl TypingLimiter {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_budget_refills_as_the_window_slides() {
+        let t0 = Instant::now();
+        let mut b = FrameBudget::new(3, Duration::from_secs(10));
+        assert!(b.spend(t0));
+        assert!(b.spend(t0));
+        assert!(b.spend(t0 + Duration::from_secs(5)));
+        assert!(!b.spend(t0 + Duration::from_secs(6)), "four in ten seconds");
+        assert!(
+            b.spend(t0 + Duration::from_secs(10)),
+            "the first two slid out"
+        );
+        assert!(b.spend(t0 + Duration::from_secs(10)));
+        assert!(!b.spend(t0 + Duration::from_secs(11)));
+    }
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use config::{Config, Environment, File, FileFormat};
-use livechat_http::{ChatIdentity, HttpSettings, Limits};
+use livechat_http::{CallSettings, ChatIdentity, HttpSettings, Limits};
 use serde::Deserialize;
 
 /// The default file, compiled in so a binary run from anywhere still starts.
@@ -84,6 +84,7 @@ pub struct Settings {
     pub media: MediaSection,
     pub auth: AuthSection,
     pub messages: MessagesSection,
+    pub calls: CallSettings,
     pub demo: DemoSection,
     pub stats: StatsSection,
     pub log: LogSection,
@@ -207,6 +208,35 @@ impl Settings {
                 "must be between 0 and 86400 seconds".into(),
             );
         }
+        if !(1..=600).contains(&self.calls.ring_timeout_secs) {
+            return bad(
+                "calls.ring_timeout_secs",
+                "must be between 1 and 600 seconds".into(),
+            );
+        }
+        if !(60..=7 * 86_400).contains(&self.calls.credential_ttl_secs) {
+            return bad(
+                "calls.credential_ttl_secs",
+                "must be between 60 seconds and 7 days".into(),
+            );
+        }
+        for url in self.calls.stun_urls.iter().chain(&self.calls.turn_urls) {
+            let scheme_ok = ["stun:", "stuns:", "turn:", "turns:"]
+                .iter()
+                .any(|s| url.starts_with(s));
+            if !scheme_ok {
+                return bad(
+                    "calls.stun_urls / calls.turn_urls",
+                    format!("`{url}` is not a stun:, stuns:, turn: or turns: URL"),
+                );
+            }
+        }
+        if !self.calls.turn_urls.is_empty() && self.calls.turn_secret.is_empty() {
+            return bad(
+                "calls.turn_secret",
+                "TURN servers need the shared secret (coturn's static-auth-secret)".into(),
+            );
+        }
         self.chat_identity()?;
         self.timezone()?;
         Ok(())
@@ -272,6 +302,7 @@ impl Settings {
             production: self.is_production(),
             limits: self.limits.clone(),
             recall_window_secs: self.messages.recall_window_secs,
+            calls: self.calls.clone(),
         })
     }
 }

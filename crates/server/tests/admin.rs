@@ -19,17 +19,7 @@ const F: i64 = 1_773_072_000_000;
 
 /// A message as stored, with a chosen time.
 fn message(conversation_id: i64, sender: &str, at: i64, content: &str) -> MessageDraft {
-    MessageDraft {
-        conversation_id,
-        sender_id: sender.into(),
-        kind: MessageType::Text,
-        content: content.into(),
-        client_msg_id: None,
-        upload: None,
-        order: None,
-        system: None,
-        created_at: at,
-    }
+    MessageDraft::text(conversation_id, sender, content, at)
 }
 
 /// Stores text messages `(sender, at)` between `customer` and `agent`
@@ -586,8 +576,12 @@ async fn statistics_of_a_day() {
             response("p1", "官方客服", "platform", 4, 285_000, 240_000),
         ])
     );
+    assert_eq!(
+        (s["calls_answered"].as_i64(), s["calls_missed"].as_i64()),
+        (Some(0), Some(0))
+    );
     let keys: Vec<&String> = s.as_object().unwrap().keys().collect();
-    assert_eq!(keys.len(), 12, "{keys:?}");
+    assert_eq!(keys.len(), 14, "{keys:?}");
     app.stop().await;
 }
 

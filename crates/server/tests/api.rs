@@ -1152,6 +1152,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("delete", "/api/conversations/{id}/participants/{user_id}"),
     ("post", "/api/conversations/{id}/mediate"),
     ("post", "/api/messages/{id}/recall"),
+    ("get", "/api/calls/ice-servers"),
     ("post", "/api/messages/"),
     ("get", "/api/messages/"),
     ("get", "/api/quick-replies/user/{id}"),

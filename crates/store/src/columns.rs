@@ -7,6 +7,7 @@ use diesel::deserialize::{self, FromSql, FromSqlRow};
 use diesel::expression::AsExpression;
 use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::{Nullable, Text};
+use livechat_domain::calls::Call;
 use livechat_domain::groups::SystemEvent;
 use livechat_domain::orders::OrderSnapshot;
 use livechat_domain::{
@@ -129,6 +130,10 @@ json_column!(
 json_column!(
     /// `messages.system_event`: a system message's event, or null.
     SystemEventColumn => SystemEvent, "system event"
+);
+json_column!(
+    /// `messages.call_record`: a call record's call, or null.
+    CallColumn => Call, "call record"
 );
 
 /// The JSON text stored in a JSON column.

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use livechat_domain::conversations::next_read_mark;
 use livechat_domain::paging::Page;
-use livechat_domain::{ConversationKind, MessageType, ParticipantRole, Sides};
+use livechat_domain::{ConversationKind, ParticipantRole, Sides};
 
 use crate::columns::ConversationKindColumn;
 use crate::db::Conn;
@@ -329,7 +329,7 @@ pub fn list(
 
 /// Moves `reader_id`'s read mark to `up_to` (the newest message when
 /// `None`), never backwards, and recounts his unread messages exactly
-/// (others' messages since he joined, system messages and recalled ones
+/// (others' messages since he joined that count as unread, recalled ones
 /// aside). Call inside a write transaction, for a member.
 pub fn mark_read(
     conn: &mut Conn,
@@ -372,7 +372,7 @@ pub(crate) fn unread_after(
         .filter(messages::conversation_id.eq(conversation_id))
         .filter(messages::sender_id.ne(reader_id))
         .filter(messages::id.gt(after_id))
-        .filter(messages::message_type.ne(MessageType::System.as_str()))
+        .filter(messages::counts_unread.eq(true))
         .filter(messages::recalled_at.is_null())
         .count()
         .get_result(conn)?;

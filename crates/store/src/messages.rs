@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
-use livechat_domain::messages::{preview, MessageDraft, RECALLED_PREVIEW, RECALLED_TYPE};
+use livechat_domain::messages::{MessageDraft, RECALLED_PREVIEW, RECALLED_TYPE};
 use livechat_domain::paging::{Order, Page};
 use livechat_domain::MessageType;
 
@@ -60,6 +60,9 @@ impl NewMessage {
             duration_ms: upload.and_then(|u| u.duration_ms),
             order_snapshot: d.order.as_ref().map(to_json).transpose()?,
             system_event: d.system.as_ref().map(to_json).transpose()?,
+            call_record: d.call.as_ref().map(to_json).transpose()?,
+            call_outcome: d.call.as_ref().and_then(|c| c.outcome).map(|o| o.as_str()),
+            counts_unread: d.counts_unread(),
             created_at: d.created_at,
         })
     }
@@ -98,7 +101,7 @@ pub fn send(conn: &mut Conn, draft: &MessageDraft) -> Result<SendOutcome, StoreE
         .get_result(conn)?;
     diesel::update(conversations::table.find(draft.conversation_id))
         .set((
-            conversations::last_message.eq(preview(kind, &message.content)),
+            conversations::last_message.eq(draft.preview()),
             conversations::last_message_type.eq(kind.as_str()),
             conversations::last_message_time.eq(message.created_at),
             conversations::last_message_id.eq(message.id),
@@ -107,7 +110,7 @@ pub fn send(conn: &mut Conn, draft: &MessageDraft) -> Result<SendOutcome, StoreE
         .execute(conn)?;
     let members =
         participants::table.filter(participants::conversation_id.eq(draft.conversation_id));
-    if kind != MessageType::System {
+    if draft.counts_unread() {
         diesel::update(members.filter(participants::user_id.ne(&draft.sender_id)))
             .set(participants::unread_count.eq(participants::unread_count + 1))
             .execute(conn)?;
@@ -121,7 +124,7 @@ pub fn send(conn: &mut Conn, draft: &MessageDraft) -> Result<SendOutcome, StoreE
     // The record of a member leaving is the one message whose sender is
     // gone; anyone else must still be a member (membership may have changed
     // since the handler looked).
-    if sender == 0 && kind != MessageType::System {
+    if sender == 0 && !kind.is_record() {
         return Err(StoreError::not_found(format!(
             "no conversation {}",
             draft.conversation_id
@@ -162,7 +165,7 @@ pub fn recall(
         conversations::last_message_type.eq(RECALLED_TYPE),
     ))
     .execute(conn)?;
-    if message.message_type != MessageType::System {
+    if message.counts_unread {
         diesel::update(
             participants::table
                 .filter(participants::conversation_id.eq(cid))
@@ -445,17 +448,7 @@ mod search_tests {
     }
 
     fn text(conversation_id: i64, sender: &str, content: &str) -> MessageDraft {
-        MessageDraft {
-            conversation_id,
-            sender_id: sender.into(),
-            kind: MessageType::Text,
-            content: content.into(),
-            client_msg_id: None,
-            upload: None,
-            order: None,
-            system: None,
-            created_at: 1,
-        }
+        MessageDraft::text(conversation_id, sender, content, 1)
     }
 
     fn found(conn: &mut Conn, q: &str) -> Vec<String> {

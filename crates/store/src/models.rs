@@ -9,9 +9,12 @@ use livechat_domain::{
     UserStatus,
 };
 
+use livechat_domain::calls::Call;
+
 use crate::columns::{
-    ConversationKindColumn, MessageTypeColumn, OrderStatusColumn, ParticipantRoleColumn,
-    RoleColumn, SnapshotColumn, SystemEventColumn, UploadKindColumn, UserStatusColumn,
+    CallColumn, ConversationKindColumn, MessageTypeColumn, OrderStatusColumn,
+    ParticipantRoleColumn, RoleColumn, SnapshotColumn, SystemEventColumn, UploadKindColumn,
+    UserStatusColumn,
 };
 use crate::schema::{conversations, messages, orders, participants, quick_replies, uploads, users};
 
@@ -156,6 +159,10 @@ pub struct MessageRow {
     #[diesel(column_name = system_event, deserialize_as = SystemEventColumn)]
     pub system: Option<SystemEvent>,
     pub recalled_at: Option<i64>,
+    #[diesel(column_name = call_record, deserialize_as = CallColumn)]
+    pub call: Option<Call>,
+    /// Whether it counts as unread for the other members.
+    pub counts_unread: bool,
     pub created_at: i64,
 }
 
@@ -180,6 +187,9 @@ pub(crate) struct NewMessage {
     pub duration_ms: Option<i64>,
     pub order_snapshot: Option<String>,
     pub system_event: Option<String>,
+    pub call_record: Option<String>,
+    pub call_outcome: Option<&'static str>,
+    pub counts_unread: bool,
     pub created_at: i64,
 }
 

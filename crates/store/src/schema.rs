@@ -80,6 +80,9 @@ diesel::table! {
         order_snapshot -> Nullable<Text>,
         system_event -> Nullable<Text>,
         recalled_at -> Nullable<BigInt>,
+        call_record -> Nullable<Text>,
+        call_outcome -> Nullable<Text>,
+        counts_unread -> Bool,
         created_at -> BigInt,
     }
 }

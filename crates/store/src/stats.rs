@@ -178,6 +178,10 @@ pub struct Figures {
     pub buckets: Vec<i64>,
     /// Conversations with at least one message in the range.
     pub active_conversations: i64,
+    /// Calls in the range that were answered (completed or failed).
+    pub calls_answered: i64,
+    /// Calls in the range nobody answered.
+    pub calls_missed: i64,
     /// Users per role (every status), as `(role, count)`.
     pub users_by_role: Vec<(livechat_domain::Role, i64)>,
     /// First-response figures of every agent with an answered wait in the
@@ -218,6 +222,22 @@ JOIN conversations c ON c.id = a.cid
 JOIN messages m ON m.id = (
     SELECT max(p.id) FROM messages p
     WHERE p.conversation_id = a.cid AND p.id < a.first_id AND p.message_type <> 'system')";
+
+/// Call records of `[from, to)` that ended with one of `outcomes`.
+fn calls_between(
+    conn: &mut Conn,
+    from: i64,
+    to: i64,
+    outcomes: &[&str],
+) -> Result<i64, StoreError> {
+    Ok(messages::table
+        .filter(messages::message_type.eq("call"))
+        .filter(messages::created_at.ge(from))
+        .filter(messages::created_at.lt(to))
+        .filter(messages::call_outcome.eq_any(outcomes))
+        .count()
+        .get_result(conn)?)
+}
 
 fn count_between(conn: &mut Conn, from: i64, to: i64) -> Result<i64, StoreError> {
     Ok(messages::table
@@ -286,6 +306,8 @@ pub fn figures(
             messages_today: count_between(conn, today.0, today.1)?,
             buckets: bucket_counts(&in_range, bucket_starts, from, to),
             active_conversations: active.len() as i64,
+            calls_answered: calls_between(conn, from, to, &["completed", "failed"])?,
+            calls_missed: calls_between(conn, from, to, &["missed"])?,
             users_by_role: crate::users::count_by_role(conn)?,
             first_response,
         })

@@ -1,6 +1,7 @@
 //! Route handlers, one module per resource.
 
 pub mod auth;
+pub mod calls;
 pub mod config;
 pub mod conversations;
 pub mod groups;
@@ -24,6 +25,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.configure(health::configure)
         .configure(config::configure)
         .configure(auth::configure)
+        .configure(calls::configure)
         .configure(users::configure)
         .configure(conversations::configure)
         .configure(groups::configure)

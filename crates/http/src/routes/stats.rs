@@ -90,6 +90,8 @@ impl Stats {
                 .map(|(&hour_start, &count)| BucketCount { hour_start, count })
                 .collect(),
             active_conversations: figures.active_conversations,
+            calls_answered: figures.calls_answered,
+            calls_missed: figures.calls_missed,
             users_online,
             users_total: RoleCounts::of(figures.users_by_role.iter().copied()),
             first_response: figures
@@ -166,6 +168,10 @@ pub struct Stats {
     pub messages_per_hour: Vec<BucketCount>,
     /// Conversations with at least one message in the range.
     pub active_conversations: i64,
+    /// Calls in the range that were answered (completed, or failed after answering).
+    pub calls_answered: i64,
+    /// Calls in the range nobody answered.
+    pub calls_missed: i64,
     /// Users with an open WebSocket now, per role.
     pub users_online: RoleCounts,
     /// Users per role (every status).

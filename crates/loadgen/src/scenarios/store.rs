@@ -3,7 +3,6 @@
 use std::time::Instant;
 
 use livechat_domain::messages::MessageDraft;
-use livechat_domain::MessageType;
 use livechat_store::Db;
 use serde::{Deserialize, Serialize};
 
@@ -133,16 +132,11 @@ impl Sends<'_> {
         } else {
             agent
         };
-        MessageDraft {
-            conversation_id: conv as i64 + 1,
-            sender_id: sender.clone(),
-            kind: MessageType::Text,
-            content: format!("lg {} store benchmark message {i}", now_us()),
-            client_msg_id: None,
-            upload: None,
-            order: None,
-            system: None,
-            created_at: (now_us() / 1000) as i64,
-        }
+        MessageDraft::text(
+            conv as i64 + 1,
+            sender,
+            &format!("lg {} store benchmark message {i}", now_us()),
+            (now_us() / 1000) as i64,
+        )
     }
 }
