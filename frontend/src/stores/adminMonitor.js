@@ -18,6 +18,8 @@ import {
   applyRead,
   applyPresence,
   stampPresence,
+  applyRecall,
+  applyRecallToConversation,
 } from '../realtime/reducers'
 
 export const CONVERSATION_PAGE = 100
@@ -89,10 +91,18 @@ export const useAdminMonitorStore = defineStore('adminMonitor', () => {
     }
   }
 
+  // A recall: the monitor keeps the original, marked recalled (audit).
+  function onRecall(evt) {
+    const cid = evt.conversation_id
+    if (messages[cid]) messages[cid] = applyRecall(messages[cid], evt, MONITOR)
+    conversations.value = patchConversation(conversations.value, cid, (c) => applyRecallToConversation(c, evt, MONITOR))
+  }
+
   /** What each server event does to the monitor (docs/realtime.md). */
   const events = {
     conversation: (evt) => upsert(evt.conversation),
     message: (evt) => onMessage(evt.message),
+    recall: onRecall,
     read: (evt) => {
       conversations.value = patchConversation(conversations.value, evt.conversation_id, (c) => applyRead(c, evt))
     },
