@@ -90,7 +90,7 @@ describe('removal from a group', () => {
     expect(eng.thread(1).items.map((m) => m.id)).toEqual([1, 3])
   })
 
-  it('leaving drops the group at once, without the removal notice', async () => {
+  it('leaving drops the group at once, with a notice that says so rather than the removal one', async () => {
     const { api, eng } = setup()
     await eng.loadConversations()
     await eng.open(9)
@@ -100,7 +100,7 @@ describe('removal from a group', () => {
     await leaving
     expect(api.removeParticipant).toHaveBeenCalledWith(9, 'b1')
     expect(eng.conv(9)).toBe(null)
-    expect(eng.state.notice).toBe(null)
+    expect(eng.state.notice).toMatchObject({ type: 'left', conversationId: 9 })
   })
 
   it('removing someone else refetches the group', async () => {

@@ -56,8 +56,8 @@ export function createThreads({
     typingWho: {}, // convId -> the id of who types
     activeId: null,
     unreadMarker: null, // { convId, afterId }
-    // The last thing the user should be told about, e.g. removal from the
-    // open group: { type: 'removed', conversationId, title, seq }.
+    // The last thing the user should be told about: removal from the open
+    // group, or having left it: { type: 'removed' | 'left', conversationId, title, seq }.
     notice: null,
     // History of direct conversations mediated by a group the user takes
     // part in as platform support (read-only): directId -> { conversation, items, hasMore, loading, loaded, error }.
@@ -133,7 +133,7 @@ export function createThreads({
   /**
    * The user is no longer in conversation `id` (removed, or he left): it
    * leaves the list and its messages are dropped; if it was open it closes,
-   * with a notice unless he left by himself.
+   * with a notice (`removed`, or `left` when he left by himself).
    */
   function drop(id) {
     const c = conv(id)
@@ -149,8 +149,8 @@ export function createThreads({
       state.unreadMarker = null
     }
     const self = leaving.delete(id)
-    if (wasActive && !self) {
-      state.notice = { type: 'removed', conversationId: id, title: c?.title || '', seq: ++noticeSeq }
+    if (wasActive) {
+      state.notice = { type: self ? 'left' : 'removed', conversationId: id, title: c?.title || '', seq: ++noticeSeq }
     }
     return wasActive
   }
@@ -430,7 +430,7 @@ export function createThreads({
       throw e
     }
     if (self) {
-      drop(convId)
+      if (conv(convId)) drop(convId)
       leaving.delete(convId)
     } else {
       // The pushed `conversation` says the same; this covers a socket that is down.
