@@ -213,6 +213,18 @@ describe('monitor store events', () => {
     expect(m.conversations.find((c) => c.id === 2).last_message).toBe('[已撤回]')
     expect(m.messages[2]).toBeUndefined()
   })
+
+  it('a catch-up marks what was recalled while the link was down', async () => {
+    adminApi.listConversations.mockResolvedValue({ count: 1, results: [conv(1, 100)] })
+    m.applyEvent({ type: 'conversation', conversation: conv(1, 100) })
+    adminApi.listConversationMessages.mockResolvedValueOnce({ count: 1, results: [msg(100, 1, { content: '原话' })] })
+    await m.openConversation(1)
+    adminApi.listConversationMessages.mockImplementation(async (id, p) =>
+      p.order === 'asc' ? { count: 0, results: [] } : { count: 1, results: [msg(100, 1, { content: '原话', recalled: true, recalled_at: 7 })] },
+    )
+    await m.catchUp({ 1: 100 })
+    expect(m.messages[1][0]).toMatchObject({ recalled: true, content: '原话' })
+  })
 })
 
 class FakeSocket {

@@ -151,6 +151,18 @@ describe('recall in the chat', () => {
     expect(eng.thread(9).items[0].content).toBe('m4')
   })
 
+  it('after a reconnect, a recall made while the link was down shows too', async () => {
+    const { api, eng } = setup({ messages: [gmsg(1), gmsg(2, { sender_id: 'b1', content: '我的话' })] })
+    await eng.loadConversations()
+    await eng.open(9)
+    const cursors = eng.snapshotCursors()
+    api.db.messages = [gmsg(1, { recalled: true, content: '', recalled_at: 9 }), gmsg(2, { sender_id: 'b1', content: '', recalled: true, recalled_at: 9 })]
+    await eng.catchUp(cursors)
+    expect(eng.thread(9).items.map((m) => m.recalled)).toEqual([true, true])
+    expect(eng.thread(9).items[0].content).toBe('')
+    expect(eng.thread(9).items[1]._recalledText).toBe('我的话')
+  })
+
   it('a system message is never notified nor counted', async () => {
     const onIncoming = vi.fn()
     const api = fakeApi({ conversations: [group()] })

@@ -392,7 +392,27 @@ export function createThreads({
         if (state.threads[id]) mergeInto(id, msgs)
       },
     })
+    // Recalls are not new messages: those made while the link was down show
+    // in the newest page of each held thread.
+    for (const key of Object.keys(cursors)) await resyncRecalls(Number.isNaN(Number(key)) ? key : Number(key))
     markReadIfVisible()
+  }
+
+  /** Applies the recalls the newest page of a held thread shows, keeping the user's own text. */
+  async function resyncRecalls(id) {
+    const t = state.threads[id]
+    if (!t || !t.loaded) return
+    let page
+    try {
+      page = listOf(await api.messages(id, { order: 'desc', page_size: pageSize }))
+    } catch {
+      return // the next catch-up tries again
+    }
+    for (const m of page) {
+      if (!m.recalled) continue
+      const held = state.threads[id]?.items.find((x) => x.id === m.id)
+      if (held && !held.recalled) applyRecallEvent({ conversation_id: id, message_id: m.id, recalled_at: m.recalled_at ?? null })
+    }
   }
 
   // -- groups, mediation and recall -------------------------------------------
