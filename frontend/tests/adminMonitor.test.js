@@ -179,6 +179,52 @@ describe('monitor store events', () => {
     expect(m.messages[1]).toHaveLength(60)
     expect(m.hasOlder[1]).toBe(false)
   })
+  it('lists a group like any conversation, with each member’s read state', () => {
+    const g = conv(5, 400, {
+      kind: 'group',
+      title: '三方群',
+      customer_id: null,
+      merchant_id: null,
+      customer: null,
+      merchant: null,
+      participants: ['p1', 'b1', 'm1'].map((id) => ({ user_id: id, user: user(id, id[0] === 'p' ? 'platform' : 'buyer'), role: 'member', last_read_message_id: 0, unread_count: 1, joined_at: 1 })),
+    })
+    m.applyEvent({ type: 'conversation', conversation: g })
+    m.applyEvent({ type: 'message', message: msg(401, 5, { sender_id: 'm1' }) })
+    expect(m.conversations[0]).toMatchObject({ id: 5, last_message_id: 401, title: '三方群' })
+    // the monitor guesses no count
+    expect(m.conversations[0].participants.map((p) => p.unread_count)).toEqual([1, 1, 1])
+    m.applyEvent({ type: 'read', conversation_id: 5, reader_id: 'b1', last_read_message_id: 401 })
+    expect(m.conversations[0].participants[1]).toMatchObject({ unread_count: 0, last_read_message_id: 401 })
+    m.applyEvent({ type: 'online_users', users: ['p1'] })
+    expect(m.conversations[0].participants.map((p) => p.user.is_online)).toEqual([true, false, false])
+  })
+
+  it('keeps a recalled message’s original, marked, and previews it as recalled', async () => {
+    m.applyEvent({ type: 'conversation', conversation: conv(1, 100) })
+    adminApi.listConversationMessages.mockResolvedValueOnce({ count: 2, results: [msg(100, 1, { content: '说错了' }), msg(99, 1)] })
+    await m.openConversation(1)
+    m.applyEvent({ type: 'recall', conversation_id: 1, message_id: 100, recalled_at: 5000 })
+    expect(m.messages[1][1]).toMatchObject({ id: 100, recalled: true, recalled_at: 5000, content: '说错了' })
+    expect(m.conversations[0]).toMatchObject({ last_message: '[已撤回]', last_message_type: 'recalled' })
+    // a recall in a conversation not being watched changes only its preview
+    m.applyEvent({ type: 'conversation', conversation: conv(2, 200) })
+    m.applyEvent({ type: 'recall', conversation_id: 2, message_id: 200, recalled_at: 6000 })
+    expect(m.conversations.find((c) => c.id === 2).last_message).toBe('[已撤回]')
+    expect(m.messages[2]).toBeUndefined()
+  })
+
+  it('a catch-up marks what was recalled while the link was down', async () => {
+    adminApi.listConversations.mockResolvedValue({ count: 1, results: [conv(1, 100)] })
+    m.applyEvent({ type: 'conversation', conversation: conv(1, 100) })
+    adminApi.listConversationMessages.mockResolvedValueOnce({ count: 1, results: [msg(100, 1, { content: '原话' })] })
+    await m.openConversation(1)
+    adminApi.listConversationMessages.mockImplementation(async (id, p) =>
+      p.order === 'asc' ? { count: 0, results: [] } : { count: 1, results: [msg(100, 1, { content: '原话', recalled: true, recalled_at: 7 })] },
+    )
+    await m.catchUp({ 1: 100 })
+    expect(m.messages[1][0]).toMatchObject({ recalled: true, content: '原话' })
+  })
 })
 
 class FakeSocket {

@@ -18,6 +18,7 @@ describe('server limits', () => {
       max_text_chars: 100,
       max_voice_ms: 1000,
       max_quick_replies: 3,
+      recall_window_secs: 120,
     })
     expect(limitsFrom({ max_file_size: 0, max_text_chars: 'lots', extra: 1 })).toEqual(DEFAULT_LIMITS)
     expect(limitsFrom(null)).toEqual(DEFAULT_LIMITS)

@@ -18,6 +18,8 @@ import {
   applyRead,
   applyPresence,
   stampPresence,
+  applyRecall,
+  applyRecallToConversation,
 } from '../realtime/reducers'
 
 export const CONVERSATION_PAGE = 100
@@ -89,10 +91,18 @@ export const useAdminMonitorStore = defineStore('adminMonitor', () => {
     }
   }
 
+  // A recall: the monitor keeps the original, marked recalled (audit).
+  function onRecall(evt) {
+    const cid = evt.conversation_id
+    if (messages[cid]) messages[cid] = applyRecall(messages[cid], evt, MONITOR)
+    conversations.value = patchConversation(conversations.value, cid, (c) => applyRecallToConversation(c, evt, MONITOR))
+  }
+
   /** What each server event does to the monitor (docs/realtime.md). */
   const events = {
     conversation: (evt) => upsert(evt.conversation),
     message: (evt) => onMessage(evt.message),
+    recall: onRecall,
     read: (evt) => {
       conversations.value = patchConversation(conversations.value, evt.conversation_id, (c) => applyRead(c, evt))
     },
@@ -179,8 +189,8 @@ export const useAdminMonitorStore = defineStore('adminMonitor', () => {
   }
 
   /** Fetches what was missed while disconnected, after the cursors taken when the socket opened. */
-  function catchUp(cursors = cursorsOf(messages)) {
-    return runCatchUp({
+  async function catchUp(cursors = cursorsOf(messages)) {
+    await runCatchUp({
       cursors,
       reloadList: () => loadConversations(),
       fetchPage: (id, after, size) => adminApi.listConversationMessages(id, { order: 'asc', page_size: size, after_id: after }),
@@ -188,6 +198,18 @@ export const useAdminMonitorStore = defineStore('adminMonitor', () => {
         messages[id] = mergeMessages(messages[id] || [], got)
       },
     })
+    // Recalls made while the link was down: the newest page of each watched conversation shows them.
+    for (const key of Object.keys(cursors)) {
+      const id = Number.isNaN(Number(key)) ? key : Number(key)
+      if (!messages[id]) continue
+      try {
+        const r = await adminApi.listConversationMessages(id, { order: 'desc', page_size: MESSAGE_PAGE })
+        const recalled = (r?.results || []).filter((m) => m.recalled)
+        if (recalled.length) messages[id] = mergeMessages(messages[id], recalled)
+      } catch {
+        // the next catch-up tries again
+      }
+    }
   }
 
   function statusOf(state) {

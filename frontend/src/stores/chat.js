@@ -8,7 +8,7 @@ import { createOutbox } from './chat/outbox'
 import { createQuickReplies } from './chat/quickReplies'
 import { RealtimeConnector } from '../realtime/connector'
 import { createBackoff } from '../realtime/backoff'
-import { otherParty } from '../realtime/reducers'
+import { conversationName, isGroup, memberName } from '../realtime/reducers'
 import { localPreview } from '../realtime/previews'
 import { createTypingSender } from '../utils/typing'
 import { showNotification, playDing, notificationPermission } from '../utils/notify'
@@ -52,8 +52,11 @@ export const useChatStore = defineStore('chat', () => {
     if (!hidden) return // the list badge is enough while the page is in front
     if (soundEnabled.value) playDing()
     if (notifyEnabled.value && notificationPermission() === 'granted') {
-      const other = conv ? otherParty(conv, threads.value.state.me) : msg.sender || { id: msg.sender_id }
-      showNotification(other.username || other.id, localPreview(msg, t, 80), {
+      const me = threads.value.state.me
+      const sender = msg.sender?.username || (conv ? memberName(conv, msg.sender_id) : msg.sender_id)
+      const title = conv ? conversationName(conv, me) : sender
+      const body = localPreview(msg, t, 80)
+      showNotification(title, conv && isGroup(conv) ? `${sender}: ${body}` : body, {
         tag: `conv-${msg.conversation_id}`,
         onClick: () => threads.value && threads.value.open(msg.conversation_id),
       })

@@ -10,6 +10,7 @@ export const DEFAULT_LIMITS = Object.freeze({
   max_text_chars: 5000,
   max_voice_ms: 60000,
   max_quick_replies: 10,
+  recall_window_secs: 120,
 })
 
 /** The server's answer over the defaults, keeping a default for anything missing or not a positive number. */

@@ -1,6 +1,6 @@
 // Display helpers for the chat's lists: the conversation filter and the
 // day separators of a message list.
-import { messageKey, myUnread, otherParty } from '../realtime/reducers'
+import { messageKey, myUnread, conversationName, isGroup, memberUsers, otherParty } from '../realtime/reducers'
 
 /** Which messages to show a day separator before: returns a Set of keys. */
 export function daySeparators(list, dayKeyFn) {
@@ -20,11 +20,8 @@ export function filterConversations(list, me, { q = '', unreadOnly = false } = {
   return list.filter((c) => {
     if (unreadOnly && myUnread(c, me) === 0) return false
     if (!needle) return true
-    const other = otherParty(c, me)
-    return (
-      String(other.id || '').toLowerCase().includes(needle) ||
-      String(other.username || '').toLowerCase().includes(needle) ||
-      String(c.last_message || '').toLowerCase().includes(needle)
-    )
+    const people = isGroup(c) ? memberUsers(c).filter((u) => u.id !== me) : [otherParty(c, me)]
+    const fields = [conversationName(c, me), c.last_message, ...people.flatMap((u) => [u.id, u.username])]
+    return fields.some((f) => String(f || '').toLowerCase().includes(needle))
   })
 }

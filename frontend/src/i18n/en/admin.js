@@ -70,6 +70,12 @@ export default {
     file: 'File',
     voice: 'Voice',
     order: 'Order',
+    system: 'System',
+  },
+  kinds: {
+    direct: 'Direct',
+    group: 'Group',
+    mediation: 'Mediation',
   },
   orderStatus: {
     pending: 'Pending',
@@ -122,6 +128,8 @@ export default {
     readOnlyHint: 'Administrators can watch but not send',
     newMessage: 'New',
     unreadOf: '{name}: {n} unread',
+    members: '{n} members',
+    mediates: 'Mediation · of #{id}',
     lastRead: 'read up to #{id}',
   },
   users: {
@@ -177,6 +185,9 @@ export default {
     createdAt: 'Created',
     view: 'Messages',
     drawerTitle: 'Conversation #{id}: {a} ↔ {b}',
+    drawerTitleGroup: 'Group #{id}: {title}',
+    kind: 'Kind',
+    groupUnread: 'Unread, all members',
     total: '{n} messages',
   },
   messages: {
@@ -200,5 +211,8 @@ export default {
     orderNo: 'Order {no}',
     products: '{n} item(s)',
     download: 'Download',
+    recalled: 'Recalled',
+    recalledAt: 'Recalled at {time}',
+    readCount: 'Read {n}/{m}',
   },
 }

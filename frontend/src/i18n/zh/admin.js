@@ -70,6 +70,12 @@ export default {
     file: '文件',
     voice: '语音',
     order: '订单',
+    system: '系统',
+  },
+  kinds: {
+    direct: '单聊',
+    group: '群聊',
+    mediation: '平台介入',
   },
   orderStatus: {
     pending: '待付款',
@@ -122,6 +128,8 @@ export default {
     readOnlyHint: '管理员只能查看，不能发送消息',
     newMessage: '新消息',
     unreadOf: '{name} 未读 {n}',
+    members: '{n} 人',
+    mediates: '平台介入 · 原会话 #{id}',
     lastRead: '已读至 #{id}',
   },
   users: {
@@ -177,6 +185,9 @@ export default {
     createdAt: '创建时间',
     view: '查看消息',
     drawerTitle: '会话 #{id}：{a} ↔ {b}',
+    drawerTitleGroup: '群聊 #{id}：{title}',
+    kind: '类型',
+    groupUnread: '群成员未读合计',
     total: '共 {n} 条消息',
   },
   messages: {
@@ -200,5 +211,8 @@ export default {
     orderNo: '订单号：{no}',
     products: '共 {n} 件',
     download: '下载',
+    recalled: '已撤回',
+    recalledAt: '撤回于 {time}',
+    readCount: '已读 {n}/{m}',
   },
 }

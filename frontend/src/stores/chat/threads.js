@@ -1,6 +1,7 @@
 // The chat's conversations and their messages: loading and paging, the open
-// conversation, read marking, typing and presence, the real-time event
-// table and the catch-up after a reconnect. Plain JS on Vue's reactivity
+// conversation, read marking, typing and presence, groups (creating,
+// members, leaving, mediation), recalls, the real-time event table and the
+// catch-up after a reconnect. Plain JS on Vue's reactivity
 // (no DOM, no Pinia), unit tested with a fake API; the Pinia store
 // (stores/chat.js) composes it with the outbox and the quick replies.
 import { reactive } from 'vue'
@@ -16,6 +17,10 @@ import {
   applyMessageToConversation,
   applyPresence,
   presenceFromConversation,
+  removeConversation,
+  applyRecall,
+  applyRecallToConversation,
+  countsAsUnread,
   myUnread,
   myLastRead,
   otherPartyId,
@@ -47,12 +52,26 @@ export function createThreads({
     threads: {}, // convId -> { items, hasMore, loading, loaded, error }
     online: {}, // userId -> true/false
     presenceFromSocket: false,
-    typing: {}, // convId -> true while the other party types
+    typing: {}, // convId -> true while the other party (or a member) types
+    typingWho: {}, // convId -> the id of who types
     activeId: null,
     unreadMarker: null, // { convId, afterId }
+    // The last thing the user should be told about: removal from the open
+    // group, or having left it: { type: 'removed' | 'left', conversationId, title, seq }.
+    notice: null,
+    // History of direct conversations mediated by a group the user takes
+    // part in as platform support (read-only): directId -> { conversation, items, hasMore, loading, loaded, error }.
+    mediated: {},
   })
   const typingTimers = {}
   const readState = {} // convId -> { inFlight, again }
+  // Conversations the user was removed from (or left), with the removal's
+  // sequence number: a list fetch that started before a removal must not
+  // bring the conversation back; a push about it (re-added) does.
+  const removals = new Map()
+  let removalSeq = 0
+  let noticeSeq = 0
+  const leaving = new Set() // conversations the user is leaving himself
 
   // -- conversations ---------------------------------------------------------
 
@@ -64,9 +83,13 @@ export function createThreads({
     if (!state.presenceFromSocket) state.online = presenceFromConversation(state.online, c, me)
   }
 
+  /** Drops conversations removed after a fetch that started at `since` (a removal sequence number). */
+  const notRemovedSince = (since) => (c) => !(removals.get(c.id) > since)
+
   async function loadConversations() {
+    const since = removalSeq
     const body = await api.conversations({ page: 1, page_size: CONV_PAGE })
-    const list = listOf(body)
+    const list = listOf(body).filter(notRemovedSince(since))
     list.forEach(notePresence)
     const total = typeof body?.count === 'number' ? body.count : list.length
     state.conversations = replaceConversations(state.conversations, list, {
@@ -83,17 +106,53 @@ export function createThreads({
   async function loadMoreConversations() {
     if (state.conversations.length >= state.conversationsTotal) return 0
     const page = Math.floor(state.conversations.length / CONV_PAGE) + 1
+    const since = removalSeq
     const body = await api.conversations({ page, page_size: CONV_PAGE })
-    const list = listOf(body)
+    const list = listOf(body).filter(notRemovedSince(since))
     list.forEach(notePresence)
     for (const c of list) state.conversations = upsertConversation(state.conversations, c, me)
     if (typeof body?.count === 'number') state.conversationsTotal = Math.max(body.count, state.conversations.length)
     return list.length
   }
 
-  function upsert(c) {
+  /**
+   * Merges a conversation from the server into the list. One the user was
+   * removed from comes back only with `revive` (a push about it, or an
+   * answer to his own action), never from a late answer to an older call.
+   */
+  function upsert(c, { revive = false } = {}) {
+    if (!c || c.id == null) return
+    if (removals.has(c.id)) {
+      if (!revive) return
+      removals.delete(c.id)
+    }
     notePresence(c)
     state.conversations = upsertConversation(state.conversations, c, me)
+  }
+
+  /**
+   * The user is no longer in conversation `id` (removed, or he left): it
+   * leaves the list and its messages are dropped; if it was open it closes,
+   * with a notice (`removed`, or `left` when he left by himself).
+   */
+  function drop(id) {
+    const c = conv(id)
+    const wasActive = state.activeId === id
+    removals.set(id, ++removalSeq)
+    state.conversations = removeConversation(state.conversations, id)
+    delete state.threads[id]
+    if (typingTimers[id]) timers.clearTimeout(typingTimers[id])
+    typingTimers[id] = null
+    state.typing[id] = false
+    if (wasActive) {
+      state.activeId = null
+      state.unreadMarker = null
+    }
+    const self = leaving.delete(id)
+    if (wasActive) {
+      state.notice = { type: self ? 'left' : 'removed', conversationId: id, title: c?.title || '', seq: ++noticeSeq }
+    }
+    return wasActive
   }
 
   function patch(id, fn) {
@@ -172,7 +231,7 @@ export function createThreads({
     }
     if (!conv(id)) {
       try {
-        upsert(await api.conversation(id))
+        upsert(await api.conversation(id), { revive: true })
       } catch {
         /* not visible */
       }
@@ -187,7 +246,7 @@ export function createThreads({
   /** Opens (creating if needed) the conversation with `targetId`. */
   async function openWith(targetId) {
     const c = await api.openConversation(targetId)
-    upsert(c)
+    upsert(c, { revive: true })
     await open(c.id)
     return c
   }
@@ -245,22 +304,26 @@ export function createThreads({
     if (t) mergeInto(id, [m])
     const viewing = state.activeId === id && isVisible()
     if (c) patch(id, (x) => applyMessageToConversation(x, m, me, { viewing }))
-    else if (pushed) api.conversation(id).then(upsert).catch(() => {})
+    else if (pushed) api.conversation(id).then((x) => upsert(x, { revive: true })).catch(() => {})
     if (m.sender_id !== me) {
       setTyping(id, m.sender_id, false)
-      if (pushed && isNew && !heldBefore) onIncoming(m, conv(id), { viewing })
+      if (pushed && isNew && !heldBefore && countsAsUnread(m)) onIncoming(m, conv(id), { viewing })
       if (viewing) markReadIfVisible()
     }
   }
 
   function setTyping(convId, userId, on) {
     if (userId === me) return
+    // In a group, a message from one member does not stop another's typing.
+    if (!on && state.typing[convId] && state.typingWho[convId] != null && state.typingWho[convId] !== userId) return
     if (typingTimers[convId]) timers.clearTimeout(typingTimers[convId])
     typingTimers[convId] = null
     state.typing[convId] = on
+    state.typingWho[convId] = on ? userId : null
     if (on) {
       typingTimers[convId] = timers.setTimeout(() => {
         state.typing[convId] = false
+        state.typingWho[convId] = null
         typingTimers[convId] = null
       }, TYPING_TTL)
     }
@@ -271,13 +334,30 @@ export function createThreads({
     state.online = applyPresence(state.online, evt)
   }
 
+  /** A `recall` event, or the answer to the user's own recall: the message changes in place. */
+  function applyRecallEvent(evt) {
+    const id = evt.conversation_id
+    const t = state.threads[id]
+    const held = t ? t.items.find((x) => x.id === evt.message_id) || null : null
+    if (t) t.items = applyRecall(t.items, evt, me)
+    const md = state.mediated[id]
+    if (md) md.items = applyRecall(md.items, evt, me)
+    patch(id, (x) => applyRecallToConversation(x, evt, me, held && !held.recalled ? held : null))
+  }
+
   /** What each server event does to the chat (docs/realtime.md). */
   const events = {
     message: (evt) => receive(evt.message, { pushed: true }),
     conversation: (evt) => {
       if (!evt.conversation) return
-      upsert(evt.conversation)
+      upsert(evt.conversation, { revive: true })
       if (evt.conversation.id === state.activeId) markReadIfVisible()
+    },
+    conversation_removed: (evt) => {
+      if (evt.conversation_id != null) drop(evt.conversation_id)
+    },
+    recall: (evt) => {
+      if (evt.conversation_id != null && evt.message_id != null) applyRecallEvent(evt)
     },
     read: (evt) => patch(evt.conversation_id, (x) => applyRead(x, evt)),
     typing: (evt) => setTyping(evt.conversation_id, evt.user_id, !!evt.is_typing),
@@ -300,10 +380,139 @@ export function createThreads({
     await runCatchUp({
       cursors,
       reloadList: loadConversations,
-      fetchPage: (id, after, size) => api.messages(id, { after_id: after, order: 'asc', page_size: size }),
-      merge: mergeInto,
+      // A conversation that answers 404 is one the user was removed from
+      // while the link was down: it goes, and the others are still caught up.
+      fetchPage: (id, after, size) =>
+        api.messages(id, { after_id: after, order: 'asc', page_size: size }).catch((e) => {
+          if (e?.status !== 404) throw e
+          drop(id)
+          return { results: [] }
+        }),
+      merge: (id, msgs) => {
+        if (state.threads[id]) mergeInto(id, msgs)
+      },
     })
+    // Recalls are not new messages: those made while the link was down show
+    // in the newest page of each held thread.
+    for (const key of Object.keys(cursors)) await resyncRecalls(Number.isNaN(Number(key)) ? key : Number(key))
     markReadIfVisible()
+  }
+
+  /** Applies the recalls the newest page of a held thread shows, keeping the user's own text. */
+  async function resyncRecalls(id) {
+    const t = state.threads[id]
+    if (!t || !t.loaded) return
+    let page
+    try {
+      page = listOf(await api.messages(id, { order: 'desc', page_size: pageSize }))
+    } catch {
+      return // the next catch-up tries again
+    }
+    for (const m of page) {
+      if (!m.recalled) continue
+      const held = state.threads[id]?.items.find((x) => x.id === m.id)
+      if (held && !held.recalled) applyRecallEvent({ conversation_id: id, message_id: m.id, recalled_at: m.recalled_at ?? null })
+    }
+  }
+
+  // -- groups, mediation and recall -------------------------------------------
+
+  /** Creates a group with the user and `memberIds` and opens it. */
+  async function createGroup(title, memberIds) {
+    const c = await api.createGroup(title, memberIds)
+    upsert(c, { revive: true })
+    await open(c.id)
+    return c
+  }
+
+  /** Adds members one by one; resolves to the ids that failed, with their errors. */
+  async function addMembers(convId, userIds) {
+    const failed = []
+    for (const userId of userIds) {
+      try {
+        const c = await api.addParticipant(convId, userId)
+        if (c && c.id != null) upsert(c, { revive: true })
+      } catch (error) {
+        failed.push({ userId, error })
+      }
+    }
+    return failed
+  }
+
+  /** Removes a member, or (`userId` = the user) leaves the group. */
+  async function removeMember(convId, userId) {
+    const self = userId === me
+    if (self) leaving.add(convId)
+    try {
+      await api.removeParticipant(convId, userId)
+    } catch (e) {
+      if (self) leaving.delete(convId)
+      throw e
+    }
+    if (self) {
+      if (conv(convId)) drop(convId)
+      leaving.delete(convId)
+    } else {
+      // The pushed `conversation` says the same; this covers a socket that is down.
+      api
+        .conversation(convId)
+        .then((c) => upsert(c))
+        .catch(() => {})
+    }
+  }
+
+  /** Asks for platform mediation of direct conversation `convId`; opens the group. */
+  async function mediate(convId) {
+    const g = await api.mediate(convId)
+    upsert(g, { revive: true })
+    await open(g.id)
+    return g
+  }
+
+  /** Recalls the user's own stored message `m`; resolves to the server's answer. */
+  async function recall(m) {
+    const answer = await api.recall(m.id)
+    applyRecallEvent({ conversation_id: m.conversation_id, message_id: m.id, recalled_at: answer?.recalled_at ?? null })
+    if (answer && answer.id != null && state.threads[m.conversation_id]) mergeInto(m.conversation_id, [answer])
+    return answer
+  }
+
+  function mediatedOf(directId) {
+    if (!state.mediated[directId]) {
+      state.mediated[directId] = { conversation: null, items: [], hasMore: true, loading: false, loaded: false, error: null }
+    }
+    return state.mediated[directId]
+  }
+
+  /**
+   * Loads the history of the direct conversation a mediation group
+   * mediates (platform members read it, read-only): the newest page, or
+   * with `older` the page before what is held.
+   */
+  async function loadMediated(directId, { older = false } = {}) {
+    const md = mediatedOf(directId)
+    if (md.loading) return 0
+    const params = { order: 'desc', page_size: pageSize }
+    if (older) {
+      const before = lowestId(md.items)
+      if (before == null || !md.hasMore) return 0
+      params.before_id = before
+    }
+    md.loading = true
+    md.error = null
+    try {
+      if (!md.conversation) md.conversation = await api.conversation(directId)
+      const list = listOf(await api.messages(directId, params))
+      md.items = mergeMessages(md.items, list.slice().reverse())
+      if (older || !md.loaded) md.hasMore = list.length === pageSize
+      md.loaded = true
+      return list.length
+    } catch (e) {
+      md.error = e
+      return 0
+    } finally {
+      md.loading = false
+    }
   }
 
   function dispose() {
@@ -319,6 +528,13 @@ export function createThreads({
     loadConversations,
     loadMoreConversations,
     upsert,
+    drop,
+    createGroup,
+    addMembers,
+    removeMember,
+    mediate,
+    recall,
+    loadMediated,
     mergeInto,
     loadLatest,
     loadOlder,
