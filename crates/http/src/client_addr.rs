@@ -43,11 +43,15 @@ impl Network {
         let ip = canonical(ip);
         match (self.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             _ => false,
@@ -131,7 +135,9 @@ mod tests {
         let n = Network::parse("10.0.0.0/8").unwrap();
         assert!(n.contains(ip("10.200.3.4")));
         assert!(!n.contains(ip("11.0.0.1")));
-        assert!(Network::parse("127.0.0.1").unwrap().contains(ip("::ffff:127.0.0.1")));
+        assert!(Network::parse("127.0.0.1")
+            .unwrap()
+            .contains(ip("::ffff:127.0.0.1")));
         assert!(Network::parse("fd00::/8").unwrap().contains(ip("fd12::1")));
         assert!(Network::parse("0.0.0.0/0").unwrap().contains(ip("8.8.8.8")));
         assert!(Network::parse("10.0.0.0/33").is_err());
@@ -141,15 +147,24 @@ mod tests {
     #[test]
     fn forwarded_for_is_believed_only_from_trusted_proxies() {
         let none = TrustedProxies::default();
-        assert_eq!(none.client(ip("127.0.0.1"), &["203.0.113.9"]), ip("127.0.0.1"));
+        assert_eq!(
+            none.client(ip("127.0.0.1"), &["203.0.113.9"]),
+            ip("127.0.0.1")
+        );
         let nginx = TrustedProxies::parse("127.0.0.1, 10.0.0.0/8").unwrap();
-        assert_eq!(nginx.client(ip("127.0.0.1"), &["203.0.113.9"]), ip("203.0.113.9"));
+        assert_eq!(
+            nginx.client(ip("127.0.0.1"), &["203.0.113.9"]),
+            ip("203.0.113.9")
+        );
         // A client's own forged entry sits left of what the proxies added.
         assert_eq!(
             nginx.client(ip("127.0.0.1"), &["6.6.6.6, 203.0.113.9, 10.1.1.1"]),
             ip("203.0.113.9")
         );
-        assert_eq!(nginx.client(ip("192.0.2.1"), &["203.0.113.9"]), ip("192.0.2.1"));
+        assert_eq!(
+            nginx.client(ip("192.0.2.1"), &["203.0.113.9"]),
+            ip("192.0.2.1")
+        );
         assert_eq!(nginx.client(ip("127.0.0.1"), &[]), ip("127.0.0.1"));
         assert_eq!(nginx.client(ip("127.0.0.1"), &["garbage"]), ip("127.0.0.1"));
     }

@@ -306,8 +306,10 @@ impl Settings {
             limits: self.limits.clone(),
             recall_window_secs: self.messages.recall_window_secs,
             calls: self.calls.clone(),
-            trusted_proxies: livechat_http::client_addr::TrustedProxies::parse(&self.server.trusted_proxies)
-                .map_err(|e| SettingsError(format!("server.trusted_proxies: {e}")))?,
+            trusted_proxies: livechat_http::client_addr::TrustedProxies::parse(
+                &self.server.trusted_proxies,
+            )
+            .map_err(|e| SettingsError(format!("server.trusted_proxies: {e}")))?,
         })
     }
 }

@@ -34,7 +34,10 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_limit() {
     // Another client behind the same proxy is not held back.
     assert_eq!(login_from(&app, "198.51.100.7", "u9").await, 401);
     // A forged entry to the left of the proxy's own does not help.
-    assert_eq!(login_from(&app, "198.51.100.99, 203.0.113.9", "u8").await, 429);
+    assert_eq!(
+        login_from(&app, "198.51.100.99, 203.0.113.9", "u8").await,
+        429
+    );
 }
 
 #[actix_web::test]
@@ -44,7 +47,11 @@ async fn without_trusted_proxies_a_forged_header_changes_nothing() {
         let forged = format!("198.51.100.{i}");
         assert_eq!(login_from(&app, &forged, &format!("u{i}")).await, 401);
     }
-    assert_eq!(login_from(&app, "192.0.2.200", "u7").await, 429, "all from 127.0.0.1");
+    assert_eq!(
+        login_from(&app, "192.0.2.200", "u7").await,
+        429,
+        "all from 127.0.0.1"
+    );
 }
 
 #[actix_web::test]
