@@ -120,16 +120,19 @@ pub fn check_candidate(
 }
 
 /// Who manages a group: its creator while he is a member, else the
-/// earliest-joined merchant or platform member.
+/// earliest-joined merchant or platform member. Buyers never manage (a
+/// buyer who asked for mediation created the group, but the sellers and
+/// the platform run it).
 pub fn manager<'a>(created_by: Option<&str>, members: &'a [Member]) -> Option<&'a str> {
+    let seller = |m: &&Member| matches!(m.role, Role::Merchant | Role::Platform);
     if let Some(creator) = created_by {
-        if let Some(m) = members.iter().find(|m| m.user_id == creator) {
+        if let Some(m) = members.iter().filter(seller).find(|m| m.user_id == creator) {
             return Some(&m.user_id);
         }
     }
     members
         .iter()
-        .filter(|m| matches!(m.role, Role::Merchant | Role::Platform))
+        .filter(seller)
         .min_by(|a, b| (a.joined_at, &a.user_id).cmp(&(b.joined_at, &b.user_id)))
         .map(|m| m.user_id.as_str())
 }
@@ -344,6 +347,11 @@ mod tests {
         assert_eq!(manager(Some("m2"), &members), Some("m2"));
         assert_eq!(manager(Some("gone"), &members), Some("m1"));
         assert_eq!(manager(None, &members[..1]), None);
+        assert_eq!(
+            manager(Some("b1"), &members),
+            Some("m1"),
+            "a buyer never manages"
+        );
         let m2 = person("m2", Role::Merchant);
         let m1 = person("m1", Role::Merchant);
         let p1 = person("p1", Role::Platform);

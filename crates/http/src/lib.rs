@@ -5,6 +5,7 @@
 pub mod app;
 pub mod auth;
 pub mod calls;
+pub mod client_addr;
 pub mod dto;
 pub mod error;
 pub mod events;

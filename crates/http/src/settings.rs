@@ -128,6 +128,8 @@ pub struct HttpSettings {
     pub recall_window_secs: i64,
     /// Calls.
     pub calls: CallSettings,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: crate::client_addr::TrustedProxies,
 }
 
 impl HttpSettings {
@@ -150,6 +152,7 @@ impl HttpSettings {
             limits: Limits::default(),
             recall_window_secs: livechat_domain::messages::DEFAULT_RECALL_WINDOW_SECS,
             calls: CallSettings::default(),
+            trusted_proxies: crate::client_addr::TrustedProxies::default(),
         }
     }
 

@@ -27,6 +27,8 @@ pub struct ServerSection {
     pub cors_origins: String,
     pub static_dir: PathBuf,
     pub workers: usize,
+    /// Comma-separated addresses or networks of the proxies in front.
+    pub trusted_proxies: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -92,11 +94,12 @@ pub struct Settings {
 }
 
 /// The seed's variable names and the keys they set.
-const SEED_VARIABLES: [(&str, &str); 16] = [
+const SEED_VARIABLES: [(&str, &str); 17] = [
     ("HOST", "server.host"),
     ("PORT", "server.port"),
     ("BASE_URL", "server.base_url"),
     ("CORS_ORIGINS", "server.cors_origins"),
+    ("TRUSTED_PROXIES", "server.trusted_proxies"),
     ("DATABASE_URL", "database.url"),
     ("MEDIA_DIR", "media.dir"),
     ("MAX_FILE_SIZE", "media.max_file_size"),
@@ -303,6 +306,10 @@ impl Settings {
             limits: self.limits.clone(),
             recall_window_secs: self.messages.recall_window_secs,
             calls: self.calls.clone(),
+            trusted_proxies: livechat_http::client_addr::TrustedProxies::parse(
+                &self.server.trusted_proxies,
+            )
+            .map_err(|e| SettingsError(format!("server.trusted_proxies: {e}")))?,
         })
     }
 }

@@ -79,9 +79,8 @@ pub async fn login(
     body: web::Json<LoginBody>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    let ip = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
+    let ip = crate::client_addr::client_ip(&req, &state.settings.trusted_proxies)
+        .map(|ip| ip.to_string())
         .unwrap_or_default();
     let user_key = body.username.trim().to_lowercase();
     let now = Instant::now();
