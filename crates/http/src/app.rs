@@ -1,13 +1,14 @@
 //! The application factory: every route, the error mapping of extractors,
-//! CORS, a span and an id per request, `/media`, `/docs` and the SPA.
+//! CORS, a span and an id per request, compression and caching headers,
+//! `/media`, `/docs` and the SPA.
 
 use std::time::Instant;
 
 use actix_cors::Cors;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::middleware::Next;
+use actix_web::http::header::{HeaderName, HeaderValue, ACCEPT_ENCODING, CACHE_CONTROL};
+use actix_web::middleware::{Compress, Next};
 use actix_web::{web, HttpRequest, HttpResponse};
 use tracing::Instrument;
 use utoipa_actix_web::AppExt;
@@ -156,6 +157,52 @@ async fn either_trailing_slash(
     next.call(req).await
 }
 
+/// Whether the request is for `prefix` or anything under it, judged on the
+/// path as sent and as routed (percent-decoded), so that an encoded
+/// spelling of a path cannot slip past a rule about it.
+fn under(req: &ServiceRequest, prefix: &str) -> bool {
+    let within = |path: &str| {
+        path.strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    };
+    within(req.path()) || within(req.match_info().as_str())
+}
+
+/// Paths whose answers are never compressed: `/api/auth/` answers carry
+/// tokens (compressing a secret beside text a third party can influence
+/// leaks it through the size, as in BREACH), and `/media` files are served
+/// in ranges and are mostly compressed already. Their requests reach the
+/// compression layer without `Accept-Encoding`, so it answers identity.
+const NEVER_COMPRESSED: [&str; 2] = ["/api/auth", "/media"];
+
+/// Hides `Accept-Encoding` from the compression layer for the paths of
+/// [`NEVER_COMPRESSED`].
+async fn uncompressed_paths(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if NEVER_COMPRESSED.iter().any(|p| under(&req, p)) {
+        req.headers_mut().remove(ACCEPT_ENCODING);
+    }
+    next.call(req).await
+}
+
+/// `Cache-Control: no-store` on every `/api` answer: they are per user and
+/// change at any time. (`/assets`, the web app's pages and `/media` set
+/// their own; `/docs` keeps the defaults.)
+async fn api_no_store(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let api = under(&req, "/api");
+    let mut res = next.call(req).await?;
+    if api {
+        res.headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    Ok(res)
+}
+
 fn cors(origins: &[String]) -> Cors {
     let mut cors = Cors::default()
         .allow_any_method()
@@ -196,6 +243,11 @@ pub fn build(
         .service(crate::media::service(&settings.media_dir))
         .configure(|c| crate::spa::configure(c, &settings.static_dir))
         .wrap(cors(&settings.cors_origins))
+        .wrap(Compress::default())
+        // Outside `Compress`: it must not see the excluded paths' `Accept-Encoding`.
+        .wrap(actix_web::middleware::from_fn(uncompressed_paths))
         .wrap(actix_web::middleware::from_fn(either_trailing_slash))
         .wrap(actix_web::middleware::from_fn(trace_requests))
+        // Outermost: it also covers the answers `trace_requests` rewrites.
+        .wrap(actix_web::middleware::from_fn(api_no_store))
 }

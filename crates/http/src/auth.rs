@@ -147,6 +147,12 @@ pub fn sign_chat_link(secret: &str, user_id: &str, expires: i64) -> String {
 
 /// Loads the active user a token names. Unknown user: 401; disabled: 403.
 pub async fn user_for_token(state: &AppState, token: &str) -> Result<UserRow, ApiError> {
+    Ok(holder_of_token(state, token).await?.user)
+}
+
+/// Loads the active user a token names, with the token's kind; the same
+/// refusals as [`user_for_token`].
+pub async fn holder_of_token(state: &AppState, token: &str) -> Result<TokenHolder, ApiError> {
     let claims = decode_token(state, token)?;
     let id = claims.sub.clone();
     let user = state
@@ -159,7 +165,10 @@ pub async fn user_for_token(state: &AppState, token: &str) -> Result<UserRow, Ap
     }
     // An admin token must still belong to an admin; a chat token to a chat user.
     if claims.kind.fits(user.role) {
-        Ok(user)
+        Ok(TokenHolder {
+            user,
+            kind: claims.kind,
+        })
     } else {
         Err(ApiError::Forbidden(
             "this token no longer matches the account's role".into(),
@@ -193,6 +202,27 @@ fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
 /// Any authenticated, active user.
 #[derive(Debug, Clone)]
 pub struct AuthUser(pub UserRow);
+
+/// Any authenticated, active user, with the kind of token he came with.
+#[derive(Debug, Clone)]
+pub struct TokenHolder {
+    pub user: UserRow,
+    pub kind: TokenKind,
+}
+
+impl FromRequest for TokenHolder {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let token = bearer(req);
+        let state = state_of(req);
+        Box::pin(async move {
+            let (token, state) = (token?, state?);
+            holder_of_token(&state, &token).await
+        })
+    }
+}
 
 /// An authenticated chat user (buyer, merchant or platform); admins get 403.
 #[derive(Debug, Clone)]

@@ -1138,6 +1138,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/config"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/session"),
+    ("post", "/api/auth/refresh"),
     ("get", "/api/auth/me"),
     ("get", "/api/users/"),
     ("post", "/api/users/"),

@@ -1,4 +1,4 @@
-//! Admin login, chat sessions and `/api/auth/me`.
+//! Admin login, chat sessions, their renewal and `/api/auth/me`.
 
 use std::time::Instant;
 
@@ -10,7 +10,8 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::{
-    hash_password, issue_token, verify_chat_signature, verify_password, AuthUser, TokenKind,
+    hash_password, issue_token, verify_chat_signature, verify_password, AuthUser, TokenHolder,
+    TokenKind,
 };
 use crate::dto::UserDto;
 use crate::error::{ApiError, ApiResult};
@@ -102,8 +103,13 @@ pub async fn login(
         return Err(ApiError::Unauthorized(LOGIN_FAILED.into()));
     };
     limiters.login_user.clear(&user_key);
-    let ttl = state.settings.admin_token_days * 86_400;
-    token_answer(&state, &user, TokenKind::Admin, ttl).await
+    token_answer(
+        &state,
+        &user,
+        TokenKind::Admin,
+        lifetime(&state, TokenKind::Admin),
+    )
+    .await
 }
 
 /// The active administrator with this username and password, if there is
@@ -179,9 +185,28 @@ pub async fn session(
         &state,
         &user,
         TokenKind::Chat,
-        state.settings.chat_session_hours * 3600,
+        lifetime(&state, TokenKind::Chat),
     )
     .await
+}
+
+/// How long a new token of `kind` is valid, in seconds.
+fn lifetime(state: &AppState, kind: TokenKind) -> i64 {
+    match kind {
+        TokenKind::Admin => state.settings.admin_token_days * 86_400,
+        TokenKind::Chat => state.settings.chat_session_hours * 3600,
+    }
+}
+
+/// Renews the caller's token: a new one of the same kind (chat or admin)
+/// and the full lifetime of that kind, in the answer of `/api/auth/session`
+/// and `/api/auth/login`. The old token stays valid until it expires.
+#[utoipa::path(tag = "auth",
+    responses((status = 200, body = TokenAnswer), (status = 401, description = "missing, invalid or expired token"), (status = 403, description = "disabled account")))]
+#[post("/api/auth/refresh")]
+pub async fn refresh(state: web::Data<AppState>, holder: TokenHolder) -> ApiResult<HttpResponse> {
+    let ttl = lifetime(&state, holder.kind);
+    token_answer(&state, &holder.user, holder.kind, ttl).await
 }
 
 /// The token's own user.
@@ -198,5 +223,8 @@ pub async fn me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpRes
 
 /// Registers this module's routes and their OpenAPI entries.
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(login).service(session).service(me);
+    cfg.service(login)
+        .service(session)
+        .service(refresh)
+        .service(me);
 }
