@@ -135,7 +135,8 @@ async fn either_trailing_slash(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let path = req.path();
-    let api = path.starts_with("/api/") || path.starts_with("/health");
+    let api =
+        path.starts_with("/api/") || path.starts_with("/health") || path.starts_with("/ready");
     if api && !req.request().resource_map().has_resource(path) {
         let other = match path.strip_suffix('/') {
             Some(trimmed) => trimmed.to_string(),

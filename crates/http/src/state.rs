@@ -44,6 +44,8 @@ pub struct AppState {
     pub decode_slots: Arc<tokio::sync::Semaphore>,
     /// The calls of this node.
     pub calls: crate::calls::CallsHandle,
+    /// Set when the node was told to stop: `/ready` answers 503.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {
@@ -67,6 +69,7 @@ impl AppState {
             limiters: Arc::new(limiters),
             decode_slots: Arc::new(tokio::sync::Semaphore::new(DECODE_SLOTS)),
             calls: calls.clone(),
+            draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         };
         tokio::spawn(crate::calls::run(state.clone(), calls, inbox));
         state

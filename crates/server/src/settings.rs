@@ -29,6 +29,8 @@ pub struct ServerSection {
     pub workers: usize,
     /// Comma-separated addresses or networks of the proxies in front.
     pub trusted_proxies: String,
+    /// Seconds a stopping node keeps serving while `/ready` says 503.
+    pub drain_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -210,6 +212,9 @@ impl Settings {
                 "messages.recall_window_secs",
                 "must be between 0 and 86400 seconds".into(),
             );
+        }
+        if self.server.drain_secs > 300 {
+            return bad("server.drain_secs", "must be at most 300 seconds".into());
         }
         if !(1..=600).contains(&self.calls.ring_timeout_secs) {
             return bad(

@@ -2,6 +2,9 @@
 //! every socket with a close frame and lets requests in flight finish.
 
 use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::HttpServer;
@@ -36,6 +39,8 @@ pub struct Application {
     server: Server,
     hub: HubHandle,
     db: Db,
+    draining: Arc<AtomicBool>,
+    drain: Duration,
 }
 
 /// Opens the database named by the settings (running migrations).
@@ -64,6 +69,8 @@ impl Application {
         });
         let hub = spawn_hub(HubConfig::default());
         let state = AppState::new(db.clone(), hub.clone(), http);
+        let draining = state.draining.clone();
+        let drain = Duration::from_secs(settings.server.drain_secs);
         let addr = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
             addr: addr.clone(),
@@ -103,6 +110,8 @@ impl Application {
             server,
             hub,
             db,
+            draining,
+            drain,
         })
     }
 
@@ -126,6 +135,8 @@ impl Application {
         Stopper {
             server: self.server.handle(),
             hub: self.hub.clone(),
+            draining: self.draining.clone(),
+            drain: self.drain,
         }
     }
 
@@ -140,12 +151,21 @@ impl Application {
 pub struct Stopper {
     server: ServerHandle,
     hub: HubHandle,
+    draining: Arc<AtomicBool>,
+    drain: Duration,
 }
 
 impl Stopper {
-    /// Sends every socket a close frame (1001), then stops accepting and lets
-    /// requests in flight finish.
+    /// Turns the node not-ready (`/ready` answers 503) and keeps serving
+    /// for `server.drain_secs`, so a load balancer moves new clients away;
+    /// then sends every socket a close frame (1001), stops accepting and
+    /// lets requests in flight finish.
     pub async fn stop(&self) {
+        self.draining.store(true, Ordering::Relaxed);
+        if !self.drain.is_zero() {
+            tracing::info!(secs = self.drain.as_secs(), "draining before closing");
+            tokio::time::sleep(self.drain).await;
+        }
         if let Err(e) = self.hub.shutdown().await {
             tracing::warn!(error = %e, "hub already stopped");
         }

@@ -1136,6 +1136,7 @@ async fn routes_answer_with_or_without_a_trailing_slash_and_unknown_ones_in_json
 const ROUTES: &[(&str, &str)] = &[
     ("get", "/health"),
     ("get", "/api/config"),
+    ("get", "/ready"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/session"),
     ("post", "/api/auth/refresh"),

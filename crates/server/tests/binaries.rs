@@ -111,8 +111,13 @@ fn production_refuses_the_default_secret_and_bad_values_name_their_key() {
 }
 
 fn start(env: &Env) -> (Child, u16, std::thread::JoinHandle<String>) {
+    start_with(env, &[])
+}
+
+fn start_with(env: &Env, vars: &[(&str, &str)]) -> (Child, u16, std::thread::JoinHandle<String>) {
     let mut child = env
         .command(SERVER)
+        .envs(vars.iter().copied())
         .env("PORT", "0")
         .env("SEED_DEMO", "true")
         .env("RUST_LOG", "trace")
@@ -202,4 +207,48 @@ fn tokens_never_reach_the_logs() {
         !stderr.contains(signature),
         "a token's signature leaked into the logs"
     );
+}
+
+/// SIGTERM turns the node not-ready at once while it keeps serving for the
+/// drain period, so a load balancer can move new clients away first.
+#[test]
+fn sigterm_turns_the_node_not_ready_while_it_drains() {
+    let env = Env::new();
+    let (mut child, port, _stdout) = start_with(&env, &[("LIVECHAT__SERVER__DRAIN_SECS", "60")]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        let ready = format!("http://127.0.0.1:{port}/ready");
+        let first = client.get(&ready).send().await.unwrap();
+        assert_eq!(first.status(), 200);
+        let body: serde_json::Value = first.json().await.unwrap();
+        assert_eq!(body["draining"], false);
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let answer = loop {
+            let res = client.get(&ready).send().await.unwrap();
+            if res.status() == 503 || std::time::Instant::now() > deadline {
+                break res;
+            }
+            tokio::task::yield_now().await;
+        };
+        assert_eq!(answer.status(), 503, "not ready once told to stop");
+        let body: serde_json::Value = answer.json().await.unwrap();
+        assert_eq!(body["draining"], true);
+        let health = client
+            .get(format!("http://127.0.0.1:{port}/health"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(health.status(), 200, "still serving while it drains");
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

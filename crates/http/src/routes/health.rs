@@ -1,4 +1,5 @@
-//! `/health`: the process and its database answer.
+//! `/health`: the process and its database answer. `/ready`: this node
+//! should get traffic (its database answers and it is not draining).
 
 use actix_web::{get, web, HttpResponse};
 use serde_json::json;
@@ -20,7 +21,27 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
+/// Readiness for a load balancer: 200 while the database answers and the
+/// node is not draining; 503 from the moment it was told to stop (so the
+/// balancer sends new clients elsewhere while it finishes).
+#[utoipa::path(tag = "system", security(()), responses((status = 200, description = "ready"), (status = 503, description = "draining, or the database is unavailable")))]
+#[get("/ready")]
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    let draining = state.draining.load(std::sync::atomic::Ordering::Relaxed);
+    let database = state.db.ping().await.is_ok();
+    let body = json!({
+        "status": if database && !draining { "ready" } else { "unavailable" },
+        "database": if database { "ok" } else { "unavailable" },
+        "draining": draining,
+    });
+    if database && !draining {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
 /// Registers this module's routes and their OpenAPI entries.
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(health);
+    cfg.service(health).service(ready);
 }
