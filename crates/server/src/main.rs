@@ -3,18 +3,26 @@
 use livechat_server::startup::{shutdown_signal, Application};
 use livechat_server::Settings;
 
-fn init_tracing(level: &str, sql: bool) {
+fn init_tracing(level: &str, sql: bool, json: bool) {
     let mut filter = level.to_string();
     if sql {
         filter.push_str(",livechat_store=trace");
     }
     let filter = std::env::var("RUST_LOG").unwrap_or(filter);
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "info".into()),
-        )
-        .with_target(false)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "info".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    if json {
+        // One JSON object per line, with the request's or socket's span
+        // fields (request_id, user) on every event, for log collectors.
+        logs.json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init();
+    } else {
+        logs.init();
+    }
 }
 
 #[actix_web::main]
@@ -26,7 +34,11 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    init_tracing(&settings.log.level, settings.log.sql);
+    init_tracing(
+        &settings.log.level,
+        settings.log.sql,
+        settings.log.format == "json",
+    );
     let app = match Application::build(&settings) {
         Ok(app) => app,
         Err(e) => {

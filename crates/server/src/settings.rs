@@ -75,6 +75,8 @@ pub struct StatsSection {
 pub struct LogSection {
     pub level: String,
     pub sql: bool,
+    /// `text` (default) or `json` (one object per line).
+    pub format: String,
 }
 
 /// Every setting.
@@ -96,7 +98,7 @@ pub struct Settings {
 }
 
 /// The seed's variable names and the keys they set.
-const SEED_VARIABLES: [(&str, &str); 17] = [
+const SEED_VARIABLES: [(&str, &str); 18] = [
     ("HOST", "server.host"),
     ("PORT", "server.port"),
     ("BASE_URL", "server.base_url"),
@@ -114,6 +116,7 @@ const SEED_VARIABLES: [(&str, &str); 17] = [
     ("SEED_DEMO", "demo.seed"),
     ("STATS_TIMEZONE", "stats.timezone"),
     ("DEBUG_SQL", "log.sql"),
+    ("LOG_FORMAT", "log.format"),
 ];
 
 impl Settings {
@@ -211,6 +214,12 @@ impl Settings {
             return bad(
                 "messages.recall_window_secs",
                 "must be between 0 and 86400 seconds".into(),
+            );
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return bad(
+                "log.format",
+                format!("`{}`: expected text or json", self.log.format),
             );
         }
         if self.server.drain_secs > 300 {

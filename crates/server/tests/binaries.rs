@@ -252,3 +252,42 @@ fn sigterm_turns_the_node_not_ready_while_it_drains() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// `LOG_FORMAT=json` writes one JSON object per line, and a request's
+/// events carry its id.
+#[test]
+fn json_logs_are_one_object_per_line_with_the_request_id() {
+    let env = Env::new();
+    let (mut child, port, stdout) =
+        start_with(&env, &[("LOG_FORMAT", "json"), ("RUST_LOG", "debug")]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let id = rt.block_on(async {
+        let res = reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{port}/api/users/"))
+            .header("x-request-id", "trace-me-42")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+        res.headers()["x-request-id"].to_str().unwrap().to_string()
+    });
+    assert_eq!(id, "trace-me-42");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let logs = stdout.join().unwrap();
+    let events: Vec<serde_json::Value> = logs
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(!events.is_empty(), "{logs}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["span"]["request_id"] == "trace-me-42" && e["span"]["path"] == "/api/users/"),
+        "{logs}"
+    );
+}
