@@ -91,9 +91,9 @@ async fn trace_requests(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = Instant::now();
     let id = request_id(&req);
-    let production = req
-        .app_data::<web::Data<AppState>>()
-        .is_some_and(|s| s.settings.production);
+    let app = req.app_data::<web::Data<AppState>>().cloned();
+    let production = app.as_ref().is_some_and(|s| s.settings.production);
+    let method = req.method().to_string();
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
     let mut res = next
         .call(req)
@@ -102,7 +102,15 @@ async fn trace_requests(
         .map_into_boxed_body();
     let _entered = span.enter();
     let status = res.status().as_u16();
-    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let took = started.elapsed();
+    let ms = took.as_secs_f64() * 1000.0;
+    if let Some(app) = &app {
+        let route = res
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".into());
+        app.metrics.request(&method, &route, status, took);
+    }
     let cause = res.response().extensions().get::<InternalCause>().cloned();
     if let Some(InternalCause(cause)) = cause {
         tracing::error!(status, ms, %cause, "request failed");

@@ -131,6 +131,20 @@ pub fn verify_chat_signature(
     chat_link_mac(secret, user_id, expires).is_some_and(|mac| mac.verify_slice(&bytes).is_ok())
 }
 
+/// Whether two secrets are equal, taking the same time whatever their
+/// contents (compares their HMACs under a fixed key).
+pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    let tag = |x: &[u8]| {
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"livechat secret comparison").ok()?;
+        mac.update(x);
+        Some(mac)
+    };
+    match (tag(a), tag(b)) {
+        (Some(a), Some(b)) => a.verify_slice(&b.finalize().into_bytes()).is_ok(),
+        _ => false,
+    }
+}
+
 /// The HMAC-SHA256 of `"{user_id}:{expires}"` under `secret`.
 fn chat_link_mac(secret: &str, user_id: &str, expires: i64) -> Option<Hmac<Sha256>> {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).ok()?;

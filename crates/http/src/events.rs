@@ -51,6 +51,7 @@ pub fn message_sent(
     conversation: &Conversation,
     conversation_dto: &ConversationDto,
 ) {
+    state.metrics.message_stored();
     publish(state, audience(conversation), &Event::Message { message });
     conversation_changed(state, conversation, conversation_dto);
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod limiter;
 pub mod media;
+pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod settings;

@@ -130,6 +130,8 @@ pub struct HttpSettings {
     pub calls: CallSettings,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: crate::client_addr::TrustedProxies,
+    /// Bearer token that opens `/metrics` beyond loopback; empty: loopback only.
+    pub metrics_token: String,
 }
 
 impl HttpSettings {
@@ -153,6 +155,7 @@ impl HttpSettings {
             recall_window_secs: livechat_domain::messages::DEFAULT_RECALL_WINDOW_SECS,
             calls: CallSettings::default(),
             trusted_proxies: crate::client_addr::TrustedProxies::default(),
+            metrics_token: String::new(),
         }
     }
 

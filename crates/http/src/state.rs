@@ -46,6 +46,8 @@ pub struct AppState {
     pub calls: crate::calls::CallsHandle,
     /// Set when the node was told to stop: `/ready` answers 503.
     pub draining: Arc<std::sync::atomic::AtomicBool>,
+    /// What `/metrics` reports.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
@@ -70,6 +72,7 @@ impl AppState {
             decode_slots: Arc::new(tokio::sync::Semaphore::new(DECODE_SLOTS)),
             calls: calls.clone(),
             draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            metrics: Arc::default(),
         };
         tokio::spawn(crate::calls::run(state.clone(), calls, inbox));
         state

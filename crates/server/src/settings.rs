@@ -62,6 +62,12 @@ pub struct MessagesSection {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+pub struct MetricsSection {
+    /// Bearer token that opens `/metrics` beyond loopback; empty: loopback only.
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
 pub struct DemoSection {
     pub seed: bool,
 }
@@ -91,6 +97,7 @@ pub struct Settings {
     pub auth: AuthSection,
     pub messages: MessagesSection,
     pub calls: CallSettings,
+    pub metrics: MetricsSection,
     pub demo: DemoSection,
     pub stats: StatsSection,
     pub log: LogSection,
@@ -98,7 +105,7 @@ pub struct Settings {
 }
 
 /// The seed's variable names and the keys they set.
-const SEED_VARIABLES: [(&str, &str); 18] = [
+const SEED_VARIABLES: [(&str, &str); 19] = [
     ("HOST", "server.host"),
     ("PORT", "server.port"),
     ("BASE_URL", "server.base_url"),
@@ -117,6 +124,7 @@ const SEED_VARIABLES: [(&str, &str); 18] = [
     ("STATS_TIMEZONE", "stats.timezone"),
     ("DEBUG_SQL", "log.sql"),
     ("LOG_FORMAT", "log.format"),
+    ("METRICS_TOKEN", "metrics.token"),
 ];
 
 impl Settings {
@@ -320,6 +328,7 @@ impl Settings {
             limits: self.limits.clone(),
             recall_window_secs: self.messages.recall_window_secs,
             calls: self.calls.clone(),
+            metrics_token: self.metrics.token.clone(),
             trusted_proxies: livechat_http::client_addr::TrustedProxies::parse(
                 &self.server.trusted_proxies,
             )

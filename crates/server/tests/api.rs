@@ -1137,6 +1137,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/health"),
     ("get", "/api/config"),
     ("get", "/ready"),
+    ("get", "/metrics"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/session"),
     ("post", "/api/auth/refresh"),

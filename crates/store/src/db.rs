@@ -1,7 +1,9 @@
 //! The connection pool, per-connection pragmas, migrations and the bridge
 //! from async handlers to blocking Diesel calls.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
@@ -87,6 +89,27 @@ const MAX_BATCH: usize = 256;
 pub struct Db {
     pool: Pool<ConnectionManager<SqliteConnection>>,
     jobs: std::sync::mpsc::Sender<Job>,
+    waits: Arc<PoolWaits>,
+}
+
+/// How long reads waited for a pooled connection, since start.
+#[derive(Debug, Default)]
+struct PoolWaits {
+    reads: AtomicU64,
+    micros: AtomicU64,
+}
+
+/// The read pool's figures, for `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Reads served since start.
+    pub reads: u64,
+    /// Their total wait for a connection, in microseconds.
+    pub wait_micros: u64,
+    /// Connections open now.
+    pub connections: u32,
+    /// Of which idle.
+    pub idle: u32,
 }
 
 impl Db {
@@ -116,7 +139,11 @@ impl Db {
             .name("livechat-writer".into())
             .spawn(move || run_writer(writer, path, queue))
             .map_err(|e| StoreError::Setup(format!("cannot start the writer thread: {e}")))?;
-        Ok(Self { pool, jobs })
+        Ok(Self {
+            pool,
+            jobs,
+            waits: Arc::default(),
+        })
     }
 
     /// Runs a read on a pooled connection, off the async threads.
@@ -126,8 +153,13 @@ impl Db {
         R: Send + 'static,
     {
         let pool = self.pool.clone();
+        let waits = self.waits.clone();
         tokio::task::spawn_blocking(move || {
+            let asked = Instant::now();
             let mut conn = pool.get()?;
+            let waited = u64::try_from(asked.elapsed().as_micros()).unwrap_or(u64::MAX);
+            waits.reads.fetch_add(1, Ordering::Relaxed);
+            waits.micros.fetch_add(waited, Ordering::Relaxed);
             f(&mut conn)
         })
         .await
@@ -193,6 +225,17 @@ impl Db {
     {
         let mut conn = self.pool.get()?;
         f(&mut conn)
+    }
+
+    /// The read pool's figures since start.
+    pub fn pool_stats(&self) -> PoolStats {
+        let state = self.pool.state();
+        PoolStats {
+            reads: self.waits.reads.load(Ordering::Relaxed),
+            wait_micros: self.waits.micros.load(Ordering::Relaxed),
+            connections: state.connections,
+            idle: state.idle_connections,
+        }
     }
 
     /// Checks that the database answers.

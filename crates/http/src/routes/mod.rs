@@ -23,6 +23,7 @@ use crate::error::ApiError;
 /// own handlers once, beside them.
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.configure(health::configure)
+        .configure(crate::metrics::configure)
         .configure(config::configure)
         .configure(auth::configure)
         .configure(calls::configure)

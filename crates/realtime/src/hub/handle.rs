@@ -24,6 +24,10 @@ pub struct HubStats {
     pub sockets: usize,
     /// Users with at least one open socket, admins included.
     pub users_online: usize,
+    /// Frames queued on sockets since start.
+    pub deliveries: u64,
+    /// Sockets closed because their queue overflowed, since start.
+    pub overflows: u64,
 }
 
 /// A request to the hub task.

@@ -153,6 +153,10 @@ struct Hub {
     /// The contact relation. Only relations with at least one online side
     /// are kept.
     contacts: Contacts,
+    /// Frames queued on sockets since start.
+    deliveries: std::cell::Cell<u64>,
+    /// Sockets closed because their queue overflowed, since start.
+    overflows: u64,
 }
 
 impl Hub {
@@ -164,6 +168,8 @@ impl Hub {
             online: HashMap::new(),
             admins: HashSet::new(),
             contacts: Contacts::default(),
+            deliveries: std::cell::Cell::new(0),
+            overflows: 0,
         }
     }
 
@@ -246,6 +252,8 @@ impl Hub {
                 let _ = reply.send(HubStats {
                     sockets: self.online.values().map(|u| u.sockets.len()).sum(),
                     users_online: self.online.len(),
+                    deliveries: self.deliveries.get(),
+                    overflows: self.overflows,
                 });
             }
             Command::Shutdown { done } => {
@@ -325,12 +333,13 @@ impl Hub {
             return;
         };
         for socket in &user.sockets {
-            if let Err(error) = socket.try_send(frame) {
-                removals.push(Removal {
+            match socket.try_send(frame) {
+                Ok(()) => self.deliveries.set(self.deliveries.get() + 1),
+                Err(error) => removals.push(Removal {
                     user_id: user_id.to_owned(),
                     conn_id: socket.id,
                     leave: Leave::refused(&error),
-                });
+                }),
             }
         }
     }
@@ -485,6 +494,7 @@ impl Hub {
             let last = user.sockets.is_empty();
             match leave {
                 Leave::Overflowed => {
+                    self.overflows += 1;
                     warn!(user_id = %user_id, conn_id, "socket queue overflowed; closing it");
                     socket.close(CLOSE_POLICY, OVERFLOW_REASON);
                 }
