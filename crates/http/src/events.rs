@@ -44,6 +44,21 @@ fn audience(conversation: &Conversation) -> Audience {
     Audience::members(conversation.member_ids())
 }
 
+/// The `message` frame of a rendered message.
+pub fn message_frame(message: &MessageDto) -> Option<Arc<str>> {
+    encode_frame(&Event::Message { message }).ok()
+}
+
+/// The `recall` frame of a recalled message.
+pub fn recall_frame(message: &MessageRow) -> Option<Arc<str>> {
+    encode_frame(&Event::Recall {
+        conversation_id: message.conversation_id,
+        message_id: message.id,
+        recalled_at: message.recalled_at.unwrap_or_default(),
+    })
+    .ok()
+}
+
 /// Publishes a stored message and the conversation it changed.
 pub fn message_sent(
     state: &AppState,

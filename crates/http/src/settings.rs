@@ -132,6 +132,8 @@ pub struct HttpSettings {
     pub trusted_proxies: crate::client_addr::TrustedProxies,
     /// Bearer token that opens `/metrics` beyond loopback; empty: loopback only.
     pub metrics_token: String,
+    /// Most messages a reconnecting socket is sent; past it, `resync`.
+    pub resume_limit: i64,
 }
 
 impl HttpSettings {
@@ -156,6 +158,7 @@ impl HttpSettings {
             calls: CallSettings::default(),
             trusted_proxies: crate::client_addr::TrustedProxies::default(),
             metrics_token: String::new(),
+            resume_limit: 1000,
         }
     }
 

@@ -26,6 +26,11 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize)]
 pub struct WsQuery {
     pub token: Option<String>,
+    /// Resume: the highest message id the client holds.
+    pub after_id: Option<i64>,
+    /// Resume: unix ms of the last frame it received (recalls since then
+    /// minus 5 s are replayed).
+    pub since: Option<i64>,
 }
 
 fn close_reason(code: u16, reason: &str) -> CloseReason {
@@ -47,7 +52,11 @@ pub async fn socket(
 ) -> Result<HttpResponse, actix_web::Error> {
     let (response, session, stream) = actix_ws::handle(&req, body)?;
     let user_id = user_id.into_inner();
-    let token = query.into_inner().token;
+    let WsQuery {
+        token,
+        after_id,
+        since,
+    } = query.into_inner();
     // Every line the socket logs names its user (never its token).
     let span = tracing::info_span!("socket", user = %user_id);
     actix_web::rt::spawn(
@@ -59,12 +68,26 @@ pub async fn socket(
                     return;
                 }
             };
+            // Registered first, so live events queue up behind the greeting
+            // while the missed ones are read; duplicates are dropped below.
+            let replay = match after_id {
+                Some(after) => match missed(&state, &user, after, since.unwrap_or(0)).await {
+                    Ok(replay) => Some(replay),
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot read what a socket missed");
+                        state.hub.disconnect(&user.id, conn.id);
+                        let _ = session.close(Some(close_reason(1011, "server error"))).await;
+                        return;
+                    }
+                },
+                None => None,
+            };
             let conn_id = conn.id;
             let stream = stream
                 .max_frame_size(MAX_FRAME_BYTES)
                 .aggregate_continuations()
                 .max_continuation_size(MAX_FRAME_BYTES);
-            run(&state, &user, session, stream, conn).await;
+            run(&state, &user, session, stream, conn, replay).await;
             state.hub.disconnect(&user.id, conn_id);
             state.calls.socket_gone(SocketRef {
                 user_id: user.id.clone(),
@@ -139,14 +162,23 @@ async fn run(
     mut session: Session,
     mut stream: actix_ws::AggregatedMessageStream,
     mut conn: Connection,
+    replay: Option<Replay>,
 ) {
     let mut heartbeat = tokio::time::interval(PING_INTERVAL);
     heartbeat.tick().await;
     let mut last_seen = Instant::now();
     let mut limits = SocketLimits::new();
+    let mut replayed = match replay {
+        Some(replay) => match send_replay(&mut session, &mut conn, replay).await {
+            Some(ids) => ids,
+            None => return,
+        },
+        None => Replayed::default(),
+    };
     let end = loop {
         tokio::select! {
             out = conn.recv() => match out {
+                Some(Outbound::Frame(frame)) if replayed.already_sent(&frame) => {}
                 Some(Outbound::Frame(frame)) => {
                     // A client that stopped reading blocks this write; the hub's
                     // close signal must still get through.
@@ -384,4 +416,97 @@ async fn typing_audience(
     found
         .and_then(|conversation| Audience::typing_among(&conversation.member_ids(), &user.id))
         .ok_or_else(|| format!("you are not a participant of conversation {conversation_id}"))
+}
+
+/// What a resuming socket is sent before live events: the missed
+/// messages, then their recalls (or only `resync` past the limit).
+pub struct Replay {
+    frames: Vec<Arc<str>>,
+    ids: std::collections::HashSet<i64>,
+}
+
+/// The ids of the replayed messages, so the same messages arriving live
+/// (queued while the replay was read) are not sent twice. Forgotten once
+/// the queue has moved past them.
+#[derive(Default)]
+struct Replayed {
+    ids: std::collections::HashSet<i64>,
+    checks_left: usize,
+}
+
+impl Replayed {
+    fn already_sent(&mut self, frame: &str) -> bool {
+        if self.ids.is_empty() || self.checks_left == 0 {
+            return false;
+        }
+        self.checks_left -= 1;
+        #[derive(serde::Deserialize)]
+        struct Probe {
+            #[serde(rename = "type")]
+            kind: String,
+            message: Option<Id>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Id {
+            id: i64,
+        }
+        match serde_json::from_str::<Probe>(frame) {
+            Ok(Probe {
+                kind,
+                message: Some(Id { id }),
+            }) if kind == "message" => self.ids.contains(&id),
+            _ => false,
+        }
+    }
+}
+
+const RESYNC_FRAME: &str = r#"{"type":"resync"}"#;
+
+/// Reads what `user` missed since message `after_id` (and recalls since
+/// `since` minus 5 s) and renders it.
+async fn missed(state: &AppState, user: &UserRow, after_id: i64, since: i64) -> Result<Replay, ApiError> {
+    let limit = state.settings.resume_limit;
+    let (id, admin) = (user.id.clone(), user.role == Role::Admin);
+    let (rows, recalled, users) = state
+        .db
+        .read(move |c| {
+            let (rows, recalled) =
+                livechat_store::messages::missed(c, &id, admin, after_id, since - 5_000, limit + 1)?;
+            let users = crate::dto::message_users(c, &rows)?;
+            Ok((rows, recalled, users))
+        })
+        .await?;
+    if rows.len() as i64 > limit {
+        return Ok(Replay {
+            frames: vec![Arc::from(RESYNC_FRAME)],
+            ids: Default::default(),
+        });
+    }
+    let online = crate::events::presence(state, users.keys()).await?;
+    let renderer = crate::dto::Renderer::new(&state.settings, &users, &online).audit(admin);
+    let mut frames: Vec<Arc<str>> = rows
+        .iter()
+        .filter_map(|r| crate::events::message_frame(&renderer.message(r)))
+        .collect();
+    frames.extend(recalled.iter().filter_map(crate::events::recall_frame));
+    Ok(Replay {
+        frames,
+        ids: rows.iter().map(|r| r.id).collect(),
+    })
+}
+
+/// Sends the greeting (`online_users`, first in the queue), then the
+/// replay; answers what was replayed, or `None` if the socket is gone.
+async fn send_replay(session: &mut Session, conn: &mut Connection, replay: Replay) -> Option<Replayed> {
+    if let Some(Outbound::Frame(greeting)) = conn.recv().await {
+        session.text(&*greeting).await.ok()?;
+    }
+    for frame in &replay.frames {
+        session.text(&**frame).await.ok()?;
+    }
+    let checks_left = replay.ids.len() * 4 + 64;
+    Some(Replayed {
+        ids: replay.ids,
+        checks_left,
+    })
 }

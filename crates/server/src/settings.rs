@@ -62,6 +62,12 @@ pub struct MessagesSection {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+pub struct RealtimeSection {
+    /// Most messages a reconnecting socket is sent before `resync`.
+    pub resume_limit: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
 pub struct MetricsSection {
     /// Bearer token that opens `/metrics` beyond loopback; empty: loopback only.
     pub token: String,
@@ -98,6 +104,7 @@ pub struct Settings {
     pub messages: MessagesSection,
     pub calls: CallSettings,
     pub metrics: MetricsSection,
+    pub realtime: RealtimeSection,
     pub demo: DemoSection,
     pub stats: StatsSection,
     pub log: LogSection,
@@ -230,6 +237,9 @@ impl Settings {
                 format!("`{}`: expected text or json", self.log.format),
             );
         }
+        if !(1..=100_000).contains(&self.realtime.resume_limit) {
+            return bad("realtime.resume_limit", "must be between 1 and 100000".into());
+        }
         if self.server.drain_secs > 300 {
             return bad("server.drain_secs", "must be at most 300 seconds".into());
         }
@@ -329,6 +339,7 @@ impl Settings {
             recall_window_secs: self.messages.recall_window_secs,
             calls: self.calls.clone(),
             metrics_token: self.metrics.token.clone(),
+            resume_limit: self.realtime.resume_limit,
             trusted_proxies: livechat_http::client_addr::TrustedProxies::parse(
                 &self.server.trusted_proxies,
             )

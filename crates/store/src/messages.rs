@@ -206,6 +206,53 @@ pub struct HistoryQuery {
     pub page: Page,
 }
 
+/// The messages `member` may read: his conversations', since he joined.
+fn readable_by(
+    member: &str,
+) -> Box<dyn BoxableExpression<messages::table, diesel::sqlite::Sqlite, SqlType = Bool>> {
+    Box::new(
+        diesel::dsl::sql::<Bool>(
+            "EXISTS (SELECT 1 FROM participants p WHERE p.conversation_id = messages.conversation_id AND p.user_id = ",
+        )
+        .bind::<Text, _>(member.to_string())
+        .sql(" AND messages.id > p.visible_after_id)"),
+    )
+}
+
+/// What a reconnecting socket missed, in id order: the messages above
+/// `after_id` that `user_id` may read (his conversations', since he joined;
+/// every conversation's for an admin), at most `limit`; and the ids of the
+/// messages recalled at or after `recalled_since` (unix ms) among them.
+pub fn missed(
+    conn: &mut Conn,
+    user_id: &str,
+    admin: bool,
+    after_id: i64,
+    recalled_since: i64,
+    limit: i64,
+) -> Result<(Vec<MessageRow>, Vec<MessageRow>), StoreError> {
+    let readable = || {
+        let mut q = messages::table.into_boxed();
+        if !admin {
+            q = q.filter(readable_by(user_id));
+        }
+        q
+    };
+    let rows = readable()
+        .filter(messages::id.gt(after_id))
+        .order(messages::id.asc())
+        .limit(limit)
+        .select(MessageRow::as_select())
+        .load(conn)?;
+    let recalled = readable()
+        .filter(messages::recalled_at.ge(recalled_since))
+        .order(messages::id.asc())
+        .limit(limit)
+        .select(MessageRow::as_select())
+        .load(conn)?;
+    Ok((rows, recalled))
+}
+
 /// A page of a conversation's messages, with the total matching the cursors.
 pub fn history(
     conn: &mut Conn,
@@ -373,13 +420,7 @@ pub fn search(
             // A member finds what he may read: his conversations' messages
             // since he joined, never a recalled one.
             q = q
-                .filter(
-                    diesel::dsl::sql::<Bool>(
-                        "EXISTS (SELECT 1 FROM participants p WHERE p.conversation_id = messages.conversation_id AND p.user_id = ",
-                    )
-                    .bind::<Text, _>(me.clone())
-                    .sql(" AND messages.id > p.visible_after_id)"),
-                )
+                .filter(readable_by(me))
                 .filter(messages::recalled_at.is_null());
         }
         match &text {
