@@ -81,6 +81,11 @@ export function lowestId(list) {
   return min
 }
 
+/** Whether a message counts as unread for its receivers: of call records only a missed call does. */
+export function countsUnread(m) {
+  return m.message_type !== 'call' || m.call?.outcome === 'missed'
+}
+
 /** Highest stored id of a message someone other than `viewer` sent (what the viewer can read). */
 export function highestIncomingId(list, viewer) {
   let max = 0
@@ -286,7 +291,7 @@ export function applyMessageToConversation(conv, msg, viewer = MONITOR, { viewin
   }
   const side = sideOf(conv, viewer)
   if (!side) return out
-  if (msg.sender_id !== viewer && !viewing) out[unreadKey(side)] = (conv[unreadKey(side)] || 0) + 1
+  if (msg.sender_id !== viewer && !viewing && countsUnread(msg)) out[unreadKey(side)] = (conv[unreadKey(side)] || 0) + 1
   if (msg.sender_id === viewer) out[readKey(side)] = Math.max(conv[readKey(side)] || 0, msg.id)
   return out
 }
