@@ -97,7 +97,7 @@ async function scenarios() {
     if (server) await server.stop()
   })
 
-  async function openChat(query) {
+  async function openChat(query, baseUrl = server.baseUrl) {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'zh-CN' })
     const page = await context.newPage()
     page.on('pageerror', (e) => console.error(`[${query}] page error:`, e.message))
@@ -105,7 +105,7 @@ async function scenarios() {
     page.on('request', (r) => {
       if (r.resourceType() === 'script') scripts.push(new URL(r.url()).pathname)
     })
-    await page.goto(`${server.baseUrl}/chat?${query}`)
+    await page.goto(`${baseUrl}/chat?${query}`)
     await until(() => page.evaluate(() => window.__livechat?.socketState() === 'open'), { message: `socket of ${query}` })
     return { context, page, scripts }
   }
@@ -269,6 +269,39 @@ async function scenarios() {
     assert.match((await record.innerText()).trim(), /^语音通话 \d{2}:\d{2}$/)
     await until(() => b1.page.locator('[data-testid=call-audio-btn]').isEnabled(), { message: 'the desktop tab may call again' })
     await context.close()
+  })
+
+  test('a call nobody answers is missed: the callee’s list shows it in red until it is read', async () => {
+    const quick = await startServer({ LIVECHAT__CALLS__RING_TIMEOUT_SECS: '2' })
+    const sides = []
+    try {
+      const callee = await openChat('user_id=m1', quick.baseUrl)
+      const caller = await openChat('user_id=b1&target=m1', quick.baseUrl)
+      sides.push(callee, caller)
+      await caller.page.locator('[data-testid=call-audio-btn]').click()
+      const ringing = incoming(callee.page, 'audio')
+      await ringing.waitFor()
+      await ringing.waitFor({ state: 'detached', timeout: 15000 })
+      await notice(callee.page, '你错过了一个来电').waitFor()
+      await notice(caller.page, '对方无应答').waitFor()
+      await callView(caller.page).waitFor({ state: 'detached' })
+      const record = records(caller.page, 'missed')
+      await record.waitFor()
+      assert.equal((await record.innerText()).trim(), '未接听')
+
+      const item = callee.page.locator('[data-testid=conv-item][data-peer-id=b1]')
+      const missed = item.locator('[data-testid=conv-preview].is-missed-call')
+      await missed.waitFor()
+      assert.equal((await missed.innerText()).trim(), '[未接语音通话]')
+      assert.equal((await item.locator('[data-testid=unread-badge]').innerText()).trim(), '1')
+      await item.click()
+      await records(callee.page, 'missed').waitFor()
+      await missed.waitFor({ state: 'detached' })
+      assert.equal((await item.locator('[data-testid=conv-preview]').innerText()).trim(), '[语音通话]')
+    } finally {
+      for (const side of sides) await side.context.close()
+      await quick.stop()
+    }
   })
 
   test('without a camera or microphone the call ends instead of ringing on', async () => {
