@@ -106,10 +106,11 @@ export const CHROMIUM_ARGS = [
   '--use-fake-device-for-media-stream',
 ]
 
-export async function launchBrowser() {
+/** Launches Chromium with the harness's flags and `extraArgs` after them. */
+export async function launchBrowser(extraArgs = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...extraArgs],
   })
 }
 

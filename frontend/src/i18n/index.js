@@ -5,6 +5,8 @@ import zhChat from './zh/chat'
 import enChat from './en/chat'
 import zhAdmin from './zh/admin'
 import enAdmin from './en/admin'
+import zhCall from './zh/call'
+import enCall from './en/call'
 
 const LOCALE_KEY = 'livechat.locale'
 
@@ -20,8 +22,8 @@ const i18n = createI18n({
   locale: initialLocale(),
   fallbackLocale: 'zh',
   messages: {
-    zh: { common: zhCommon, chat: zhChat, admin: zhAdmin },
-    en: { common: enCommon, chat: enChat, admin: enAdmin },
+    zh: { common: zhCommon, chat: zhChat, admin: zhAdmin, call: zhCall },
+    en: { common: enCommon, chat: enChat, admin: enAdmin, call: enCall },
   },
 })
 

@@ -14,11 +14,16 @@ export const PREVIEW_TAGS = Object.freeze({
 
 export const TEXT_PREVIEW_CHARS = 100
 
-/** The server's preview of a message: a tag for media and recalled ones, else the first 100 characters. */
+/** A call record's preview tag, by the call's media. */
+export const CALL_PREVIEW_TAGS = Object.freeze({ audio: '[语音通话]', video: '[视频通话]' })
+const callMedia = (m) => (m.call?.media === 'video' ? 'video' : 'audio')
+
+/** The server's preview of a message: a tag for media, calls and recalled ones, else the first 100 characters. */
 export function messagePreview(m) {
   if (!m) return ''
   if (m.recalled) return PREVIEW_TAGS.recalled
   if (m.message_type !== 'recalled' && Object.hasOwn(PREVIEW_TAGS, m.message_type)) return PREVIEW_TAGS[m.message_type]
+  if (m.message_type === 'call') return CALL_PREVIEW_TAGS[callMedia(m)]
   return String(m.content ?? '').slice(0, TEXT_PREVIEW_CHARS)
 }
 
@@ -29,6 +34,7 @@ export function previewKey(type) {
 
 /** A message's preview in the reader's language (`t` is vue-i18n's), `max` characters of text. */
 export function localPreview(m, t, max = TEXT_PREVIEW_CHARS) {
+  if (m?.message_type === 'call' && !m?.recalled) return t(`call.preview.${callMedia(m)}`)
   const key = previewKey(m?.recalled ? 'recalled' : m?.message_type)
   return key ? t(key) : String(m?.content ?? '').slice(0, max)
 }

@@ -450,7 +450,9 @@ export function applyOwnRead(conv, viewer, mark) {
 
 /** Whether a message can count as unread: system lines and recalled messages never do. */
 export function countsAsUnread(msg) {
-  return msg.message_type !== 'system' && !msg.recalled
+  if (msg.message_type === 'system' || msg.recalled) return false
+  // Of call records only a missed call is unread, as the server counts it.
+  return msg.message_type !== 'call' || msg.call?.outcome === 'missed'
 }
 
 /**

@@ -14,6 +14,8 @@ import { createTypingSender } from '../utils/typing'
 import { showNotification, playDing, notificationPermission } from '../utils/notify'
 import { useSessionStore } from './session'
 import { useServerConfigStore } from './serverConfig'
+import { useCallStore } from './call'
+import { combineEvents } from '../realtime/calls'
 
 /** The chat's reconnect delays: 0.5 s doubling to 30 s, each drawn from its upper half. */
 export const CHAT_BACKOFF = { base: 500, max: 30000 }
@@ -77,9 +79,17 @@ export const useChatStore = defineStore('chat', () => {
     quickReplies.value = markRaw(createQuickReplies({ api, me }))
     notifyEnabled.value = localStorage.getItem('livechat.notify') === 'on' && notificationPermission() === 'granted'
 
+    const call = useCallStore()
+    const callEvents = call.attach({
+      me,
+      role: session.user.role,
+      api,
+      send: (frame) => !!connector && connector.send(frame),
+      barrier: () => (connector ? connector.barrier() : Promise.reject(new Error('no socket'))),
+    })
     connector = new RealtimeConnector({
       url: () => wsUrl(session),
-      events: th.events,
+      events: combineEvents(th.events, callEvents),
       backoff: createBackoff(CHAT_BACKOFF),
       catchUp: () => {
         everOpened.value = true
@@ -90,6 +100,7 @@ export const useChatStore = defineStore('chat', () => {
       onState: (s, conn) => {
         connection.value = s
         nextRetryAt.value = conn.nextRetryAt
+        call.setConnected(s === 'open')
       },
       onFatal: async (code) => {
         if (code === 4401) {
@@ -140,6 +151,7 @@ export const useChatStore = defineStore('chat', () => {
       socketState: () => (connector ? connector.state : 'none'),
       barrier: () => (connector ? connector.barrier() : Promise.reject(new Error('no socket'))),
       state: () => th.state,
+      call: call.testHooks(),
     }
 
     th.loadConversations().catch(() => {})
@@ -176,6 +188,7 @@ export const useChatStore = defineStore('chat', () => {
     cleanup = []
     if (connector) connector.stop()
     connector = null
+    useCallStore().detach()
     if (typingSender) typingSender.dispose()
     typingSender = null
     if (threads.value) threads.value.dispose()
