@@ -42,6 +42,7 @@ impl Env {
 const CREATE_ADMIN: &str = env!("CARGO_BIN_EXE_create-admin");
 const CHANGE_PASSWORD: &str = env!("CARGO_BIN_EXE_change-password");
 const SERVER: &str = env!("CARGO_BIN_EXE_livechat-server");
+const BACKUP: &str = env!("CARGO_BIN_EXE_backup");
 
 #[test]
 fn create_admin_and_change_password_say_what_went_wrong() {
@@ -290,4 +291,95 @@ fn json_logs_are_one_object_per_line_with_the_request_id() {
             .any(|e| e["span"]["request_id"] == "trace-me-42" && e["span"]["path"] == "/api/users/"),
         "{logs}"
     );
+}
+
+/// `backup` copies the database while the server runs and writes to it;
+/// the copy is whole and checked, and no file is ever overwritten.
+#[test]
+fn backup_copies_a_live_database() {
+    let env = Env::new();
+    let (mut child, port, _stdout) = start(&env);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let (token, conv) = rt.block_on(async {
+        let session: serde_json::Value = client
+            .post(format!("{base}/api/auth/session"))
+            .json(&serde_json::json!({"user_id": "b1"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = session["access_token"].as_str().unwrap().to_string();
+        let conv: serde_json::Value = client
+            .post(format!("{base}/api/conversations/"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"target_id": "m1"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (token, conv["id"].as_i64().unwrap())
+    });
+    // A client is bound to the runtime that made it: each runtime gets its own.
+    let say = move |client: reqwest::Client, text: String| {
+        let (base, token) = (base.clone(), token.clone());
+        async move {
+            let res = client
+                .post(format!("{base}/api/messages/"))
+                .bearer_auth(&token)
+                .json(&serde_json::json!({"conversation_id": conv, "message_type": "text", "content": text}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 201);
+        }
+    };
+    rt.block_on(async {
+        for i in 0..20 {
+            say(client.clone(), format!("备份前 {i}")).await;
+        }
+    });
+    let target = env.dir.path().join("copy.db");
+    // Writes go on while the copy is made.
+    let writer = std::thread::spawn({
+        let say = say.clone();
+        move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                for i in 0..20 {
+                    say(reqwest::Client::new(), format!("备份中 {i}")).await;
+                }
+            });
+        }
+    });
+    let (code, out) = env.run(BACKUP, &[target.to_str().unwrap()]);
+    writer.join().unwrap();
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("integrity ok"), "{out}");
+    let messages: i64 = out
+        .split(" users, ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(-1);
+    assert!(
+        (20..=40).contains(&messages),
+        "a consistent snapshot: {out}"
+    );
+    let (code, out) = env.run(BACKUP, &[target.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(out.contains("never overwrites"), "{out}");
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

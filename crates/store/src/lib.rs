@@ -3,6 +3,7 @@
 //! readers. Query functions take a `&mut Conn`, so they compose inside one
 //! transaction.
 
+pub mod backup;
 pub mod columns;
 pub mod conversations;
 pub mod db;
