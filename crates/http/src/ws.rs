@@ -76,7 +76,9 @@ pub async fn socket(
                     Err(e) => {
                         tracing::error!(error = %e, "cannot read what a socket missed");
                         state.hub.disconnect(&user.id, conn.id);
-                        let _ = session.close(Some(close_reason(1011, "server error"))).await;
+                        let _ = session
+                            .close(Some(close_reason(1011, "server error")))
+                            .await;
                         return;
                     }
                 },
@@ -464,14 +466,25 @@ const RESYNC_FRAME: &str = r#"{"type":"resync"}"#;
 
 /// Reads what `user` missed since message `after_id` (and recalls since
 /// `since` minus 5 s) and renders it.
-async fn missed(state: &AppState, user: &UserRow, after_id: i64, since: i64) -> Result<Replay, ApiError> {
+async fn missed(
+    state: &AppState,
+    user: &UserRow,
+    after_id: i64,
+    since: i64,
+) -> Result<Replay, ApiError> {
     let limit = state.settings.resume_limit;
     let (id, admin) = (user.id.clone(), user.role == Role::Admin);
     let (rows, recalled, users) = state
         .db
         .read(move |c| {
-            let (rows, recalled) =
-                livechat_store::messages::missed(c, &id, admin, after_id, since - 5_000, limit + 1)?;
+            let (rows, recalled) = livechat_store::messages::missed(
+                c,
+                &id,
+                admin,
+                after_id,
+                since - 5_000,
+                limit + 1,
+            )?;
             let users = crate::dto::message_users(c, &rows)?;
             Ok((rows, recalled, users))
         })
@@ -497,7 +510,11 @@ async fn missed(state: &AppState, user: &UserRow, after_id: i64, since: i64) -> 
 
 /// Sends the greeting (`online_users`, first in the queue), then the
 /// replay; answers what was replayed, or `None` if the socket is gone.
-async fn send_replay(session: &mut Session, conn: &mut Connection, replay: Replay) -> Option<Replayed> {
+async fn send_replay(
+    session: &mut Session,
+    conn: &mut Connection,
+    replay: Replay,
+) -> Option<Replayed> {
     if let Some(Outbound::Frame(greeting)) = conn.recv().await {
         session.text(&*greeting).await.ok()?;
     }

@@ -238,7 +238,10 @@ impl Settings {
             );
         }
         if !(1..=100_000).contains(&self.realtime.resume_limit) {
-            return bad("realtime.resume_limit", "must be between 1 and 100000".into());
+            return bad(
+                "realtime.resume_limit",
+                "must be between 1 and 100000".into(),
+            );
         }
         if self.server.drain_secs > 300 {
             return bad("server.drain_secs", "must be at most 300 seconds".into());

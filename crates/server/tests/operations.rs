@@ -46,14 +46,20 @@ async fn metrics_count_what_happens_and_are_not_public() {
     let (status, _) = get(
         &app,
         "/metrics",
-        &[("x-forwarded-for", "203.0.113.9"), ("authorization", "Bearer wrong")],
+        &[
+            ("x-forwarded-for", "203.0.113.9"),
+            ("authorization", "Bearer wrong"),
+        ],
     )
     .await;
     assert_eq!(status, 403);
     let (status, _) = get(
         &app,
         "/metrics",
-        &[("x-forwarded-for", "203.0.113.9"), ("authorization", "Bearer scrape-me")],
+        &[
+            ("x-forwarded-for", "203.0.113.9"),
+            ("authorization", "Bearer scrape-me"),
+        ],
     )
     .await;
     assert_eq!(status, 200);

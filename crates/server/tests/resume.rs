@@ -39,11 +39,19 @@ async fn a_resumed_socket_gets_what_it_missed_once_then_live_events() {
     for text in ["一", "二", "三"] {
         missed.push(app.say(&b1, conv, text).await["id"].as_i64().unwrap());
     }
-    app.post(&b1, &format!("/api/messages/{}/recall", missed[1]), json!({}))
-        .await
-        .expect(200);
+    app.post(
+        &b1,
+        &format!("/api/messages/{}/recall", missed[1]),
+        json!({}),
+    )
+    .await
+    .expect(200);
     let mut ws = resume(&app, "m1", &m1, held_id, since).await;
-    assert_eq!(ws.next_event().await["type"], "online_users", "the greeting first");
+    assert_eq!(
+        ws.next_event().await["type"],
+        "online_users",
+        "the greeting first"
+    );
     let mut replay = Vec::new();
     for _ in 0..4 {
         replay.push(ws.next_event().await);
@@ -91,7 +99,10 @@ async fn messages_arriving_during_the_resume_are_neither_lost_nor_doubled() {
     let events = ws.drain().await;
     let ids = message_ids(&events);
     let history = app
-        .get(&m1, &format!("/api/conversations/{conv}/messages?after_id={first}&order=asc&page_size=100"))
+        .get(
+            &m1,
+            &format!("/api/conversations/{conv}/messages?after_id={first}&order=asc&page_size=100"),
+        )
         .await
         .expect(200);
     let expected: Vec<i64> = history["results"]

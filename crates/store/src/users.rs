@@ -186,11 +186,12 @@ pub fn contacts(conn: &mut Conn, user_id: &str) -> Result<Vec<String>, StoreErro
         #[diesel(sql_type = diesel::sql_types::Text)]
         user_id: String,
     }
-    Ok(diesel::sql_query(
+    let placeholder = if conn.is_pg() { "$1" } else { "?" };
+    Ok(diesel::sql_query(format!(
         "SELECT DISTINCT o.user_id FROM participants m \
          JOIN participants o ON o.conversation_id = m.conversation_id \
-         WHERE m.user_id = ? AND o.user_id <> m.user_id ORDER BY o.user_id",
-    )
+         WHERE m.user_id = {placeholder} AND o.user_id <> m.user_id ORDER BY o.user_id"
+    ))
     .bind::<diesel::sql_types::Text, _>(user_id)
     .load::<Peer>(conn)?
     .into_iter()
