@@ -13,7 +13,7 @@ use crate::db::{Conn, MultiBackend};
 use crate::error::StoreError;
 use crate::models::{Conversation, ConversationRow, ParticipantRow};
 use crate::schema::{conversations, messages, participants, users};
-use crate::users::like_pattern;
+use crate::users::{like_pattern, lower, lower_nullable};
 
 /// One conversation by id.
 pub fn get(conn: &mut Conn, id: i64) -> Result<Option<ConversationRow>, StoreError> {
@@ -305,14 +305,18 @@ pub fn list(
             let pattern = like_pattern(text);
             let people = users::table
                 .filter(
-                    users::id
-                        .like(pattern.clone())
+                    lower(users::id)
+                        .like(lower(pattern.clone()))
                         .escape('\\')
-                        .or(users::username.like(pattern.clone()).escape('\\')),
+                        .or(lower(users::username)
+                            .like(lower(pattern.clone()))
+                            .escape('\\')),
                 )
                 .select(users::id);
             let with_people = participants::table.filter(participants::user_id.eq_any(people));
-            let titled = conversations::title.like(pattern).escape('\\');
+            let titled = lower_nullable(conversations::title)
+                .like(lower_nullable(Some(pattern)))
+                .escape('\\');
             q = match &filter.participant {
                 Some(me) => q.filter(
                     conversations::id
