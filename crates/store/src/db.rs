@@ -584,6 +584,43 @@ mod tests {
         out
     }
 
+    /// Nodes starting together on a fresh PostgreSQL database: every one
+    /// opens it, and the migrations ran once.
+    #[test]
+    fn postgres_migrations_run_once_when_nodes_start_together() {
+        if crate::testing::skip_postgres() {
+            eprintln!("skipped: LIVECHAT_SKIP_POSTGRES=1");
+            return;
+        }
+        let guard = crate::testing::TestDatabase::new(crate::testing::Backend::Postgres);
+        let url = guard.url();
+        let nodes: Vec<_> = (0..4)
+            .map(|_| {
+                let url = url.clone();
+                std::thread::spawn(move || Db::open(&url, 2).map(drop))
+            })
+            .collect();
+        for n in nodes {
+            n.join().unwrap().unwrap();
+        }
+        #[derive(diesel::QueryableByName)]
+        struct Ran {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let db = Db::open(&url, 1).unwrap();
+        let ran = db
+            .read_blocking(|c| {
+                Ok(
+                    diesel::sql_query("SELECT count(*) AS n FROM __diesel_schema_migrations")
+                        .get_result::<Ran>(c)?
+                        .n,
+                )
+            })
+            .unwrap();
+        assert_eq!(ran, 4, "each migration recorded once");
+    }
+
     #[test]
     fn urls_of_every_accepted_form() {
         assert_eq!(
@@ -602,6 +639,19 @@ mod tests {
         assert_eq!(sqlite_path("/tmp/x.db").unwrap(), "/tmp/x.db");
         assert_eq!(sqlite_path("x.db").unwrap(), "x.db");
         assert!(sqlite_path("postgres://localhost/x").is_err());
+        assert_eq!(
+            Target::parse("postgres://u@h/db").unwrap(),
+            Target::Pg("postgres://u@h/db".into())
+        );
+        assert_eq!(
+            Target::parse("postgresql://u@h/db").unwrap(),
+            Target::Pg("postgresql://u@h/db".into())
+        );
+        assert_eq!(
+            Target::parse("sqlite://x.db").unwrap(),
+            Target::Sqlite("x.db".into())
+        );
+        assert!(Target::parse("mysql://h/db").is_err());
         assert!(sqlite_path("sqlite://").is_err());
     }
 }

@@ -768,28 +768,61 @@ mod concurrency_tests {
     /// Ids become visible in order: a reader polling for what came after
     /// the newest id he saw never finds a smaller id appear later.
     fn ids_become_visible_in_order(backend) {
-        let (_guard, db) = crate::demo_db(backend);
-        let conv = db.write_blocking(crate::b1_m1).unwrap();
+        // Connections enough for every writer and the reader at once.
+        let guard = crate::testing::TestDatabase::new(backend);
+        let db = Db::open(&guard.url(), 8).unwrap();
+        db.write_blocking(crate::demo::seed).unwrap();
+        // One conversation per writer: nothing they write is shared, so no
+        // row lock orders them.
+        let convs: Vec<i64> = (1..=4)
+            .map(|n| {
+                db.write_blocking(move |c| {
+                    let sides = livechat_domain::Sides {
+                        customer_id: "b1".into(),
+                        agent_id: format!("m{n}"),
+                    };
+                    Ok(crate::conversations::get_or_create(c, &sides, "b1", 1)?.0.row.id)
+                })
+                .unwrap()
+            })
+            .collect();
         let rt = runtime();
         let seen: Vec<i64> = rt.block_on(async {
             let writers: Vec<_> = (0..4)
                 .map(|w| {
                     let db = db.clone();
+                    let conv = convs[w];
                     tokio::spawn(async move {
                         for i in 0..25 {
-                            send_text(&db, conv.id, if w % 2 == 0 { "b1" } else { "m1" }, format!("{w}-{i}"), None)
-                                .await
-                                .unwrap();
+                            db.write(move |c| {
+                                let draft = MessageDraft::text(conv, "b1", &format!("{w}-{i}"), 1);
+                                send(c, &draft)?;
+                                // A send that takes a while to commit after its
+                                // insert: the window in which a later id could
+                                // become visible first.
+                                if c.is_pg() {
+                                    use diesel::connection::SimpleConnection;
+                                    let ms = (w * 3 + i) % 10;
+                                    c.batch_execute(&format!("SELECT pg_sleep(0.00{ms})"))?;
+                                }
+                                Ok(())
+                            })
+                            .await
+                            .unwrap();
                         }
                     })
                 })
                 .collect();
+            let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
             let reader = {
                 let db = db.clone();
+                let done = done.clone();
                 tokio::spawn(async move {
                     let mut seen = Vec::new();
                     let mut after = 0;
-                    while seen.len() < 100 {
+                    // Polls until the writers are done, then once more.
+                    loop {
+                        let last_round = done.load(std::sync::atomic::Ordering::SeqCst);
                         let ids: Vec<i64> = db
                             .read(move |c| {
                                 Ok(messages::table
@@ -804,6 +837,9 @@ mod concurrency_tests {
                             after = *last;
                         }
                         seen.extend(ids);
+                        if last_round {
+                            break;
+                        }
                     }
                     seen
                 })
@@ -811,12 +847,12 @@ mod concurrency_tests {
             for w in writers {
                 w.await.unwrap();
             }
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
             reader.await.unwrap()
         });
         let all: Vec<i64> = db
             .read_blocking(move |c| {
                 Ok(messages::table
-                    .filter(messages::conversation_id.eq(conv.id))
                     .order(messages::id.asc())
                     .select(messages::id)
                     .load(c)?)
