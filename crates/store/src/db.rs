@@ -50,7 +50,9 @@ const MESSAGE_ORDER_LOCK: i64 = 0x6c69_7665_6d73_6773; // "livemsgs"
 
 /// On PostgreSQL, waits for and takes the transaction-level lock that
 /// serializes the writes which assign message ids or count against them
-/// (sends, recalls, read marks, joins). A sequence hands out ids at insert
+/// (sends, recalls, read marks, joins), and the few check-then-insert
+/// writes that must not race (a pair's direct conversation, an order, the
+/// demo data). A sequence hands out ids at insert
 /// time, not at commit: without the lock, a send that took id 11 could
 /// commit after one that took id 12, and a reader who already saw 12 (and
 /// asks for what comes after it) would never see 11. Holding the lock from
@@ -585,7 +587,7 @@ mod tests {
     }
 
     /// Nodes starting together on a fresh PostgreSQL database: every one
-    /// opens it, and the migrations ran once.
+    /// opens and seeds it, the migrations ran once and one node seeded.
     #[test]
     fn postgres_migrations_run_once_when_nodes_start_together() {
         if crate::testing::skip_postgres() {
@@ -597,12 +599,17 @@ mod tests {
         let nodes: Vec<_> = (0..4)
             .map(|_| {
                 let url = url.clone();
-                std::thread::spawn(move || Db::open(&url, 2).map(drop))
+                std::thread::spawn(move || {
+                    let db = Db::open(&url, 2)?;
+                    db.write_blocking(crate::demo::seed)
+                })
             })
             .collect();
-        for n in nodes {
-            n.join().unwrap().unwrap();
-        }
+        let seeded: Vec<bool> = nodes
+            .into_iter()
+            .map(|n| n.join().unwrap().unwrap())
+            .collect();
+        assert_eq!(seeded.iter().filter(|s| **s).count(), 1, "{seeded:?}");
         #[derive(diesel::QueryableByName)]
         struct Ran {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
