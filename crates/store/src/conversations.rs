@@ -225,6 +225,10 @@ pub fn remove_member(
     conversation_id: i64,
     user_id: &str,
 ) -> Result<(), StoreError> {
+    // Taken before the row's lock, in the order a send takes them (the
+    // lock, then the members' rows), so a removal followed by its record
+    // cannot deadlock with a send.
+    crate::db::lock_message_order(conn)?;
     diesel::delete(participants::table.find((conversation_id, user_id))).execute(conn)?;
     Ok(())
 }
