@@ -87,7 +87,19 @@ fn join(
             joined_at: now,
             visible_after_id,
         })
-        .execute(conn)?;
+        .execute(conn)
+        .map_err(|e| {
+            // Two adds of the same member at once (the caller's check saw
+            // neither).
+            if crate::error::is_unique_violation(&e) {
+                StoreError::taken(
+                    "user_id",
+                    format!("`{user_id}` is already in this conversation"),
+                )
+            } else {
+                e.into()
+            }
+        })?;
     Ok(())
 }
 
