@@ -11,12 +11,13 @@ run: web-build
     cargo build --release --bin livechat-server --bin create-admin --bin change-password
     ./target/release/livechat-server
 
-# Every test: front-end lint, Rust (unit and integration), front-end unit, browser end-to-end.
+# Every test: front-end lint, Rust (unit and integration, on SQLite and on PostgreSQL), front-end unit, browser end-to-end.
 test: check-test-tools web-install
     cd frontend && npm run lint
     # One debug build serves the Rust tests and the browser tests.
     cargo build --bins
     cargo test --workspace
+    just test-postgres
     cd frontend && npm run test:unit
     cd frontend && npm run build
     cd frontend && npm run test:e2e
@@ -24,6 +25,11 @@ test: check-test-tools web-install
 # Rust tests only.
 test-rust:
     cargo test --workspace
+
+# The store's tests (each database test runs on SQLite and PostgreSQL) and the server's integration tests on PostgreSQL: needs a server at 127.0.0.1:5432 (`scripts/check-test-tools.sh` says how to start it).
+test-postgres:
+    cargo test -p livechat-store
+    LIVECHAT_TEST_DATABASE=postgres cargo test -p livechat-server --tests
 
 # Browser tests only (needs `cargo build --bins` and a built front end).
 test-e2e: web-install

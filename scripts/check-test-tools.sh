@@ -25,6 +25,18 @@ if [ ! -x "${chromium}" ]; then
   hint+=("apt-get update && apt-get install chromium   (or set CHROMIUM_PATH)")
 fi
 
+# The PostgreSQL test runs (`just test-postgres`) link libpq and need a
+# server at 127.0.0.1:5432 that lets `postgres` in without a password.
+command -v pg_config >/dev/null 2>&1 || { missing+=("libpq-dev (Diesel's PostgreSQL backend links libpq)"); hint+=("apt-get install libpq-dev"); }
+pg_start='pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start'
+if ! command -v pg_isready >/dev/null 2>&1; then
+  missing+=("PostgreSQL (pg_isready not found)")
+  hint+=("apt-get install postgresql, then: ${pg_start}")
+elif ! pg_isready -h 127.0.0.1 -q; then
+  missing+=("PostgreSQL at 127.0.0.1:5432 is not answering (the PostgreSQL test runs)")
+  hint+=("start it: ${pg_start}")
+fi
+
 if command -v fc-list >/dev/null 2>&1 && ! fc-list 2>/dev/null | grep -qi "CJK"; then
   echo "note: no CJK font found (fonts-noto-cjk); screenshots will show boxes instead of Chinese" >&2
 fi

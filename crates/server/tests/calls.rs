@@ -165,6 +165,8 @@ async fn declined_and_cancelled_calls_end_for_both() {
             "declined"
         );
     }
+    // The record is stored after both parties are told; wait for it.
+    callee.next_of_type("message").await;
     assert_eq!(
         last_message(&app, &b1, conv).await["call"]["outcome"],
         "declined"
@@ -178,6 +180,8 @@ async fn declined_and_cancelled_calls_end_for_both() {
             "cancelled"
         );
     }
+    // The record is stored after both parties are told; wait for it.
+    callee.next_of_type("message").await;
     let c = app
         .get(&m1, &format!("/api/conversations/{conv}"))
         .await
@@ -198,6 +202,8 @@ async fn an_unanswered_call_is_missed_after_the_ring_timeout_and_counts_as_unrea
         assert_eq!(e["call"]["outcome"], "missed");
         assert_eq!(e["call"]["duration_ms"], Value::Null);
     }
+    // The record is stored after both parties are told; wait for it.
+    callee.next_of_type("message").await;
     let c = app
         .get(&m1, &format!("/api/conversations/{conv}"))
         .await
@@ -237,6 +243,8 @@ async fn a_callee_in_a_call_is_busy_and_a_second_invite_is_refused() {
         b1_ws.next_of_type("call.accepted").await["call"]["call_id"],
         CALL
     );
+    // The record is stored after both parties are told; wait for it.
+    b2_ws.next_of_type("message").await;
     assert_eq!(
         last_message(&app, &b2, conv2).await["call"]["outcome"],
         "busy"
@@ -277,6 +285,8 @@ async fn sockets_going_away_end_their_calls() {
     let e = caller_tab2.next_of_type("call.ended").await;
     assert_eq!(e["call"]["outcome"], "completed");
     assert!(e["call"]["duration_ms"].as_i64().is_some());
+    // The record is stored after both parties are told; wait for it.
+    caller_tab2.next_of_type("message").await;
     assert_eq!(
         last_message(&app, &b1, conv).await["call"]["outcome"],
         "completed"

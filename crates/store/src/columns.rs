@@ -144,16 +144,22 @@ pub fn to_json<T: serde::Serialize>(value: &T) -> Result<String, crate::StoreErr
 #[cfg(test)]
 mod tests {
     use diesel::connection::SimpleConnection;
+    crate::on_both_backends! {
     /// Rows that break the schema's rules (as a hand edit or another tool
     /// could leave them) fail to load with an error that names what is
     /// wrong, instead of reading as a buyer, a text or no order.
-    #[test]
-    fn corrupt_values_fail_loudly() {
-        let (_dir, db) = crate::demo_db();
+    fn corrupt_values_fail_loudly(backend) {
+        let (_guard, db) = crate::demo_db(backend);
         db.write_blocking(|c| {
             let conv = crate::b1_m1(c)?;
+            let unchecked = if c.is_pg() {
+                "ALTER TABLE users DROP CONSTRAINT users_role_check;
+                 ALTER TABLE messages DROP CONSTRAINT messages_message_type_check;"
+            } else {
+                "PRAGMA ignore_check_constraints = ON;"
+            };
             c.batch_execute(&format!(
-                "PRAGMA ignore_check_constraints = ON;
+                "{unchecked}
                  UPDATE users SET role = 'wizard' WHERE id = 'b2';
                  INSERT INTO messages (conversation_id, sender_id, message_type, content, created_at)
                      VALUES ({id}, 'b1', 'video', 'x', 1);
@@ -178,5 +184,6 @@ mod tests {
             Ok(())
         })
         .unwrap();
+    }
     }
 }

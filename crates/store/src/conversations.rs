@@ -9,11 +9,11 @@ use livechat_domain::paging::Page;
 use livechat_domain::{ConversationKind, ParticipantRole, Sides};
 
 use crate::columns::ConversationKindColumn;
-use crate::db::Conn;
+use crate::db::{Conn, MultiBackend};
 use crate::error::StoreError;
 use crate::models::{Conversation, ConversationRow, ParticipantRow};
 use crate::schema::{conversations, messages, participants, users};
-use crate::users::like_pattern;
+use crate::users::{like_pattern, lower, lower_nullable};
 
 /// One conversation by id.
 pub fn get(conn: &mut Conn, id: i64) -> Result<Option<ConversationRow>, StoreError> {
@@ -87,7 +87,19 @@ fn join(
             joined_at: now,
             visible_after_id,
         })
-        .execute(conn)?;
+        .execute(conn)
+        .map_err(|e| {
+            // Two adds of the same member at once (the caller's check saw
+            // neither).
+            if crate::error::is_unique_violation(&e) {
+                StoreError::taken(
+                    "user_id",
+                    format!("`{user_id}` is already in this conversation"),
+                )
+            } else {
+                e.into()
+            }
+        })?;
     Ok(())
 }
 
@@ -103,6 +115,15 @@ pub fn get_or_create(
     if let Some(row) = by_sides(conn, sides)? {
         return Ok((loaded(conn, row.id)?, false));
     }
+    // On PostgreSQL two openers may both get here: the lock lets the
+    // second one find the first one's conversation instead of failing on
+    // the unique pair.
+    if conn.is_pg() {
+        crate::db::lock_message_order(conn)?;
+        if let Some(row) = by_sides(conn, sides)? {
+            return Ok((loaded(conn, row.id)?, false));
+        }
+    }
     let row: ConversationRow = diesel::insert_into(conversations::table)
         .values((
             conversations::kind.eq(ConversationKindColumn(ConversationKind::Direct)),
@@ -112,7 +133,7 @@ pub fn get_or_create(
             conversations::created_at.eq(now),
             conversations::updated_at.eq(now),
         ))
-        .returning(ConversationRow::as_returning())
+        .returning(conversations::all_columns)
         .get_result(conn)?;
     join(
         conn,
@@ -167,7 +188,7 @@ pub fn create_group(
             conversations::created_at.eq(now),
             conversations::updated_at.eq(now),
         ))
-        .returning(ConversationRow::as_returning())
+        .returning(conversations::all_columns)
         .get_result(conn)?;
     join(
         conn,
@@ -197,6 +218,8 @@ pub fn add_member(
             format!("`{user_id}` is already in this conversation"),
         ));
     }
+    // No message may slip in between the join point and the join.
+    crate::db::lock_message_order(conn)?;
     let visible_after = conversation.row.last_message_id;
     join(
         conn,
@@ -214,6 +237,10 @@ pub fn remove_member(
     conversation_id: i64,
     user_id: &str,
 ) -> Result<(), StoreError> {
+    // Taken before the row's lock, in the order a send takes them (the
+    // lock, then the members' rows), so a removal followed by its record
+    // cannot deadlock with a send.
+    crate::db::lock_message_order(conn)?;
     diesel::delete(participants::table.find((conversation_id, user_id))).execute(conn)?;
     Ok(())
 }
@@ -269,15 +296,21 @@ pub fn list(
     page: Page,
 ) -> Result<(i64, Vec<Conversation>), StoreError> {
     let build = || {
-        let mut q = conversations::table.into_boxed();
+        let mut q = conversations::table.into_boxed::<MultiBackend>();
+        // Subqueries stay unboxed: a boxed one cannot be written for both
+        // backends.
         if let Some(me) = &filter.participant {
-            let mut mine = participants::table
-                .filter(participants::user_id.eq(me.clone()))
-                .into_boxed();
-            if filter.unread {
-                mine = mine.filter(participants::unread_count.gt(0));
-            }
-            q = q.filter(conversations::id.eq_any(mine.select(participants::conversation_id)));
+            let mine = participants::table.filter(participants::user_id.eq(me.clone()));
+            q = if filter.unread {
+                q.filter(
+                    conversations::id.eq_any(
+                        mine.filter(participants::unread_count.gt(0))
+                            .select(participants::conversation_id),
+                    ),
+                )
+            } else {
+                q.filter(conversations::id.eq_any(mine.select(participants::conversation_id)))
+            };
         } else if filter.unread {
             let unread = participants::table
                 .filter(participants::unread_count.gt(0))
@@ -288,23 +321,34 @@ pub fn list(
             let pattern = like_pattern(text);
             let people = users::table
                 .filter(
-                    users::id
-                        .like(pattern.clone())
+                    lower(users::id)
+                        .like(lower(pattern.clone()))
                         .escape('\\')
-                        .or(users::username.like(pattern.clone()).escape('\\')),
+                        .or(lower(users::username)
+                            .like(lower(pattern.clone()))
+                            .escape('\\')),
                 )
                 .select(users::id);
-            let mut with_people = participants::table
-                .filter(participants::user_id.eq_any(people))
-                .into_boxed();
-            if let Some(me) = &filter.participant {
-                with_people = with_people.filter(participants::user_id.ne(me.clone()));
-            }
-            q = q.filter(
-                conversations::id
-                    .eq_any(with_people.select(participants::conversation_id))
-                    .or(conversations::title.like(pattern).escape('\\')),
-            );
+            let with_people = participants::table.filter(participants::user_id.eq_any(people));
+            let titled = lower_nullable(conversations::title)
+                .like(lower_nullable(Some(pattern)))
+                .escape('\\');
+            q = match &filter.participant {
+                Some(me) => q.filter(
+                    conversations::id
+                        .eq_any(
+                            with_people
+                                .filter(participants::user_id.ne(me.clone()))
+                                .select(participants::conversation_id),
+                        )
+                        .or(titled),
+                ),
+                None => q.filter(
+                    conversations::id
+                        .eq_any(with_people.select(participants::conversation_id))
+                        .or(titled),
+                ),
+            };
         }
         if let Some(since) = filter.since {
             q = q.filter(conversations::updated_at.ge(since));
@@ -340,6 +384,8 @@ pub fn mark_read(
     let member = conversation
         .member(reader_id)
         .ok_or_else(|| StoreError::not_found(format!("no conversation {}", conversation.id())))?;
+    // The recount must not miss a send committing meanwhile.
+    crate::db::lock_message_order(conn)?;
     let newest: i64 = messages::table
         .filter(messages::conversation_id.eq(conversation.id()))
         .select(diesel::dsl::max(messages::id))
@@ -385,21 +431,32 @@ mod tests {
     use diesel::Connection;
     use diesel_migrations::MigrationHarness;
 
-    use crate::db::MIGRATIONS;
+    use crate::db::{MIGRATIONS, PG_MIGRATIONS};
     use crate::Db;
 
+    crate::on_both_backends! {
     /// A database made by the schema before groups (two sides on the
     /// conversation) comes through the migration with every count, read
     /// mark and message as it was, the search index included.
-    #[test]
-    fn the_migration_to_participants_keeps_counts_and_read_marks() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("old.db").display().to_string();
+    fn the_migration_to_participants_keeps_counts_and_read_marks(backend) {
+        let guard = crate::testing::TestDatabase::new(backend);
+        let url = guard.url();
         {
-            let mut c = diesel::SqliteConnection::establish(&path).unwrap();
-            c.batch_execute("PRAGMA foreign_keys = ON;").unwrap();
-            c.run_next_migration(MIGRATIONS).unwrap();
-            c.run_next_migration(MIGRATIONS).unwrap();
+            let mut c = match crate::db::Target::parse(&url).unwrap() {
+                crate::db::Target::Sqlite(path) => {
+                    let mut c = diesel::SqliteConnection::establish(&path).unwrap();
+                    c.batch_execute("PRAGMA foreign_keys = ON;").unwrap();
+                    c.run_next_migration(MIGRATIONS).unwrap();
+                    c.run_next_migration(MIGRATIONS).unwrap();
+                    crate::Conn::Sqlite(c)
+                }
+                crate::db::Target::Pg(url) => {
+                    let mut c = diesel::PgConnection::establish(&url).unwrap();
+                    c.run_next_migration(PG_MIGRATIONS).unwrap();
+                    c.run_next_migration(PG_MIGRATIONS).unwrap();
+                    crate::Conn::Pg(c)
+                }
+            };
             crate::demo::seed(&mut c).unwrap();
             c.batch_execute(
                 "INSERT INTO conversations (id, customer_id, merchant_id, last_message, last_message_type,
@@ -415,9 +472,9 @@ mod tests {
             )
             .unwrap();
         }
-        let db = Db::open(&path, 1).unwrap();
+        let db = Db::open(&url, 1).unwrap();
         db.read_blocking(|c| {
-            let one = super::load(c, 1)?.unwrap();
+            let one = crate::conversations::load(c, 1)?.unwrap();
             let marks: Vec<(String, &str, i64, i32)> = one
                 .participants
                 .iter()
@@ -449,7 +506,7 @@ mod tests {
                 (one.row.last_message.as_deref(), one.row.last_message_id),
                 (Some("还在吗"), 3)
             );
-            let two = super::load(c, 2)?.unwrap();
+            let two = crate::conversations::load(c, 2)?.unwrap();
             assert_eq!(two.member("m2").unwrap().unread_count, 1);
             assert_eq!(two.member("p1").unwrap().last_read_message_id, 4);
             let m = crate::messages::get(c, 4)?.unwrap();
@@ -468,5 +525,6 @@ mod tests {
         // New ids continue after the old ones.
         let conv = db.write_blocking(crate::b1_m1).unwrap();
         assert_eq!(conv.id, 1, "the pair keeps its conversation");
+    }
     }
 }

@@ -1,23 +1,73 @@
 //! The connection pool, per-connection pragmas, migrations and the bridge
-//! from async handlers to blocking Diesel calls.
+//! from async handlers to blocking Diesel calls, for SQLite (the default,
+//! bundled) and PostgreSQL (`postgres://…`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use diesel::connection::SimpleConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::R2D2Connection;
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use r2d2::{CustomizeConnection, Pool};
 
 use crate::error::StoreError;
 
-/// Migrations compiled into the binary; run at start-up.
+/// SQLite migrations compiled into the binary; run at start-up.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 
-/// The connection type every query takes.
-pub type Conn = SqliteConnection;
+/// PostgreSQL migrations, the same steps under the same names.
+pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+/// The connection type every query takes: SQLite or PostgreSQL. Queries
+/// written with Diesel's DSL run on both; the few whose SQL must differ
+/// match on the variant.
+#[derive(diesel::MultiConnection)]
+pub enum Conn {
+    /// A SQLite database file.
+    Sqlite(SqliteConnection),
+    /// A PostgreSQL server.
+    Pg(PgConnection),
+}
+
+impl Conn {
+    /// Whether this is a PostgreSQL connection.
+    pub fn is_pg(&self) -> bool {
+        matches!(self, Conn::Pg(_))
+    }
+}
+
+/// The key of the session-level advisory lock held while migrations run,
+/// so that nodes starting together migrate once, one after the other.
+const MIGRATION_LOCK: i64 = 0x6c69_7665_6d69_6772; // "livemigr"
+
+/// The key of the transaction-level advisory lock that orders message ids
+/// on PostgreSQL (see [`lock_message_order`]).
+const MESSAGE_ORDER_LOCK: i64 = 0x6c69_7665_6d73_6773; // "livemsgs"
+
+/// On PostgreSQL, waits for and takes the transaction-level lock that
+/// serializes the writes which assign message ids or count against them
+/// (sends, recalls, read marks, joins), and the few check-then-insert
+/// writes that must not race (a pair's direct conversation, an order, the
+/// demo data). A sequence hands out ids at insert
+/// time, not at commit: without the lock, a send that took id 11 could
+/// commit after one that took id 12, and a reader who already saw 12 (and
+/// asks for what comes after it) would never see 11. Holding the lock from
+/// before the insert until the commit makes ids visible in commit order,
+/// keeps unread recounts exact against concurrent sends, and lets a
+/// concurrent retry of the same `client_msg_id` find the first message.
+/// SQLite needs nothing: its one writer thread already serializes writes.
+pub fn lock_message_order(conn: &mut Conn) -> Result<(), StoreError> {
+    if let Conn::Pg(pg) = conn {
+        pg.batch_execute(&format!(
+            "SELECT pg_advisory_xact_lock({MESSAGE_ORDER_LOCK})"
+        ))?;
+    }
+    Ok(())
+}
 
 /// Pragmas set on every connection: WAL lets readers run beside the writer,
 /// `busy_timeout` makes a rare collision wait instead of failing, and SQLite
@@ -31,10 +81,82 @@ PRAGMA foreign_keys = ON;
 PRAGMA busy_timeout = 10000;
 PRAGMA temp_store = MEMORY;";
 
-impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Pragmas {
-    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(PRAGMAS)
+impl CustomizeConnection<Conn, diesel::r2d2::Error> for Pragmas {
+    fn on_acquire(&self, conn: &mut Conn) -> Result<(), diesel::r2d2::Error> {
+        match conn {
+            Conn::Sqlite(c) => c
+                .batch_execute(PRAGMAS)
+                .map_err(diesel::r2d2::Error::QueryError),
+            Conn::Pg(_) => Ok(()),
+        }
+    }
+}
+
+/// Where the database is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A SQLite file at this path.
+    Sqlite(String),
+    /// A PostgreSQL server at this URL.
+    Pg(String),
+}
+
+impl Target {
+    /// Reads `database.url`: `postgres://…` or `postgresql://…` for
+    /// PostgreSQL, anything [`sqlite_path`] accepts for SQLite.
+    pub fn parse(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Target::Pg(url.to_string()))
+        } else {
+            sqlite_path(url).map(Target::Sqlite)
+        }
+    }
+
+    fn connect(&self) -> Result<Conn, StoreError> {
+        match self {
+            Target::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(path)
+                    .map_err(|e| StoreError::Setup(format!("cannot open {path}: {e}")))?;
+                conn.batch_execute(PRAGMAS)
+                    .map_err(|e| StoreError::Setup(format!("cannot configure {path}: {e}")))?;
+                Ok(Conn::Sqlite(conn))
+            }
+            Target::Pg(url) => PgConnection::establish(url)
+                .map(Conn::Pg)
+                .map_err(|e| StoreError::Setup(format!("cannot connect to PostgreSQL: {e}"))),
+        }
+    }
+}
+
+/// Opens pooled connections of either kind.
+#[derive(Debug, Clone)]
+struct Manager(Target);
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<Conn, Self::Error> {
+        match &self.0 {
+            Target::Sqlite(path) => SqliteConnection::establish(path)
+                .map(Conn::Sqlite)
+                .map_err(diesel::r2d2::Error::ConnectionError),
+            Target::Pg(url) => PgConnection::establish(url)
+                .map(Conn::Pg)
+                .map_err(diesel::r2d2::Error::ConnectionError),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
             .map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        match conn {
+            Conn::Sqlite(c) => c.is_broken(),
+            Conn::Pg(c) => c.is_broken(),
+        }
     }
 }
 
@@ -46,7 +168,7 @@ pub fn sqlite_path(url: &str) -> Result<String, StoreError> {
             "sqlite" | "sqlite+aiosqlite" | "sqlite+pysqlite" => rest,
             other => {
                 return Err(StoreError::Setup(format!(
-                    "database.url: unsupported scheme `{other}` (this build speaks SQLite: use sqlite://path or a bare path)"
+                    "database.url: unsupported scheme `{other}` (use sqlite://path, a bare path, or postgres://user@host/db)"
                 )))
             }
         }
@@ -70,25 +192,32 @@ pub fn sqlite_path(url: &str) -> Result<String, StoreError> {
 /// batch's transaction, in a savepoint of its own) and answers a function
 /// that delivers its result once the batch has committed, or the commit's
 /// failure if it did not.
-type Job = Box<dyn FnOnce(&mut SqliteConnection) -> Finish + Send>;
+type Job = Box<dyn FnOnce(&mut Conn) -> Finish + Send>;
 type Finish = Box<dyn FnOnce(Option<&str>) + Send>;
 
 /// Most writes committed together.
 const MAX_BATCH: usize = 256;
 
-/// Handle to the database: a pool of readers and one writer thread.
+/// Handle to the database.
 ///
-/// All writes go to one thread that owns the only writing connection. It
-/// takes every write waiting in its queue (up to 256), runs them one after
-/// the other inside one immediate transaction, each in its own savepoint so
-/// that a refused write undoes only itself, commits once, then answers each
-/// caller. Concurrent sends therefore never meet "database is locked",
-/// counters stay exact, and a burst costs one commit instead of one per
-/// message. Reads use the pool and run beside the writer thanks to WAL.
+/// On SQLite: a pool of readers and one writer thread. All writes go to
+/// one thread that owns the only writing connection. It takes every write
+/// waiting in its queue (up to 256), runs them one after the other inside
+/// one immediate transaction, each in its own savepoint so that a refused
+/// write undoes only itself, commits once, then answers each caller.
+/// Concurrent sends therefore never meet "database is locked", counters
+/// stay exact, and a burst costs one commit instead of one per message.
+/// Reads use the pool and run beside the writer thanks to WAL.
+///
+/// On PostgreSQL: one pool for reads and writes; each write runs in its
+/// own transaction on a pooled connection, and the server's row locks
+/// (plus [`lock_message_order`] for what depends on message ids) keep
+/// concurrent writes, from this node or others, exact.
 #[derive(Clone)]
 pub struct Db {
-    pool: Pool<ConnectionManager<SqliteConnection>>,
-    jobs: std::sync::mpsc::Sender<Job>,
+    pool: Pool<Manager>,
+    /// The SQLite writer thread's queue; `None` on PostgreSQL.
+    jobs: Option<std::sync::mpsc::Sender<Job>>,
     waits: Arc<PoolWaits>,
 }
 
@@ -113,10 +242,17 @@ pub struct PoolStats {
 }
 
 impl Db {
-    /// Opens (creating if needed) the database at `url`, runs pending migrations
-    /// and builds a pool of `pool_size` readers.
+    /// Opens the database at `url` (a SQLite file, created if needed, or
+    /// `postgres://…`), runs pending migrations and builds a pool of
+    /// `pool_size` connections.
     pub fn open(url: &str, pool_size: u32) -> Result<Self, StoreError> {
-        let path = sqlite_path(url)?;
+        match Target::parse(url)? {
+            Target::Sqlite(path) => Self::open_sqlite(path, pool_size),
+            target @ Target::Pg(_) => Self::open_pg(target, pool_size),
+        }
+    }
+
+    fn open_sqlite(path: String, pool_size: u32) -> Result<Self, StoreError> {
         if let Some(parent) = std::path::Path::new(&path).parent() {
             if !parent.as_os_str().is_empty() {
                 std::fs::create_dir_all(parent).map_err(|e| {
@@ -124,26 +260,46 @@ impl Db {
                 })?;
             }
         }
-        let mut writer = open_writer(&path)?;
-        writer
-            .run_pending_migrations(MIGRATIONS)
-            .map_err(|e| StoreError::Setup(format!("migrations failed: {e}")))?;
+        let target = Target::Sqlite(path);
+        let mut writer = target.connect()?;
+        migrate(&mut writer)?;
         let pool = Pool::builder()
             .max_size(pool_size.max(1))
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
             .connection_customizer(Box::new(Pragmas))
-            .build(ConnectionManager::<SqliteConnection>::new(&path))?;
+            .build(Manager(target.clone()))?;
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("livechat-writer".into())
-            .spawn(move || run_writer(writer, path, queue))
+            .spawn(move || run_writer(writer, target, queue))
             .map_err(|e| StoreError::Setup(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
             pool,
-            jobs,
+            jobs: Some(jobs),
             waits: Arc::default(),
         })
+    }
+
+    fn open_pg(target: Target, pool_size: u32) -> Result<Self, StoreError> {
+        let mut conn = target.connect()?;
+        migrate(&mut conn)?;
+        drop(conn);
+        let pool = Pool::builder()
+            .max_size(pool_size.max(2))
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            .build(Manager(target))?;
+        Ok(Self {
+            pool,
+            jobs: None,
+            waits: Arc::default(),
+        })
+    }
+
+    /// Whether the store is on PostgreSQL.
+    pub fn is_pg(&self) -> bool {
+        self.jobs.is_none()
     }
 
     /// Runs a read on a pooled connection, off the async threads.
@@ -166,12 +322,23 @@ impl Db {
         .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
-    /// Queues a write for the writer thread and waits for its committed result.
+    /// Runs a write in a transaction of its own and waits for its
+    /// committed result: queued for the writer thread on SQLite, on a
+    /// pooled connection on PostgreSQL.
     pub async fn write<F, R>(&self, f: F) -> Result<R, StoreError>
     where
         F: FnOnce(&mut Conn) -> Result<R, StoreError> + Send + 'static,
         R: Send + 'static,
     {
+        if self.jobs.is_none() {
+            let pool = self.pool.clone();
+            return tokio::task::spawn_blocking(move || {
+                let mut conn = pool.get()?;
+                <Conn as Connection>::transaction(&mut conn, f)
+            })
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?;
+        }
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.enqueue(f, move |r| {
             let _ = tx.send(r);
@@ -187,6 +354,10 @@ impl Db {
         F: FnOnce(&mut Conn) -> Result<R, StoreError> + Send + 'static,
         R: Send + 'static,
     {
+        if self.jobs.is_none() {
+            let mut conn = self.pool.get()?;
+            return <Conn as Connection>::transaction(&mut conn, f);
+        }
         let (tx, rx) = std::sync::mpsc::channel();
         self.enqueue(f, move |r| {
             let _ = tx.send(r);
@@ -201,7 +372,7 @@ impl Db {
         R: Send + 'static,
         D: FnOnce(Result<R, StoreError>) + Send + 'static,
     {
-        let job: Job = Box::new(move |conn: &mut SqliteConnection| {
+        let job: Job = Box::new(move |conn: &mut Conn| {
             // Nested in the batch's transaction, this is a savepoint.
             let result = conn.transaction(|c| f(c));
             Box::new(move |commit_error: Option<&str>| {
@@ -214,6 +385,8 @@ impl Db {
             })
         });
         self.jobs
+            .as_ref()
+            .ok_or_else(|| StoreError::Task("no writer thread on PostgreSQL".into()))?
             .send(job)
             .map_err(|_| StoreError::Task("the writer thread stopped".into()))
     }
@@ -227,7 +400,8 @@ impl Db {
         f(&mut conn)
     }
 
-    /// The read pool's figures since start.
+    /// The pool's figures since start (reads only; on PostgreSQL the pool
+    /// also serves writes).
     pub fn pool_stats(&self) -> PoolStats {
         let state = self.pool.state();
         PoolStats {
@@ -248,17 +422,54 @@ impl Db {
     }
 }
 
-fn open_writer(path: &str) -> Result<SqliteConnection, StoreError> {
-    let mut conn = SqliteConnection::establish(path)
-        .map_err(|e| StoreError::Setup(format!("cannot open {path}: {e}")))?;
-    conn.batch_execute(PRAGMAS)
-        .map_err(|e| StoreError::Setup(format!("cannot configure {path}: {e}")))?;
-    Ok(conn)
+/// Runs pending migrations: on PostgreSQL under a session-level advisory
+/// lock, so that nodes starting together wait for each other and the
+/// migrations run once.
+fn migrate(conn: &mut Conn) -> Result<(), StoreError> {
+    fn failed(e: Box<dyn std::error::Error + Send + Sync>) -> StoreError {
+        StoreError::Setup(format!("migrations failed: {e}"))
+    }
+    match conn {
+        Conn::Sqlite(c) => {
+            c.run_pending_migrations(MIGRATIONS).map_err(failed)?;
+        }
+        Conn::Pg(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+            let ran = c
+                .run_pending_migrations(PG_MIGRATIONS)
+                .map(drop)
+                .map_err(failed);
+            let unlocked = c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
+            ran?;
+            unlocked?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs `f` inside one `BEGIN IMMEDIATE … COMMIT` (SQLite takes the write
+/// lock at once, so the batch never has to upgrade a read lock).
+fn immediate_transaction(
+    conn: &mut Conn,
+    f: impl FnOnce(&mut Conn),
+) -> Result<(), diesel::result::Error> {
+    match conn {
+        Conn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        Conn::Pg(_) => <Conn as Connection>::TransactionManager::begin_transaction(conn)?,
+    }
+    f(conn);
+    match <Conn as Connection>::TransactionManager::commit_transaction(conn) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = <Conn as Connection>::TransactionManager::rollback_transaction(conn);
+            Err(e)
+        }
+    }
 }
 
 /// The writer thread: batches of queued writes, one commit each, until every
 /// `Db` handle is gone.
-fn run_writer(mut conn: SqliteConnection, path: String, queue: std::sync::mpsc::Receiver<Job>) {
+fn run_writer(mut conn: Conn, target: Target, queue: std::sync::mpsc::Receiver<Job>) {
     while let Ok(first) = queue.recv() {
         let mut batch = Vec::with_capacity(16);
         batch.push(first);
@@ -270,11 +481,10 @@ fn run_writer(mut conn: SqliteConnection, path: String, queue: std::sync::mpsc::
         }
         let mut finishes: Vec<Finish> = Vec::with_capacity(batch.len());
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            conn.immediate_transaction::<_, diesel::result::Error, _>(|c| {
+            immediate_transaction(&mut conn, |c| {
                 for job in batch {
                     finishes.push(job(c));
                 }
-                Ok(())
             })
         }));
         match outcome {
@@ -290,7 +500,7 @@ fn run_writer(mut conn: SqliteConnection, path: String, queue: std::sync::mpsc::
                 // transaction, so start from a fresh one.
                 tracing::error!("a write panicked; reopening the writer connection");
                 drop(finishes);
-                match open_writer(&path) {
+                match target.connect() {
                     Ok(fresh) => conn = fresh,
                     Err(e) => {
                         tracing::error!(error = %e, "cannot reopen the writer connection");
@@ -309,11 +519,21 @@ mod tests {
 
     use crate::schema::quick_replies;
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn batched_writes_commit_together_and_a_refused_one_undoes_only_itself() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path().join("w.db").to_str().unwrap(), 2).unwrap();
-        db.write_blocking(crate::demo::seed).unwrap();
+    crate::on_both_backends! {
+    /// Concurrent writes all land (batched on SQLite), and a refused one
+    /// undoes only itself.
+    fn a_refused_write_undoes_only_itself(backend) {
+        let (_guard, db) = crate::demo_db(backend);
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(writes(db));
+    }
+    }
+
+    async fn writes(db: Db) {
         let before: i64 = db
             .read_blocking(|c| Ok(quick_replies::table.count().get_result(c)?))
             .unwrap();
@@ -366,6 +586,48 @@ mod tests {
         out
     }
 
+    /// Nodes starting together on a fresh PostgreSQL database: every one
+    /// opens and seeds it, the migrations ran once and one node seeded.
+    #[test]
+    fn postgres_migrations_run_once_when_nodes_start_together() {
+        if crate::testing::skip_postgres() {
+            eprintln!("skipped: LIVECHAT_SKIP_POSTGRES=1");
+            return;
+        }
+        let guard = crate::testing::TestDatabase::new(crate::testing::Backend::Postgres);
+        let url = guard.url();
+        let nodes: Vec<_> = (0..4)
+            .map(|_| {
+                let url = url.clone();
+                std::thread::spawn(move || {
+                    let db = Db::open(&url, 2)?;
+                    db.write_blocking(crate::demo::seed)
+                })
+            })
+            .collect();
+        let seeded: Vec<bool> = nodes
+            .into_iter()
+            .map(|n| n.join().unwrap().unwrap())
+            .collect();
+        assert_eq!(seeded.iter().filter(|s| **s).count(), 1, "{seeded:?}");
+        #[derive(diesel::QueryableByName)]
+        struct Ran {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let db = Db::open(&url, 1).unwrap();
+        let ran = db
+            .read_blocking(|c| {
+                Ok(
+                    diesel::sql_query("SELECT count(*) AS n FROM __diesel_schema_migrations")
+                        .get_result::<Ran>(c)?
+                        .n,
+                )
+            })
+            .unwrap();
+        assert_eq!(ran, 4, "each migration recorded once");
+    }
+
     #[test]
     fn urls_of_every_accepted_form() {
         assert_eq!(
@@ -384,6 +646,19 @@ mod tests {
         assert_eq!(sqlite_path("/tmp/x.db").unwrap(), "/tmp/x.db");
         assert_eq!(sqlite_path("x.db").unwrap(), "x.db");
         assert!(sqlite_path("postgres://localhost/x").is_err());
+        assert_eq!(
+            Target::parse("postgres://u@h/db").unwrap(),
+            Target::Pg("postgres://u@h/db".into())
+        );
+        assert_eq!(
+            Target::parse("postgresql://u@h/db").unwrap(),
+            Target::Pg("postgresql://u@h/db".into())
+        );
+        assert_eq!(
+            Target::parse("sqlite://x.db").unwrap(),
+            Target::Sqlite("x.db".into())
+        );
+        assert!(Target::parse("mysql://h/db").is_err());
         assert!(sqlite_path("sqlite://").is_err());
     }
 }

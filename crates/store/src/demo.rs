@@ -43,6 +43,9 @@ const BUYER_REPLIES: [&str; 2] = ["请问这个商品有货吗？", "什么时�
 /// Loads the demo users, quick replies and orders unless a chat user exists.
 /// Answers whether anything was loaded. Call inside a write transaction.
 pub fn seed(conn: &mut Conn) -> Result<bool, StoreError> {
+    // Nodes starting together on PostgreSQL: the first one seeds, the
+    // others wait for it here and then find the users.
+    crate::db::lock_message_order(conn)?;
     if crate::users::count_chat_users(conn)? > 0 {
         return Ok(false);
     }

@@ -1,7 +1,41 @@
 //! Storage of livechat: Diesel over SQLite (bundled, so a fresh machine
-//! needs no system library), embedded migrations, one writer and a pool of
-//! readers. Query functions take a `&mut Conn`, so they compose inside one
-//! transaction.
+//! needs no system library; one writer and a pool of readers) or
+//! PostgreSQL (`postgres://…`; one pool), with embedded migrations for
+//! each. Query functions take a `&mut Conn`, either kind, so they compose
+//! inside one transaction.
+
+/// Runs a test body (a function of the backend) on SQLite and on
+/// PostgreSQL: `sqlite` and `postgres` tests in a module named after it.
+/// The PostgreSQL variant fails when the server does not answer, unless
+/// `LIVECHAT_SKIP_POSTGRES=1`.
+#[cfg(test)]
+macro_rules! on_both_backends {
+    ($(#[$doc:meta])* fn $name:ident($backend:ident) $body:block) => {
+        $(#[$doc])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn run($backend: $crate::testing::Backend) $body
+
+            #[test]
+            fn sqlite() {
+                run($crate::testing::Backend::Sqlite)
+            }
+
+            #[test]
+            fn postgres() {
+                if $crate::testing::skip_postgres() {
+                    eprintln!("skipped: LIVECHAT_SKIP_POSTGRES=1");
+                    return;
+                }
+                run($crate::testing::Backend::Postgres)
+            }
+        }
+    };
+}
+#[cfg(test)]
+pub(crate) use on_both_backends;
 
 pub mod backup;
 pub mod columns;
@@ -15,20 +49,21 @@ pub mod orders;
 pub mod quick_replies;
 pub mod schema;
 pub mod stats;
+pub mod testing;
 pub mod uploads;
 pub mod users;
 
 pub use db::{Conn, Db};
 pub use error::StoreError;
 
-/// A fresh database with the demo data in a temporary folder (kept alive
-/// by the returned guard), for the store's own tests.
+/// A fresh database on `backend` with the demo data (kept alive by the
+/// returned guard, which must outlive the `Db`), for the store's own tests.
 #[cfg(test)]
-pub(crate) fn demo_db() -> (tempfile::TempDir, Db) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(&dir.path().join("t.db").display().to_string(), 1).unwrap();
+pub(crate) fn demo_db(backend: testing::Backend) -> (testing::TestDatabase, Db) {
+    let guard = testing::TestDatabase::new(backend);
+    let db = Db::open(&guard.url(), 2).unwrap();
     db.write_blocking(demo::seed).unwrap();
-    (dir, db)
+    (guard, db)
 }
 
 /// b1's conversation with m1, opened inside a test's write.

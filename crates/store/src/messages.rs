@@ -8,10 +8,58 @@ use livechat_domain::MessageType;
 
 use crate::columns::to_json;
 use crate::db::Conn;
-use crate::error::StoreError;
+use crate::db::MultiBackend;
+use crate::error::{is_unique_violation, StoreError};
 use crate::models::{Conversation, MessageRow, NewMessage};
 use crate::schema::{conversations, messages, participants};
 use crate::users::like_pattern;
+
+/// A message row's columns in [`MessageRow`]'s order, for RETURNING
+/// clauses (which take plain columns on a connection of either backend).
+type MessageColumns = (
+    messages::id,
+    messages::conversation_id,
+    messages::sender_id,
+    messages::message_type,
+    messages::content,
+    messages::client_msg_id,
+    messages::upload_id,
+    messages::file_name,
+    messages::file_size,
+    messages::mime,
+    messages::thumbnail_path,
+    messages::width,
+    messages::height,
+    messages::duration_ms,
+    messages::order_snapshot,
+    messages::system_event,
+    messages::recalled_at,
+    messages::call_record,
+    messages::counts_unread,
+    messages::created_at,
+);
+const MESSAGE_COLUMNS: MessageColumns = (
+    messages::id,
+    messages::conversation_id,
+    messages::sender_id,
+    messages::message_type,
+    messages::content,
+    messages::client_msg_id,
+    messages::upload_id,
+    messages::file_name,
+    messages::file_size,
+    messages::mime,
+    messages::thumbnail_path,
+    messages::width,
+    messages::height,
+    messages::duration_ms,
+    messages::order_snapshot,
+    messages::system_event,
+    messages::recalled_at,
+    messages::call_record,
+    messages::counts_unread,
+    messages::created_at,
+);
 
 /// What a send did.
 #[derive(Debug, Clone)]
@@ -76,29 +124,42 @@ impl NewMessage {
 /// no longer) a member is refused with "not found", and nothing is stored.
 /// Call inside a write transaction (the refusal rolls the insert back).
 pub fn send(conn: &mut Conn, draft: &MessageDraft) -> Result<SendOutcome, StoreError> {
+    // On PostgreSQL, ids must become visible in the order they are given
+    // out, and a concurrent retry must see the first message: both need
+    // this lock, held until the commit (see `lock_message_order`).
+    crate::db::lock_message_order(conn)?;
     if let Some(cid) = &draft.client_msg_id {
         if let Some(existing) = by_client_msg_id(conn, &draft.sender_id, cid)? {
-            let same = draft.is_retry_of(
-                existing.conversation_id,
-                existing.message_type,
-                &existing.content,
-                existing.upload_id.as_deref(),
-            );
-            return if same {
-                Ok(SendOutcome::Replayed(existing))
-            } else {
-                Err(StoreError::taken(
-                    "client_msg_id",
-                    format!("client_msg_id `{cid}` was already used for a different message"),
-                ))
-            };
+            return replay(draft, cid, existing);
         }
     }
     let kind = draft.kind;
-    let message = diesel::insert_into(messages::table)
-        .values(NewMessage::from_draft(draft)?)
-        .returning(MessageRow::as_returning())
-        .get_result(conn)?;
+    let new = NewMessage::from_draft(draft)?;
+    let insert = |c: &mut Conn| {
+        diesel::insert_into(messages::table)
+            .values(new)
+            .returning(MESSAGE_COLUMNS)
+            .get_result(c)
+    };
+    // On PostgreSQL a failed statement spoils the whole transaction, so
+    // the insert runs in a savepoint: should the unique index on
+    // (sender_id, client_msg_id) refuse it anyway (another writer that
+    // does not take the lock), the retry is answered with the first
+    // message instead of an error.
+    let inserted = if conn.is_pg() {
+        conn.transaction(insert)
+    } else {
+        insert(conn)
+    };
+    let message: MessageRow = match (inserted, &draft.client_msg_id) {
+        (Ok(message), _) => message,
+        (Err(e), Some(cid)) if is_unique_violation(&e) => {
+            let existing = by_client_msg_id(conn, &draft.sender_id, cid)?
+                .ok_or_else(|| StoreError::Database(e))?;
+            return replay(draft, cid, existing);
+        }
+        (Err(e), _) => return Err(e.into()),
+    };
     diesel::update(conversations::table.find(draft.conversation_id))
         .set((
             conversations::last_message.eq(draft.preview()),
@@ -140,6 +201,29 @@ pub fn send(conn: &mut Conn, draft: &MessageDraft) -> Result<SendOutcome, StoreE
     })
 }
 
+/// The answer to a send whose `client_msg_id` was used before: the first
+/// message when the retry carries the same body, a conflict otherwise.
+fn replay(
+    draft: &MessageDraft,
+    cid: &str,
+    existing: MessageRow,
+) -> Result<SendOutcome, StoreError> {
+    let same = draft.is_retry_of(
+        existing.conversation_id,
+        existing.message_type,
+        &existing.content,
+        existing.upload_id.as_deref(),
+    );
+    if same {
+        Ok(SendOutcome::Replayed(existing))
+    } else {
+        Err(StoreError::taken(
+            "client_msg_id",
+            format!("client_msg_id `{cid}` was already used for a different message"),
+        ))
+    }
+}
+
 /// Recalls `message` at `now`: it stays stored (admins see it), marked; if
 /// it was the conversation's last message the preview says so; each
 /// member who had not read it has one unread message less. Answers the
@@ -150,9 +234,10 @@ pub fn recall(
     message: &MessageRow,
     now: i64,
 ) -> Result<(MessageRow, Conversation), StoreError> {
+    crate::db::lock_message_order(conn)?;
     let recalled = diesel::update(messages::table.find(message.id))
         .set(messages::recalled_at.eq(now))
-        .returning(MessageRow::as_returning())
+        .returning(MESSAGE_COLUMNS)
         .get_result(conn)?;
     let cid = message.conversation_id;
     diesel::update(
@@ -209,7 +294,7 @@ pub struct HistoryQuery {
 /// The messages `member` may read: his conversations', since he joined.
 fn readable_by(
     member: &str,
-) -> Box<dyn BoxableExpression<messages::table, diesel::sqlite::Sqlite, SqlType = Bool>> {
+) -> Box<dyn BoxableExpression<messages::table, MultiBackend, SqlType = Bool>> {
     Box::new(
         diesel::dsl::sql::<Bool>(
             "EXISTS (SELECT 1 FROM participants p WHERE p.conversation_id = messages.conversation_id AND p.user_id = ",
@@ -232,7 +317,7 @@ pub fn missed(
     limit: i64,
 ) -> Result<(Vec<MessageRow>, Vec<MessageRow>), StoreError> {
     let readable = || {
-        let mut q = messages::table.into_boxed();
+        let mut q = messages::table.into_boxed::<MultiBackend>();
         if !admin {
             q = q.filter(readable_by(user_id));
         }
@@ -374,6 +459,9 @@ enum TextMatch {
     Fts(String),
     /// A LIKE pattern with `\` as the escape character.
     Like(String),
+    /// The same, matched with PostgreSQL's ILIKE (through pg_trgm's
+    /// indexes).
+    Ilike(String),
 }
 
 /// An FTS5 query that matches `text` literally: a phrase in double quotes,
@@ -395,27 +483,35 @@ fn text_match(text: &str) -> TextMatch {
 /// A page of matching messages, newest first, with the exact total.
 ///
 /// `q` matches a text message's content or any message's file name as a
-/// case-insensitive substring: through the `messages_fts` trigram index
-/// from three characters on, with an escaped LIKE below that. The query is
-/// always a bound parameter.
+/// case-insensitive substring. On SQLite: through the `messages_fts`
+/// trigram index from three characters on, with an escaped LIKE below
+/// that. On PostgreSQL: an escaped ILIKE, which pg_trgm's GIN indexes
+/// serve, at any length. The query is always a bound parameter.
 pub fn search(
     conn: &mut Conn,
     filter: &MessageFilter,
     page: Page,
 ) -> Result<(i64, Vec<MessageRow>), StoreError> {
+    let pg = conn.is_pg();
     let text = filter
         .q
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(text_match);
+        .map(|t| {
+            if pg {
+                TextMatch::Ilike(like_pattern(t))
+            } else {
+                text_match(t)
+            }
+        });
     if let Some(TextMatch::Fts(phrase)) = &text {
         if filter.is_text_only() {
             return search_index_only(conn, phrase, page);
         }
     }
     let build = || {
-        let mut q = messages::table.into_boxed();
+        let mut q = messages::table.into_boxed::<MultiBackend>();
         if let Some(me) = &filter.participant {
             // A member finds what he may read: his conversations' messages
             // since he joined, never a recalled one.
@@ -439,6 +535,17 @@ pub fn search(
                         .eq("text")
                         .and(messages::content.like(pattern.clone()).escape('\\'))
                         .or(messages::file_name.like(pattern.clone()).escape('\\')),
+                );
+            }
+            Some(TextMatch::Ilike(pattern)) => {
+                q = q.filter(
+                    diesel::dsl::sql::<Bool>(
+                        "((messages.message_type = 'text' AND messages.content ILIKE ",
+                    )
+                    .bind::<Text, _>(pattern.clone())
+                    .sql(" ESCAPE '\\') OR messages.file_name ILIKE ")
+                    .bind::<Text, _>(pattern.clone())
+                    .sql(" ESCAPE '\\')"),
                 );
             }
             None => {}
@@ -511,7 +618,7 @@ mod search_tests {
             include_str!("../../../migrations/sqlite/2026-11-24-000002_message_search/up.sql");
         const DOWN: &str =
             include_str!("../../../migrations/sqlite/2026-11-24-000002_message_search/down.sql");
-        let (_dir, db) = crate::demo_db();
+        let (_guard, db) = crate::demo_db(crate::testing::Backend::Sqlite);
         db.write_blocking(|c| {
             let conv = crate::b1_m1(c)?;
             send(c, &text(conv.id, "b1", "请问这个商品有货吗"))?;
@@ -529,5 +636,229 @@ mod search_tests {
             Ok(())
         })
         .unwrap();
+    }
+
+    crate::on_both_backends! {
+    /// Substrings of any length match, Chinese ones included: one, two,
+    /// three characters and more, in a text or in a file's name.
+    fn substrings_of_any_length_match(backend) {
+        let (_guard, db) = crate::demo_db(backend);
+        db.write_blocking(|c| {
+            let conv = crate::b1_m1(c)?;
+            send(c, &text(conv.id, "b1", "请问这个商品有货吗"))?;
+            send(c, &text(conv.id, "m1", "亲，商品有货"))?;
+            send(c, &text(conv.id, "b1", "Hello World 100%_done"))?;
+            assert_eq!(found(c, "货").len(), 2);
+            assert_eq!(found(c, "有货").len(), 2);
+            assert_eq!(found(c, "商品有货").len(), 2);
+            assert_eq!(found(c, "请问这个"), vec!["请问这个商品有货吗"]);
+            assert_eq!(found(c, "hello world"), vec!["Hello World 100%_done"]);
+            assert_eq!(found(c, "%_").len(), 1, "wildcards are literal");
+            assert!(found(c, "_d0").is_empty());
+            assert!(found(c, "没有").is_empty());
+            Ok(())
+        })
+        .unwrap();
+    }
+    }
+}
+
+#[cfg(test)]
+mod concurrency_tests {
+    use super::*;
+    use crate::Db;
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(4)
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    async fn send_text(
+        db: &Db,
+        conversation_id: i64,
+        sender: &str,
+        body: String,
+        cid: Option<String>,
+    ) -> Result<SendOutcome, StoreError> {
+        let sender = sender.to_string();
+        db.write(move |c| {
+            let mut draft = MessageDraft::text(conversation_id, &sender, &body, 1);
+            draft.client_msg_id = cid;
+            send(c, &draft)
+        })
+        .await
+    }
+
+    crate::on_both_backends! {
+    /// 50 sends at once: every one stored, the receiver's unread count
+    /// exact, the sender's read mark on his last message.
+    fn concurrent_sends_keep_counts_exact(backend) {
+        let (_guard, db) = crate::demo_db(backend);
+        let conv = db.write_blocking(crate::b1_m1).unwrap();
+        runtime().block_on(async {
+            let sends = (0..50).map(|i| {
+                let db = db.clone();
+                tokio::spawn(async move { send_text(&db, conv.id, "b1", format!("m{i}"), None).await })
+            });
+            for s in sends.collect::<Vec<_>>() {
+                s.await.unwrap().unwrap();
+            }
+        });
+        let after = db
+            .read_blocking(|c| Ok(crate::conversations::load(c, conv.id)?.unwrap()))
+            .unwrap();
+        assert_eq!(after.member("m1").unwrap().unread_count, 50);
+        assert_eq!(after.member("b1").unwrap().unread_count, 0);
+        let newest = db
+            .read_blocking(move |c| {
+                Ok(messages::table
+                    .filter(messages::conversation_id.eq(conv.id))
+                    .select(diesel::dsl::max(messages::id))
+                    .first::<Option<i64>>(c)?)
+            })
+            .unwrap();
+        assert_eq!(after.member("b1").unwrap().last_read_message_id, newest.unwrap());
+        assert_eq!(after.row.last_message_id, newest.unwrap());
+    }
+    }
+
+    crate::on_both_backends! {
+    /// The same `client_msg_id` retried 20 times at once stores one message,
+    /// and every retry answers it.
+    fn a_concurrent_retry_stores_one_message(backend) {
+        let (_guard, db) = crate::demo_db(backend);
+        let conv = db.write_blocking(crate::b1_m1).unwrap();
+        let ids: Vec<i64> = runtime().block_on(async {
+            let sends = (0..20).map(|_| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    send_text(&db, conv.id, "b1", "once".into(), Some("c-1".into())).await
+                })
+            });
+            let mut ids = Vec::new();
+            for s in sends.collect::<Vec<_>>() {
+                ids.push(match s.await.unwrap().unwrap() {
+                    SendOutcome::Created { message, .. } => message.id,
+                    SendOutcome::Replayed(m) => m.id,
+                });
+            }
+            ids
+        });
+        assert!(ids.windows(2).all(|w| w[0] == w[1]), "{ids:?}");
+        let stored: i64 = db
+            .read_blocking(move |c| {
+                Ok(messages::table
+                    .filter(messages::conversation_id.eq(conv.id))
+                    .count()
+                    .get_result(c)?)
+            })
+            .unwrap();
+        assert_eq!(stored, 1);
+        let after = db
+            .read_blocking(|c| Ok(crate::conversations::load(c, conv.id)?.unwrap()))
+            .unwrap();
+        assert_eq!(after.member("m1").unwrap().unread_count, 1);
+    }
+    }
+
+    crate::on_both_backends! {
+    /// Ids become visible in order: a reader polling for what came after
+    /// the newest id he saw never finds a smaller id appear later.
+    fn ids_become_visible_in_order(backend) {
+        // Connections enough for every writer and the reader at once.
+        let guard = crate::testing::TestDatabase::new(backend);
+        let db = Db::open(&guard.url(), 8).unwrap();
+        db.write_blocking(crate::demo::seed).unwrap();
+        // One conversation per writer: nothing they write is shared, so no
+        // row lock orders them.
+        let convs: Vec<i64> = (1..=4)
+            .map(|n| {
+                db.write_blocking(move |c| {
+                    let sides = livechat_domain::Sides {
+                        customer_id: "b1".into(),
+                        agent_id: format!("m{n}"),
+                    };
+                    Ok(crate::conversations::get_or_create(c, &sides, "b1", 1)?.0.row.id)
+                })
+                .unwrap()
+            })
+            .collect();
+        let rt = runtime();
+        let seen: Vec<i64> = rt.block_on(async {
+            let writers: Vec<_> = (0..4)
+                .map(|w| {
+                    let db = db.clone();
+                    let conv = convs[w];
+                    tokio::spawn(async move {
+                        for i in 0..25 {
+                            db.write(move |c| {
+                                let draft = MessageDraft::text(conv, "b1", &format!("{w}-{i}"), 1);
+                                send(c, &draft)?;
+                                // A send that takes a while to commit after its
+                                // insert: the window in which a later id could
+                                // become visible first.
+                                if c.is_pg() {
+                                    use diesel::connection::SimpleConnection;
+                                    let ms = (w * 3 + i) % 10;
+                                    c.batch_execute(&format!("SELECT pg_sleep(0.00{ms})"))?;
+                                }
+                                Ok(())
+                            })
+                            .await
+                            .unwrap();
+                        }
+                    })
+                })
+                .collect();
+            let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let reader = {
+                let db = db.clone();
+                let done = done.clone();
+                tokio::spawn(async move {
+                    let mut seen = Vec::new();
+                    let mut after = 0;
+                    // Polls until the writers are done, then once more.
+                    loop {
+                        let last_round = done.load(std::sync::atomic::Ordering::SeqCst);
+                        let ids: Vec<i64> = db
+                            .read(move |c| {
+                                Ok(messages::table
+                                    .filter(messages::id.gt(after))
+                                    .order(messages::id.asc())
+                                    .select(messages::id)
+                                    .load(c)?)
+                            })
+                            .await
+                            .unwrap();
+                        if let Some(last) = ids.last() {
+                            after = *last;
+                        }
+                        seen.extend(ids);
+                        if last_round {
+                            break;
+                        }
+                    }
+                    seen
+                })
+            };
+            for w in writers {
+                w.await.unwrap();
+            }
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            reader.await.unwrap()
+        });
+        let all: Vec<i64> = db
+            .read_blocking(move |c| {
+                Ok(messages::table
+                    .order(messages::id.asc())
+                    .select(messages::id)
+                    .load(c)?)
+            })
+            .unwrap();
+        assert_eq!(seen, all, "the reader missed an id that became visible late");
+    }
     }
 }

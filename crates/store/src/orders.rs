@@ -42,6 +42,8 @@ pub fn list_for_pair(
 
 /// Inserts or replaces an order; `true` when it was new. Call inside a write transaction.
 pub fn upsert(conn: &mut Conn, row: &OrderRow) -> Result<bool, StoreError> {
+    // On PostgreSQL two upserts of a new order could both insert it.
+    crate::db::lock_message_order(conn)?;
     let existed = get(conn, &row.order_no)?;
     match existed {
         Some(old) => {

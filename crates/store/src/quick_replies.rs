@@ -41,7 +41,7 @@ pub fn create(conn: &mut Conn, user_id: &str, content: &str) -> Result<QuickRepl
             quick_replies::created_at.eq(now),
             quick_replies::updated_at.eq(now),
         ))
-        .returning(QuickReplyRow::as_returning())
+        .returning(quick_replies::all_columns)
         .get_result(conn)?)
 }
 

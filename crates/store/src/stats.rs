@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool};
 
@@ -210,11 +211,11 @@ struct AgentPoint {
 /// [`first_response_waits`] sorts.
 const POINTS_SQL: &str = "
 SELECT m.conversation_id AS conversation_id, c.merchant_id AS agent_id,
-       COALESCE(m.sender_id = c.merchant_id, 0) AS sender_is_agent, m.created_at AS created_at, m.id AS id
+       COALESCE(m.sender_id = c.merchant_id, FALSE) AS sender_is_agent, m.created_at AS created_at, m.id AS id
 FROM messages m JOIN conversations c ON c.id = m.conversation_id
 WHERE m.created_at >= ?1 AND m.created_at < ?2 AND m.message_type <> 'system'
 UNION ALL
-SELECT m.conversation_id, c.merchant_id, COALESCE(m.sender_id = c.merchant_id, 0), m.created_at, m.id
+SELECT m.conversation_id, c.merchant_id, COALESCE(m.sender_id = c.merchant_id, FALSE), m.created_at, m.id
 FROM (SELECT conversation_id AS cid, min(id) AS first_id FROM messages
       WHERE created_at >= ?1 AND created_at < ?2 AND message_type <> 'system'
       GROUP BY conversation_id) AS a
@@ -259,7 +260,17 @@ pub fn figures(
     bucket_starts: &[i64],
 ) -> Result<Figures, StoreError> {
     conn.transaction::<_, StoreError, _>(|conn| {
-        let loaded: Vec<AgentPoint> = diesel::sql_query(POINTS_SQL)
+        // PostgreSQL reads each statement's own snapshot unless asked.
+        if conn.is_pg() {
+            conn.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+        }
+        // Placeholders: SQLite's `?1` is PostgreSQL's `$1`.
+        let sql = if conn.is_pg() {
+            POINTS_SQL.replace("?1", "$1").replace("?2", "$2")
+        } else {
+            POINTS_SQL.to_string()
+        };
+        let loaded: Vec<AgentPoint> = diesel::sql_query(sql)
             .bind::<BigInt, _>(from)
             .bind::<BigInt, _>(to)
             .load(conn)?;

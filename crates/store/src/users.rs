@@ -49,6 +49,19 @@ pub struct UserFilter {
     pub q: Option<String>,
 }
 
+diesel::define_sql_function! {
+    /// SQL `lower`. Searches compare `lower(column) LIKE lower(pattern)`:
+    /// case-insensitive on both backends (PostgreSQL's LIKE is not by
+    /// itself; SQLite's folds ASCII only, as its `lower` does).
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+diesel::define_sql_function! {
+    /// SQL `lower` of a nullable text.
+    #[sql_name = "lower"]
+    fn lower_nullable(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}
+
 /// Escapes `%`, `_` and `\` for a LIKE pattern with `ESCAPE '\'`.
 pub fn like_pattern(q: &str) -> String {
     let mut p = String::with_capacity(q.len() + 2);
@@ -81,10 +94,10 @@ pub fn list(
         if let Some(text) = filter.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             let pattern = like_pattern(text);
             q = q.filter(
-                users::id
-                    .like(pattern.clone())
+                lower(users::id)
+                    .like(lower(pattern.clone()))
                     .escape('\\')
-                    .or(users::username.like(pattern).escape('\\')),
+                    .or(lower(users::username).like(lower(pattern)).escape('\\')),
             );
         }
         q
@@ -186,11 +199,12 @@ pub fn contacts(conn: &mut Conn, user_id: &str) -> Result<Vec<String>, StoreErro
         #[diesel(sql_type = diesel::sql_types::Text)]
         user_id: String,
     }
-    Ok(diesel::sql_query(
+    let placeholder = if conn.is_pg() { "$1" } else { "?" };
+    Ok(diesel::sql_query(format!(
         "SELECT DISTINCT o.user_id FROM participants m \
          JOIN participants o ON o.conversation_id = m.conversation_id \
-         WHERE m.user_id = ? AND o.user_id <> m.user_id ORDER BY o.user_id",
-    )
+         WHERE m.user_id = {placeholder} AND o.user_id <> m.user_id ORDER BY o.user_id"
+    ))
     .bind::<diesel::sql_types::Text, _>(user_id)
     .load::<Peer>(conn)?
     .into_iter()
@@ -244,5 +258,27 @@ mod tests {
     fn like_patterns_escape_wildcards() {
         assert_eq!(like_pattern("有货"), "%有货%");
         assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
+
+    crate::on_both_backends! {
+    /// The directory's text filter ignores case, as on SQLite so on
+    /// PostgreSQL, and its wildcards are literal.
+    fn the_directory_search_ignores_case(backend) {
+        let (_guard, db) = crate::demo_db(backend);
+        let found = |q: &str| {
+            let filter = UserFilter {
+                q: Some(q.into()),
+                ..UserFilter::default()
+            };
+            let (n, rows) = db
+                .read_blocking(|c| list(c, &filter, Page::new(None, None, 100).unwrap()))
+                .unwrap();
+            assert_eq!(n, rows.len() as i64);
+            rows.into_iter().map(|r| r.id).collect::<Vec<_>>()
+        };
+        assert!(found("B1").contains(&"b1".to_string()));
+        assert_eq!(found("b1"), found("B1"));
+        assert!(found("%").is_empty());
+    }
     }
 }

@@ -1,6 +1,11 @@
 //! Test harness: the real application on port 0 with a fresh temporary
 //! database and media folder, real HTTP (reqwest) and WebSocket
 //! (tokio-tungstenite) clients, and helpers that assert without sleeping.
+//!
+//! The database is a SQLite file, or with `LIVECHAT_TEST_DATABASE=postgres`
+//! a PostgreSQL database made for the test (on `LIVECHAT_TEST_POSTGRES_URL`,
+//! by default postgres://postgres@127.0.0.1:5432/postgres) and dropped with
+//! the app: the same tests, either backend.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
@@ -32,6 +37,17 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub hub: livechat_realtime::HubHandle,
     stopper: Stopper,
+    /// The PostgreSQL database, dropped with the app (last).
+    pg: Option<livechat_store::testing::TempPgDatabase>,
+}
+
+/// Whether the tests run on PostgreSQL (`LIVECHAT_TEST_DATABASE=postgres`).
+pub fn on_postgres() -> bool {
+    match std::env::var("LIVECHAT_TEST_DATABASE").as_deref() {
+        Ok("postgres") | Ok("postgresql") => true,
+        Ok("sqlite") | Ok("") | Err(_) => false,
+        Ok(other) => panic!("LIVECHAT_TEST_DATABASE={other}: expected `sqlite` or `postgres`"),
+    }
 }
 
 /// Starts the app with demo data and an admin (`a1` / `admin` / `admin123`).
@@ -43,14 +59,18 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let media_dir = dir.path().join("media");
+    let pg = on_postgres().then(|| {
+        livechat_store::testing::TempPgDatabase::create().unwrap_or_else(|e| panic!("{e}"))
+    });
+    let database_url = match &pg {
+        Some(pg) => pg.url().to_string(),
+        None => dir.path().join("test.db").display().to_string(),
+    };
     let mut vars: Vec<(String, String)> = vec![
         ("LIVECHAT_ENV".into(), "test".into()),
         ("HOST".into(), "127.0.0.1".into()),
         ("PORT".into(), "0".into()),
-        (
-            "DATABASE_URL".into(),
-            dir.path().join("test.db").display().to_string(),
-        ),
+        ("DATABASE_URL".into(), database_url),
         ("MEDIA_DIR".into(), media_dir.display().to_string()),
         ("SEED_DEMO".into(), "true".into()),
         ("LIVECHAT__SERVER__WORKERS".into(), "2".into()),
@@ -88,6 +108,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         client: reqwest::Client::builder().build().unwrap(),
         hub,
         stopper,
+        pg,
     }
 }
 
