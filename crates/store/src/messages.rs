@@ -15,51 +15,36 @@ use crate::schema::{conversations, messages, participants};
 use crate::users::like_pattern;
 
 /// A message row's columns in [`MessageRow`]'s order, for RETURNING
-/// clauses (which take plain columns on a connection of either backend).
-type MessageColumns = (
-    messages::id,
-    messages::conversation_id,
-    messages::sender_id,
-    messages::message_type,
-    messages::content,
-    messages::client_msg_id,
-    messages::upload_id,
-    messages::file_name,
-    messages::file_size,
-    messages::mime,
-    messages::thumbnail_path,
-    messages::width,
-    messages::height,
-    messages::duration_ms,
-    messages::order_snapshot,
-    messages::system_event,
-    messages::recalled_at,
-    messages::call_record,
-    messages::counts_unread,
-    messages::created_at,
-);
-const MESSAGE_COLUMNS: MessageColumns = (
-    messages::id,
-    messages::conversation_id,
-    messages::sender_id,
-    messages::message_type,
-    messages::content,
-    messages::client_msg_id,
-    messages::upload_id,
-    messages::file_name,
-    messages::file_size,
-    messages::mime,
-    messages::thumbnail_path,
-    messages::width,
-    messages::height,
-    messages::duration_ms,
-    messages::order_snapshot,
-    messages::system_event,
-    messages::recalled_at,
-    messages::call_record,
-    messages::counts_unread,
-    messages::created_at,
-);
+/// clauses (which take plain columns on a connection of either backend):
+/// written once, used as the type and as the value.
+macro_rules! message_columns {
+    () => {
+        (
+            messages::id,
+            messages::conversation_id,
+            messages::sender_id,
+            messages::message_type,
+            messages::content,
+            messages::client_msg_id,
+            messages::upload_id,
+            messages::file_name,
+            messages::file_size,
+            messages::mime,
+            messages::thumbnail_path,
+            messages::width,
+            messages::height,
+            messages::duration_ms,
+            messages::order_snapshot,
+            messages::system_event,
+            messages::recalled_at,
+            messages::call_record,
+            messages::counts_unread,
+            messages::created_at,
+        )
+    };
+}
+type MessageColumns = message_columns!();
+const MESSAGE_COLUMNS: MessageColumns = message_columns!();
 
 /// What a send did.
 #[derive(Debug, Clone)]
