@@ -19,6 +19,7 @@ test: check-test-tools web-install
     cargo test --workspace
     cd frontend && npm run test:unit
     cd frontend && npm run build
+    cd frontend && npm run test:bundle
     cd frontend && npm run test:e2e
 
 # Rust tests only.

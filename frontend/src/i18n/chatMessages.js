@@ -1,0 +1,7 @@
+// The chat's texts, merged into the app's messages when its page loads.
+import i18n from './index'
+import zh from './zh/chat'
+import en from './en/chat'
+
+i18n.global.mergeLocaleMessage('zh', { chat: zh })
+i18n.global.mergeLocaleMessage('en', { chat: en })
