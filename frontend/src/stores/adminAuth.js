@@ -115,11 +115,14 @@ export const useAdminAuthStore = defineStore('adminAuth', () => {
           renewTimer = setTimeout(renew, 60000)
         }
         return false
-      } finally {
-        renewing = null
       }
     })()
-    return renewing
+    // Cleared once settled, outside the body: it may settle at once.
+    const p = renewing
+    p.finally(() => {
+      if (renewing === p) renewing = null
+    })
+    return p
   }
 
   function save(answer) {

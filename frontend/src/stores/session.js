@@ -187,11 +187,14 @@ export const useSessionStore = defineStore('chatSession', () => {
       } catch {
         restrict()
         return false
-      } finally {
-        refreshing = null
       }
     })()
-    return refreshing
+    // Cleared once settled, outside the body: it may settle at once.
+    const p = refreshing
+    p.finally(() => {
+      if (refreshing === p) refreshing = null
+    })
+    return p
   }
 
   /** A 403 mid-session: the user may have been disabled. Check, then act. */

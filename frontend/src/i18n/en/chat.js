@@ -10,6 +10,9 @@ export default {
   unreadState: 'Unread',
   sending: 'Sending',
   failed: 'Not sent',
+  queued: 'Waiting for the network; it will be sent when back online',
+  charCount: '{n} / {max} characters',
+  inputLabel: 'Message',
   file: 'File',
   download: 'Download',
   back: 'Back',
@@ -23,7 +26,7 @@ export default {
   pickConversation: 'Pick a conversation to start chatting',
   tabs: { chats: 'Chats', contacts: 'Contacts' },
   role: { buyer: 'Buyer', merchant: 'Merchant', platform: 'Support', admin: 'Admin' },
-  presence: { online: 'Online', offline: 'Offline' },
+  presence: { online: 'Online', offline: 'Offline', unknown: 'Status unknown (reconnecting)' },
   time: { today: 'Today', yesterday: 'Yesterday', monthDay: '{month}/{day}' },
   preview: { image: '[Image]', file: '[File]', voice: '[Voice]', order: '[Order]', recalled: '[Recalled]', system: '[Group update]' },
   list: {
@@ -35,6 +38,7 @@ export default {
     noUnread: 'No unread messages',
     noMatch: 'No matching conversations',
     noMessages: 'No messages',
+    loadFailed: 'The conversation list did not load; it will try again when the connection is back',
     startChat: 'Start a chat',
   },
   contacts: {
@@ -180,6 +184,9 @@ export default {
     invalid: 'Invalid content',
     tooLong: 'Messages are limited to {n} characters',
     sendFailed: 'Not sent; tap to retry',
+    refused: 'The server refused this message',
+    notAllowed: 'You may not send messages in this conversation',
     cannotOpen: 'Cannot start a chat with this user',
+    cannotReach: 'Cannot reach the server to open this chat; try again shortly',
   },
 }

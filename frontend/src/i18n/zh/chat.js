@@ -12,6 +12,9 @@ export default {
   unreadState: '未读',
   sending: '发送中',
   failed: '发送失败',
+  queued: '等待网络，恢复后自动发送',
+  charCount: '{n} / {max} 字',
+  inputLabel: '输入消息',
   file: '文件',
   download: '下载',
   back: '返回',
@@ -25,7 +28,7 @@ export default {
   pickConversation: '选择一个会话开始聊天',
   tabs: { chats: '会话', contacts: '联系人' },
   role: { buyer: '买家', merchant: '商户', platform: '官方客服', admin: '管理员' },
-  presence: { online: '在线', offline: '离线' },
+  presence: { online: '在线', offline: '离线', unknown: '状态未知（连接中断）' },
   time: { today: '今天', yesterday: '昨天', monthDay: '{month}月{day}日' },
   // The server's own preview tags.
   preview: { ...PREVIEW_TAGS, system: '[群通知]' },
@@ -39,6 +42,7 @@ export default {
     noMatch: '没有匹配的会话',
     noMessages: '暂无消息',
     startChat: '发起咨询',
+    loadFailed: '会话列表加载失败，网络恢复后将自动重试',
   },
   contacts: {
     search: '搜索商户或客服',
@@ -184,6 +188,9 @@ export default {
     invalid: '内容无效',
     tooLong: '消息不能超过 {n} 字',
     sendFailed: '发送失败，点击重试',
+    refused: '服务器拒绝了这条消息',
+    notAllowed: '没有权限在此会话发送消息',
     cannotOpen: '无法与该用户发起会话',
+    cannotReach: '网络连接失败，暂时无法打开会话，请稍后重试',
   },
 }
