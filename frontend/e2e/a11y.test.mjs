@@ -37,11 +37,15 @@ async function newPage() {
 
 /** The critical and serious axe violations on the page, as readable lines. */
 async function violations(page) {
+  // Colours are measured once transitions (a tag fading in) have ended.
+  await page.waitForFunction(() =>
+    document.getAnimations().every((a) => a.playState !== 'running' || a.effect?.getComputedTiming().iterations === Infinity),
+  )
   await page.addScriptTag({ path: axePath })
   const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }))
   return result.violations
     .filter((v) => v.impact === 'critical' || v.impact === 'serious')
-    .map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`)
+    .map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.slice(0, 8).map((n) => `${n.target.join(' ')} ${n.html.slice(0, 160)} (${(n.any[0] && n.any[0].message) || ''})`).join(' | ')}`)
 }
 
 async function adminLogin(page) {

@@ -1,6 +1,7 @@
 import { createApp } from 'vue'
 import { createPinia } from 'pinia'
 import 'element-plus/theme-chalk/base.css'
+import './styles/theme.css'
 import './elementServices'
 import App from './App.vue'
 import router from './router'

@@ -38,6 +38,9 @@ const i18n = createI18n({
   },
 })
 
+// The page's language follows the UI's from the start.
+document.documentElement.lang = i18n.global.locale.value === 'en' ? 'en' : 'zh-CN'
+
 export function setLocale(locale) {
   i18n.global.locale.value = locale
   window.localStorage.setItem(LOCALE_KEY, locale)

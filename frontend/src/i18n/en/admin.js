@@ -2,7 +2,10 @@ import head from './login'
 
 export default {
   ...head,
+  pageSize: 'Rows per page',
   menu: {
+    collapse: 'Collapse the menu',
+    expand: 'Expand the menu',
     dashboard: 'Dashboard',
     monitor: 'Live monitor',
     users: 'Users',

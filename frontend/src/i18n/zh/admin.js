@@ -2,7 +2,10 @@ import head from './login'
 
 export default {
   ...head,
+  pageSize: '每页条数',
   menu: {
+    collapse: '收起菜单',
+    expand: '展开菜单',
     dashboard: '仪表盘',
     monitor: '实时监控',
     users: '用户管理',
