@@ -16,5 +16,6 @@ export default {
     tooMany: 'Too many sign-in attempts. Please try again later',
     network: 'Cannot reach the server. Please try again',
     expired: 'Your session has expired. Please sign in again',
+    legacyLink: 'The console no longer opens from a user_id in the link: administrators sign in with their account.',
   },
 }

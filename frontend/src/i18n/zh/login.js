@@ -16,5 +16,6 @@ export default {
     tooMany: '登录尝试过于频繁，请稍后再试',
     network: '无法连接服务器，请稍后重试',
     expired: '登录已过期，请重新登录',
+    legacyLink: '管理后台已不再通过链接中的 user_id 进入，请使用管理员账号登录。',
   },
 }
