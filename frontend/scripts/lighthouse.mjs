@@ -38,6 +38,14 @@ const profile = mkdtempSync(join(tmpdir(), 'lh-profile-'))
 const chrome = spawn(chromePath, [...CHROMIUM_ARGS, `--remote-debugging-port=${port}`, `--user-data-dir=${profile}`, 'about:blank'], { stdio: 'ignore' })
 const rows = []
 try {
+  const base = server.baseUrl
+  const chat = `${base}/chat?user_id=b1&target=m1`
+  const perf = lighthouse(chat, ['--only-categories=performance'])
+  rows.push({ page: '/chat (mobile, performance)', ...perf })
+  const audit = (name, url) => rows.push({ page: `${name} (accessibility)`, ...lighthouse(url, ['--only-categories=accessibility', '--preset=desktop']) })
+  audit('/chat', chat)
+  // Before signing in: a signed-in admin is sent on from /login.
+  audit('/login', `${base}/login`)
   let browser
   for (let i = 0; i < 100 && !browser; i++) {
     try {
@@ -46,7 +54,6 @@ try {
       await new Promise((r) => setTimeout(r, 100))
     }
   }
-  const base = server.baseUrl
   // Sign the admin in once: the token stays in this profile's localStorage.
   const page = await browser.contexts()[0].newPage()
   await page.goto(`${base}/login`)
@@ -57,22 +64,7 @@ try {
   await page.close()
   await browser.close()
 
-  const chat = `${base}/chat?user_id=b1&target=m1`
-  const perf = lighthouse(chat, ['--only-categories=performance'])
-  rows.push({ page: '/chat (mobile, performance)', ...perf })
-  const pages = [
-    ['/chat', chat],
-    ['/login', `${base}/login`],
-    ['/admin dashboard', `${base}/admin?tab=dashboard`],
-    ['/admin monitor', `${base}/admin?tab=monitor`],
-    ['/admin users', `${base}/admin?tab=users`],
-    ['/admin conversations', `${base}/admin?tab=conversations`],
-    ['/admin messages', `${base}/admin?tab=messages`],
-  ]
-  for (const [name, url] of pages) {
-    const r = lighthouse(url, ['--only-categories=accessibility', '--preset=desktop'])
-    rows.push({ page: `${name} (accessibility)`, ...r })
-  }
+  for (const tab of ['dashboard', 'monitor', 'users', 'conversations', 'messages']) audit(`/admin ${tab}`, `${base}/admin?tab=${tab}`)
 } finally {
   chrome.kill()
   await server.stop()
