@@ -12,6 +12,7 @@ export default {
   failed: 'Not sent',
   queued: 'Waiting for the network; it will be sent when back online',
   charCount: '{n} / {max} characters',
+  uploading: 'Uploading',
   inputLabel: 'Message',
   pageTitle: 'Customer service chat',
   messagesLabel: 'Messages',

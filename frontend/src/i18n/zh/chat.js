@@ -14,6 +14,7 @@ export default {
   failed: '发送失败',
   queued: '等待网络，恢复后自动发送',
   charCount: '{n} / {max} 字',
+  uploading: '上传中',
   inputLabel: '输入消息',
   pageTitle: '在线客服',
   messagesLabel: '消息记录',
