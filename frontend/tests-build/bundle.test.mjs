@@ -14,7 +14,7 @@ const KB = 1024
 // Limits in gzipped KB. The chat's goal is 150 KB of JS; until its
 // remaining Element Plus widgets load lazily it is held at its current size.
 const ROUTES = {
-  '/chat': { chunk: 'src/views/ChatView.vue', js: 185, css: 30 },
+  '/chat': { chunk: 'src/views/ChatView.vue', js: 180, css: 30 },
   '/login': { chunk: 'src/views/LoginView.vue', js: 120, css: 30 },
 }
 
