@@ -20,6 +20,7 @@ test: check-test-tools web-install
     just test-postgres
     cd frontend && npm run test:unit
     cd frontend && npm run build
+    cd frontend && npm run test:bundle
     cd frontend && npm run test:e2e
 
 # Rust tests only.

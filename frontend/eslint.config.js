@@ -20,7 +20,7 @@ export default [
   },
   {
     // Unit tests run in jsdom under Node; browser tests and config files in Node.
-    files: ['tests/**', 'e2e/**', '*.config.js'],
+    files: ['tests/**', 'tests-build/**', 'e2e/**', 'scripts/**', '*.config.js'],
     languageOptions: { globals: { ...globals.browser, ...globals.node } },
   },
 ]

@@ -1,12 +1,38 @@
 import { defineConfig } from 'vite'
 import vue from '@vitejs/plugin-vue'
+import Components from 'unplugin-vue-components/vite'
+import AutoImport from 'unplugin-auto-import/vite'
+import { ElementPlusResolver } from 'unplugin-vue-components/resolvers'
+import { compression } from 'vite-plugin-compression2'
 
 // The dev server proxies everything the Rust server owns, so the seed's
 // 5173 links (`/chat?user_id=b1&target=m1`) work under `just dev` too.
 const backend = process.env.LIVECHAT_BACKEND || 'http://127.0.0.1:8000'
 
+// Element Plus on demand: each template's <el-*> tags (and v-loading) are
+// imported with their CSS; `ElMessage`/`ElMessageBox` imported in scripts get
+// their CSS from src/elementServices.js. Nothing writes the .d.ts files: the
+// app is plain JavaScript. Unit tests (jsdom) load no CSS.
+const elementPlus = ElementPlusResolver({ importStyle: process.env.VITEST ? false : 'css' })
+
 export default defineConfig({
-  plugins: [vue()],
+  plugins: [
+    vue(),
+    AutoImport({ resolvers: [elementPlus], dts: false }),
+    Components({ resolvers: [elementPlus], dts: false, dirs: [] }),
+    // Precompressed copies the server sends when the client accepts them.
+    compression({ algorithms: ['gzip', 'brotliCompress'], include: /\.(js|css|svg|json)$/, threshold: 1024 }),
+  ],
+  // Compile-time flags: no legacy (options) API of vue-i18n, no devtools hooks.
+  define: {
+    __VUE_I18N_LEGACY_API__: 'false',
+    __VUE_I18N_FULL_INSTALL__: 'false',
+    __INTLIFY_PROD_DEVTOOLS__: 'false',
+    // Messages are compiled by src/i18n/index.js's compileMessage.
+    __INTLIFY_DROP_MESSAGE_COMPILER__: 'true',
+    __VUE_PROD_DEVTOOLS__: 'false',
+    __VUE_OPTIONS_API__: 'false',
+  },
   server: {
     port: 5173,
     proxy: {
@@ -20,7 +46,8 @@ export default defineConfig({
   },
   build: {
     outDir: 'dist',
-    chunkSizeWarningLimit: 1500,
+    manifest: true,
+    chunkSizeWarningLimit: 600,
   },
   test: {
     environment: 'jsdom',

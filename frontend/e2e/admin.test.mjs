@@ -395,3 +395,16 @@ test('too many failed logins show the rate-limit message', async () => {
   await err.waitFor()
   assert.match(await err.innerText(), /登录尝试过于频繁/)
 })
+
+test('the old /admin?user_id= link explains that administrators now sign in', async () => {
+  const ctx = await browser.newContext({ locale: 'zh-CN' })
+  try {
+    const p = await ctx.newPage()
+    await p.goto(`${base}/admin?user_id=m1`)
+    const notice = p.locator('[data-test=login-legacy]')
+    await notice.waitFor()
+    assert.match(await notice.innerText(), /管理员账号登录/)
+  } finally {
+    await ctx.close()
+  }
+})

@@ -250,20 +250,25 @@ test('an image dropped on the chat window is sent', async () => {
   await until(async () => (await merchant.page.locator('[data-testid=message][data-type=image]').count()) === before + 1, { message: 'dropped image' })
 })
 
-test('a send that fails offline shows a retry button and is stored once on retry', async () => {
+test('a send made offline waits in the queue and is delivered once on reconnect', async () => {
   const page = buyer.page
   await buyer.context.setOffline(true)
   const input = page.locator('[data-testid=composer-input] textarea')
   await input.fill('网络恢复后重发的消息')
   await input.press('Enter')
-  const mine = page.locator('[data-testid=message][data-status=failed]', { hasText: '网络恢复后重发的消息' })
+  const mine = page.locator('[data-testid=message][data-status=queued]', { hasText: '网络恢复后重发的消息' })
   await mine.waitFor()
+  await mine.locator('[data-testid=msg-queued-text]').waitFor()
   await page.locator('[data-testid=reconnect-banner]').waitFor()
   await buyer.context.setOffline(false)
-  await mine.locator('[data-testid=msg-retry]').click()
+  // No click: the reconnect sends it.
   await page.locator('[data-testid=message][data-status=sent]', { hasText: '网络恢复后重发的消息' }).waitFor()
   await bubble(merchant.page, '网络恢复后重发的消息').waitFor()
   await page.locator('[data-testid=reconnect-banner]').waitFor({ state: 'detached' })
+  // Stored once: the history the server keeps has it once.
+  const token = await chatToken(server.baseUrl, 'b1')
+  const history = await api(server.baseUrl, token, 'GET', `/api/conversations/${convId}/messages?order=desc&page_size=50`)
+  assert.equal(history.results.filter((m) => m.content === '网络恢复后重发的消息').length, 1)
   assert.equal(await bubble(page, '网络恢复后重发的消息').count(), 1)
   assert.equal(await bubble(merchant.page, '网络恢复后重发的消息').count(), 1)
 })

@@ -1,7 +1,8 @@
 import { createApp } from 'vue'
 import { createPinia } from 'pinia'
-import ElementPlus from 'element-plus'
-import 'element-plus/dist/index.css'
+import 'element-plus/theme-chalk/base.css'
+import './styles/theme.css'
+import './elementServices'
 import App from './App.vue'
 import router from './router'
 import i18n from './i18n'
@@ -10,5 +11,4 @@ const app = createApp(App)
 app.use(createPinia())
 app.use(router)
 app.use(i18n)
-app.use(ElementPlus)
 app.mount('#app')

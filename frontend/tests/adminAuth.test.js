@@ -1,10 +1,11 @@
-import { describe, it, expect, beforeEach, vi } from 'vitest'
+import { describe, it, expect, beforeEach, afterEach, vi } from 'vitest'
 import { setActivePinia, createPinia } from 'pinia'
 
 vi.mock('../src/api/admin.js', () => ({
   TOKEN_KEY: 'livechat.admin.token',
-  adminApi: { login: vi.fn(), me: vi.fn() },
+  adminApi: { login: vi.fn(), me: vi.fn(), refresh: vi.fn() },
   setUnauthorizedHandler: vi.fn(),
+  setRenewHandler: vi.fn(),
 }))
 
 import { adminApi } from '../src/api/admin.js'
@@ -140,5 +141,40 @@ describe('adminGuard', () => {
     adminApi.me.mockResolvedValueOnce(admin)
     expect(await adminGuard(to)).toBe(true)
     expect(adminApi.me).toHaveBeenCalledTimes(2)
+  })
+})
+
+describe('admin token renewal', () => {
+  afterEach(() => vi.useRealTimers())
+
+  it('renews the stored token before it expires', async () => {
+    vi.useFakeTimers()
+    vi.setSystemTime(NOW)
+    const old = jwt({ sub: 'a1', iat: NOW / 1000, exp: NOW / 1000 + 7 * 86400 })
+    const next = jwt({ sub: 'a1', iat: NOW / 1000 + 7 * 86400 - 3600, exp: NOW / 1000 + 14 * 86400 })
+    adminApi.refresh.mockResolvedValue({ access_token: next, expires_at: (NOW / 1000 + 14 * 86400) * 1000, user: admin })
+    const auth = store(old, null)
+    // Due an hour before expiry (a tenth of 7 days, capped at an hour).
+    await vi.advanceTimersByTimeAsync(7 * 86400 * 1000 - 3600 * 1000 - 1000)
+    expect(adminApi.refresh).not.toHaveBeenCalled()
+    await vi.advanceTimersByTimeAsync(2000)
+    expect(adminApi.refresh).toHaveBeenCalledWith(old)
+    expect(auth.token).toBe(next)
+    expect(window.localStorage.getItem(TOKEN_KEY)).toBe(next)
+  })
+
+  it('keeps the token when renewal fails for a network reason and tries again', async () => {
+    vi.useFakeTimers()
+    vi.setSystemTime(NOW)
+    const old = jwt({ sub: 'a1', exp: NOW / 1000 + 600 })
+    adminApi.refresh.mockReset()
+    adminApi.refresh.mockRejectedValueOnce(Object.assign(new Error('Network Error'), { status: 0 }))
+    adminApi.refresh.mockResolvedValueOnce({ access_token: jwt({ sub: 'a1', exp: NOW / 1000 + 86400 }), user: admin })
+    const auth = store(old, null)
+    expect(await auth.renew()).toBe(false)
+    expect(auth.token).toBe(old)
+    await vi.advanceTimersByTimeAsync(60000)
+    expect(adminApi.refresh).toHaveBeenCalledTimes(2)
+    expect(auth.token).not.toBe(old)
   })
 })

@@ -2,6 +2,7 @@
 // preview of a call record, the notices, and the timer's origin.
 import { describe, it, expect, beforeEach } from 'vitest'
 import i18n from '../src/i18n'
+import '../src/i18n/chatMessages'
 import { callDuration, callRecord, callListPreview, isMissedPreview, endNoticeKey } from '../src/utils/callRecord'
 import { messagePreview, localPreview } from '../src/realtime/previews'
 import { applyMessageToConversation, countsAsUnread } from '../src/realtime/reducers'

@@ -1,6 +1,7 @@
-import { describe, it, expect } from 'vitest'
+import { describe, it, expect, beforeEach } from 'vitest'
 import { msg, deferred, fakeApi, createChat } from './support/chatFakes'
-import { fileProblem, textTooLong } from '../src/stores/chat/outbox'
+import { fileProblem, textTooLong, createOutbox, isRefusal, OUTBOX_KEY } from '../src/stores/chat/outbox'
+import { createThreads } from '../src/stores/chat/threads'
 import { DEFAULT_LIMITS } from '../src/stores/serverConfig'
 
 describe('chat outbox', () => {
@@ -35,7 +36,7 @@ describe('chat outbox', () => {
     await eng.open(1)
     expect(await outbox.sendText(1, 'x')).toBe(null)
     const failed = eng.thread(1).items[0]
-    expect(failed._status).toBe('failed')
+    expect(failed._status).toBe('queued') // a network failure waits for the network
     await outbox.retry(1, 'c:b1:cid-9')
     expect(api.send).toHaveBeenCalledTimes(2)
     expect(api.send.mock.calls[1][0].client_msg_id).toBe('cid-9')
@@ -100,5 +101,85 @@ describe('chat outbox', () => {
     expect(fileProblem({ size: 0 }, DEFAULT_LIMITS)).toBe('empty')
     expect(textTooLong(' 😀😀 ', { max_text_chars: 2 })).toBe(false) // characters, not UTF-16 units
     expect(textTooLong('abc', { max_text_chars: 2 })).toBe(true)
+  })
+})
+
+describe('the outbox queue', () => {
+  const offline = () => Object.assign(new Error('Network Error'), { status: 0, errorType: 'network_error' })
+  beforeEach(() => sessionStorage.clear())
+
+  function memoryStorage() {
+    const m = new Map()
+    return { getItem: (k) => (m.has(k) ? m.get(k) : null), setItem: (k, v) => m.set(k, v), removeItem: (k) => m.delete(k), m }
+  }
+
+  it('queues sends that met no network and resends them in order, once each', async () => {
+    const api = fakeApi()
+    let n = 0
+    const ids = ['a', 'b', 'c']
+    api.send.mockRejectedValueOnce(offline())
+    const storage = memoryStorage()
+    const { threads: eng } = createChat({ api, me: 'b1' })
+    const outbox = createOutbox({ api, threads: eng, me: 'b1', makeId: () => ids[n++], storage })
+    await eng.loadConversations()
+    await eng.open(1)
+    await outbox.flush() // nothing queued yet: settles at once, and a later flush still runs
+    await outbox.sendText(1, 'one')
+    await outbox.sendText(1, 'two') // behind the queue: waits without a request
+    expect(api.send).toHaveBeenCalledTimes(1)
+    expect(eng.thread(1).items.map((m) => m._status)).toEqual(['queued', 'queued'])
+    expect(JSON.parse(storage.getItem(`${OUTBOX_KEY}.b1`)).map((e) => e.content)).toEqual(['one', 'two'])
+
+    let id = 10
+    api.send.mockImplementation(async (b) => msg(id++, { sender_id: 'b1', client_msg_id: b.client_msg_id, content: b.content }))
+    await Promise.all([outbox.flush(), outbox.flush()])
+    expect(api.send.mock.calls.map(([b]) => [b.client_msg_id, b.content])).toEqual([
+      ['a', 'one'],
+      ['a', 'one'],
+      ['b', 'two'],
+    ])
+    expect(eng.thread(1).items.map((m) => [m.id, m.content])).toEqual([
+      [10, 'one'],
+      [11, 'two'],
+    ])
+    expect(storage.getItem(`${OUTBOX_KEY}.b1`)).toBeNull()
+  })
+
+  it('keeps the queue across a reload and sends it with the same ids', async () => {
+    const storage = memoryStorage()
+    const api = fakeApi()
+    api.send.mockRejectedValue(offline())
+    const first = createChat({ api, me: 'b1' }).threads
+    const before = createOutbox({ api, threads: first, me: 'b1', makeId: () => 'kept-1', storage })
+    await first.loadConversations()
+    await before.sendText(1, 'survives')
+
+    // A new page: fresh threads and outbox over the same storage.
+    const api2 = fakeApi()
+    api2.send.mockImplementation(async (b) => msg(20, { sender_id: 'b1', client_msg_id: b.client_msg_id, content: b.content }))
+    const threads = createThreads({ api: api2, me: 'b1' })
+    const outbox = createOutbox({ api: api2, threads, me: 'b1', storage })
+    expect(outbox.restore()).toBe(1)
+    expect(threads.thread(1).items[0]).toMatchObject({ content: 'survives', _status: 'queued', client_msg_id: 'kept-1' })
+    await outbox.flush()
+    expect(api2.send).toHaveBeenCalledWith({ conversation_id: 1, message_type: 'text', client_msg_id: 'kept-1', content: 'survives' })
+    expect(threads.thread(1).items.map((m) => m.id)).toEqual([20])
+    expect(storage.getItem(`${OUTBOX_KEY}.b1`)).toBeNull()
+  })
+
+  it('never resends a refused message by itself and keeps the reason', async () => {
+    const api = fakeApi()
+    api.send.mockRejectedValueOnce(Object.assign(new Error('too long'), { status: 422, errorType: 'validation_error', detail: 'too long' }))
+    const storage = memoryStorage()
+    const { threads: eng } = createChat({ api, me: 'b1' })
+    const outbox = createOutbox({ api, threads: eng, me: 'b1', makeId: () => 'r1', storage })
+    await eng.loadConversations()
+    await outbox.sendText(1, 'x')
+    await outbox.flush()
+    expect(api.send).toHaveBeenCalledTimes(1)
+    expect(eng.thread(1).items[0]).toMatchObject({ _status: 'failed', _refused: true, _errorStatus: 422, _errorDetail: 'too long' })
+    expect(storage.getItem(`${OUTBOX_KEY}.b1`)).toBeNull()
+    expect(isRefusal({ status: 429 })).toBe(false)
+    expect(isRefusal({ status: 413 })).toBe(true)
   })
 })

@@ -1,15 +1,24 @@
 // Admin console API: every call carries the admin token from localStorage.
 // A 401/403 from any call hands control to the registered handler, which
 // logs the admin out (see stores/adminAuth.js and AdminView.vue).
-import { createClient } from './http'
+import { createClient, request } from './http'
 
 export const TOKEN_KEY = 'livechat.admin.token'
 
 let unauthorizedHandler = null
+let renewHandler = null
 
 /** Registers what happens when the server refuses the admin token. */
 export function setUnauthorizedHandler(fn) {
   unauthorizedHandler = fn
+}
+
+/**
+ * Registers how a token is renewed after a 401 (resolves true when a new
+ * one is stored); the refused request is then sent again, once.
+ */
+export function setRenewHandler(fn) {
+  renewHandler = fn
 }
 
 const client = createClient(
@@ -17,6 +26,7 @@ const client = createClient(
   (err) => {
     if (unauthorizedHandler) unauthorizedHandler(err)
   },
+  () => (renewHandler ? renewHandler() : false),
 )
 
 // Login must not trigger the logout handler: its 401 is a wrong password.
@@ -38,6 +48,9 @@ const data = (p) => p.then((r) => r.data)
 export const adminApi = {
   login: (username, password) => data(anonymous.post('/auth/login', { username, password })),
   me: () => data(client.get('/auth/me')),
+  // A bare call: its 401 (an expired token) must not loop into renewal.
+  refresh: (token) =>
+    data(request({ method: 'post', url: '/api/auth/refresh', headers: { Authorization: `Bearer ${token}` } })),
 
   listUsers: (params) => data(client.get('/users/', { params: cleanParams(params) })),
   getUser: (id) => data(client.get(`/users/${encodeURIComponent(id)}`)),

@@ -1,20 +1,27 @@
 // The chat user's API calls (docs/api.md). `createChatApi(getToken, onAuthError)`
 // returns plain async functions resolving to response bodies.
-import axios from 'axios'
-import { createClient, apiError } from './http'
+import { createClient, request } from './http'
 
 export async function openSession(params) {
-  // No token yet: a bare call, so the interceptors do not react to the 403.
-  try {
-    const res = await axios.post('/api/auth/session', params, { timeout: 30000 })
-    return res.data
-  } catch (err) {
-    throw apiError(err)
-  }
+  // No token yet: a bare call, so no handler reacts to the 403.
+  const res = await request({ method: 'post', url: '/api/auth/session', data: params })
+  return res.data
 }
 
-export function createChatApi(getToken, onAuthError) {
-  const http = createClient(getToken, onAuthError)
+/** POST /api/auth/refresh with the given token: a new one of the same kind. */
+export async function refreshToken(token) {
+  const res = await request({ method: 'post', url: '/api/auth/refresh', headers: { Authorization: `Bearer ${token}` } })
+  return res.data
+}
+
+/** GET /api/auth/me with the given token, outside any client's handlers. */
+export async function bareMe(token) {
+  const res = await request({ url: '/api/auth/me', headers: { Authorization: `Bearer ${token}` } })
+  return res.data
+}
+
+export function createChatApi(getToken, onAuthError, renew) {
+  const http = createClient(getToken, onAuthError, renew)
   const data = (p) => p.then((r) => r.data)
   return {
     http,

@@ -1,12 +1,6 @@
 import { createI18n } from 'vue-i18n'
 import zhCommon from './zh/common'
 import enCommon from './en/common'
-import zhChat from './zh/chat'
-import enChat from './en/chat'
-import zhAdmin from './zh/admin'
-import enAdmin from './en/admin'
-import zhCall from './zh/call'
-import enCall from './en/call'
 
 const LOCALE_KEY = 'livechat.locale'
 
@@ -17,15 +11,35 @@ export function initialLocale() {
   return saved === 'en' ? 'en' : 'zh'
 }
 
+/**
+ * Compiles a message: the app's texts only use `{name}` (and `{0}`)
+ * placeholders, so this replaces vue-i18n's full compiler, which the build
+ * leaves out (`__INTLIFY_DROP_MESSAGE_COMPILER__`).
+ */
+export function compileMessage(message) {
+  if (typeof message !== 'string') return () => message
+  const parts = message.split(/\{\s*(\w+)\s*\}/)
+  const fn = (ctx) =>
+    ctx.normalize(parts.map((p, i) => (i % 2 ? ctx.interpolate(/^\d+$/.test(p) ? ctx.list(Number(p)) : ctx.named(p)) : p)))
+  fn.source = message
+  return fn
+}
+
 const i18n = createI18n({
   legacy: false,
+  messageCompiler: compileMessage,
   locale: initialLocale(),
   fallbackLocale: 'zh',
+  // The chat's and the console's texts come with their pages:
+  // ./chatMessages.js and ./adminMessages.js.
   messages: {
-    zh: { common: zhCommon, chat: zhChat, admin: zhAdmin, call: zhCall },
-    en: { common: enCommon, chat: enChat, admin: enAdmin, call: enCall },
+    zh: { common: zhCommon },
+    en: { common: enCommon },
   },
 })
+
+// The page's language follows the UI's from the start.
+document.documentElement.lang = i18n.global.locale.value === 'en' ? 'en' : 'zh-CN'
 
 export function setLocale(locale) {
   i18n.global.locale.value = locale

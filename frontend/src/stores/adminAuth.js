@@ -2,7 +2,19 @@
 // lifetime; the token is checked against GET /api/auth/me once per app load.
 import { defineStore } from 'pinia'
 import { ref, computed } from 'vue'
-import { adminApi, TOKEN_KEY } from '../api/admin'
+import { adminApi, TOKEN_KEY, setRenewHandler } from '../api/admin'
+
+// setTimeout's longest wait (about 24.8 days).
+const MAX_TIMER = 2 ** 31 - 1
+
+/**
+ * When to renew a token expiring at `expMs` (ms from `now`): with a tenth
+ * of `lifeMs` left, at least a minute and at most an hour. 0 when due.
+ */
+export function adminRenewDelay(expMs, now = Date.now(), lifeMs = 0) {
+  const margin = Math.min(3600000, Math.max(60000, lifeMs / 10))
+  return Math.max(0, expMs - margin - now)
+}
 
 export const EXPIRES_KEY = 'livechat.admin.expires_at'
 export const USER_KEY = 'livechat.admin.user'
@@ -67,6 +79,52 @@ export const useAdminAuthStore = defineStore('adminAuth', () => {
     return isTokenUsable(token.value, expiresAt.value, now)
   }
 
+  let renewTimer = null
+  let renewing = null
+
+  function schedule() {
+    clearTimeout(renewTimer)
+    renewTimer = null
+    const exp = expiry.value
+    if (!token.value || !exp) return
+    const payload = decodeJwt(token.value)
+    const life = payload?.iat ? exp - payload.iat * 1000 : 0
+    const delay = adminRenewDelay(exp, Date.now(), life)
+    renewTimer = setTimeout(() => {
+      if (expiry.value - Date.now() > MAX_TIMER) return schedule()
+      renew()
+    }, Math.min(delay, MAX_TIMER))
+  }
+
+  /**
+   * A new token from POST /api/auth/refresh while the current one is valid.
+   * Resolves true when stored; a network failure tries again in a minute.
+   */
+  function renew() {
+    if (renewing) return renewing
+    renewing = (async () => {
+      if (!isAuthenticated()) return false
+      try {
+        const answer = await adminApi.refresh(token.value)
+        if (!answer?.access_token) return false
+        save({ ...answer, user: answer.user || user.value })
+        return true
+      } catch (e) {
+        if (!e.status) {
+          clearTimeout(renewTimer)
+          renewTimer = setTimeout(renew, 60000)
+        }
+        return false
+      }
+    })()
+    // Cleared once settled, outside the body: it may settle at once.
+    const p = renewing
+    p.finally(() => {
+      if (renewing === p) renewing = null
+    })
+    return p
+  }
+
   function save(answer) {
     token.value = answer.access_token
     const payload = decodeJwt(answer.access_token)
@@ -77,6 +135,7 @@ export const useAdminAuthStore = defineStore('adminAuth', () => {
     else window.localStorage.removeItem(EXPIRES_KEY)
     window.localStorage.setItem(USER_KEY, JSON.stringify(user.value))
     validated.value = true
+    schedule()
   }
 
   async function login(username, password) {
@@ -105,6 +164,8 @@ export const useAdminAuthStore = defineStore('adminAuth', () => {
   }
 
   function logout() {
+    clearTimeout(renewTimer)
+    renewTimer = null
     token.value = ''
     expiresAt.value = null
     user.value = null
@@ -114,5 +175,8 @@ export const useAdminAuthStore = defineStore('adminAuth', () => {
     window.localStorage.removeItem(USER_KEY)
   }
 
-  return { token, expiresAt, user, validated, expiry, isAuthenticated, login, validate, logout }
+  setRenewHandler(renew)
+  schedule()
+
+  return { token, expiresAt, user, validated, expiry, isAuthenticated, login, validate, logout, renew }
 })

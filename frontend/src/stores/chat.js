@@ -95,7 +95,11 @@ export const useChatStore = defineStore('chat', () => {
         everOpened.value = true
         // Cursors first, before any pushed event of this socket is handled.
         const cursors = th.snapshotCursors()
-        th.catchUp(cursors).catch(() => {})
+        th.catchUp(cursors)
+          .catch(() => {})
+          // Then what waited for the network, in order.
+          .then(() => outbox.value && outbox.value.flush())
+          .catch(() => {})
       },
       onState: (s, conn) => {
         connection.value = s
@@ -152,8 +156,11 @@ export const useChatStore = defineStore('chat', () => {
       barrier: () => (connector ? connector.barrier() : Promise.reject(new Error('no socket'))),
       state: () => th.state,
       call: call.testHooks(),
+      queued: () => (outbox.value ? outbox.value.queued().length : 0),
     }
 
+    // Messages an earlier page could not send wait in the queue again.
+    outbox.value.restore()
     th.loadConversations().catch(() => {})
     quickReplies.value.load().catch(() => {})
     connector.start()

@@ -3,8 +3,7 @@
 // sessionStorage so two users in two windows of one browser both work.
 import { defineStore } from 'pinia'
 import { ref, markRaw } from 'vue'
-import axios from 'axios'
-import { openSession, createChatApi } from '../api/chat'
+import { openSession, createChatApi, refreshToken, bareMe as fetchMe } from '../api/chat'
 import { useServerConfigStore } from './serverConfig'
 
 export const SESSION_KEY = 'livechat.chat.session'
@@ -19,6 +18,32 @@ export function tokenExpiry(token) {
     return 0
   }
 }
+
+/**
+ * How long to wait before renewing a token that expires at `expMs`: when a
+ * tenth of its lifetime (at least a minute, at most ten) is left, counted
+ * from `now`. 0 when that moment has passed; null without an expiry.
+ */
+export function renewDelay(expMs, now = Date.now(), issuedMs = null) {
+  if (!expMs) return null
+  const life = issuedMs != null ? Math.max(0, expMs - issuedMs) : 0
+  const margin = Math.min(10 * 60000, Math.max(60000, life / 10))
+  return Math.max(0, expMs - margin - now)
+}
+
+/** Reads the `iat` claim (ms) of a JWT; null when unreadable. */
+export function tokenIssued(token) {
+  try {
+    const part = token.split('.')[1]
+    const json = JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/')))
+    return json.iat ? json.iat * 1000 : null
+  } catch {
+    return null
+  }
+}
+
+// setTimeout's longest wait (about 24.8 days).
+const MAX_TIMER = 2 ** 31 - 1
 
 /** The session parameters carried by a /chat link, or null. */
 export function sessionParams(query) {
@@ -50,6 +75,7 @@ export const useSessionStore = defineStore('chatSession', () => {
   let params = null
   let refreshing = null
   let api = null
+  let renewTimer = null
   const listeners = new Set()
 
   function save(t, u) {
@@ -57,6 +83,19 @@ export const useSessionStore = defineStore('chatSession', () => {
     user.value = u
     sessionStorage.setItem(SESSION_KEY, JSON.stringify({ token: t, user: u }))
     for (const fn of listeners) fn(t)
+    schedule()
+  }
+
+  // Renews the token before it expires, so a session outlasts its token.
+  function schedule() {
+    clearTimeout(renewTimer)
+    renewTimer = null
+    const delay = renewDelay(tokenExpiry(token.value), Date.now(), tokenIssued(token.value))
+    if (delay === null) return
+    renewTimer = setTimeout(() => {
+      if (tokenExpiry(token.value) - Date.now() > MAX_TIMER) return schedule()
+      if (status.value === 'ready') refresh()
+    }, Math.min(delay, MAX_TIMER))
   }
 
   function onTokenChange(fn) {
@@ -65,6 +104,8 @@ export const useSessionStore = defineStore('chatSession', () => {
   }
 
   function restrict() {
+    clearTimeout(renewTimer)
+    renewTimer = null
     status.value = 'restricted'
     token.value = null
     sessionStorage.removeItem(SESSION_KEY)
@@ -76,7 +117,7 @@ export const useSessionStore = defineStore('chatSession', () => {
   }
 
   function getApi() {
-    if (!api) api = markRaw(createChatApi(() => token.value, onAuthError))
+    if (!api) api = markRaw(createChatApi(() => token.value, onAuthError, () => refresh()))
     return api
   }
 
@@ -94,7 +135,8 @@ export const useSessionStore = defineStore('chatSession', () => {
         token.value = stored.token
         user.value = stored.user
         try {
-          user.value = await bareMe()
+          user.value = await fetchMe(token.value)
+          schedule()
         } catch (e) {
           if (e.status === 401 && params) await fresh()
           else if (e.status === 401 || e.status === 403) return restrict()
@@ -113,39 +155,52 @@ export const useSessionStore = defineStore('chatSession', () => {
     }
   }
 
-  async function bareMe() {
-    try {
-      const r = await axios.get('/api/auth/me', { headers: { Authorization: `Bearer ${token.value}` }, timeout: 30000 })
-      return r.data
-    } catch (err) {
-      const e = new Error(err.message)
-      e.status = err.response?.status ?? 0
-      throw e
-    }
-  }
-
-  /** A fresh token after a 401 (expired); restricted when that fails. */
+  /**
+   * A new token: renewed with POST /api/auth/refresh while the current one
+   * is valid, else opened again from the page's link. Resolves false (and
+   * the session is restricted) when neither works; a network failure leaves
+   * the session as it is and resolves false.
+   */
   function refresh() {
     if (refreshing) return refreshing
     refreshing = (async () => {
       try {
+        const current = token.value
+        if (current && tokenExpiry(current) > Date.now()) {
+          try {
+            const body = await refreshToken(current)
+            save(body.access_token, body.user || user.value)
+            return true
+          } catch (e) {
+            if (!e.status) {
+              // Offline: try again in a minute.
+              clearTimeout(renewTimer)
+              renewTimer = setTimeout(() => status.value === 'ready' && refresh(), 60000)
+              return false
+            }
+            if (e.status === 403) throw e
+          }
+        }
         if (!params) throw new Error('no params')
         await fresh()
         return true
       } catch {
         restrict()
         return false
-      } finally {
-        refreshing = null
       }
     })()
-    return refreshing
+    // Cleared once settled, outside the body: it may settle at once.
+    const p = refreshing
+    p.finally(() => {
+      if (refreshing === p) refreshing = null
+    })
+    return p
   }
 
   /** A 403 mid-session: the user may have been disabled. Check, then act. */
   async function checkForbidden() {
     try {
-      await bareMe()
+      await fetchMe(token.value)
       return false
     } catch (e) {
       if (e.status === 403) {

@@ -1,22 +1,11 @@
+import head from './login'
+
 export default {
-  title: 'Admin console',
-  brand: 'Live chat · Admin',
-  login: {
-    title: 'Administrator sign-in',
-    subtitle: 'Sign in to monitor conversations and manage users',
-    username: 'Username',
-    password: 'Password',
-    usernamePlaceholder: 'Username',
-    passwordPlaceholder: 'Password',
-    submit: 'Sign in',
-    submitting: 'Signing in…',
-    required: 'Enter your username and password',
-    failed: 'Wrong username or password',
-    tooMany: 'Too many sign-in attempts. Please try again later',
-    network: 'Cannot reach the server. Please try again',
-    expired: 'Your session has expired. Please sign in again',
-  },
+  ...head,
+  pageSize: 'Rows per page',
   menu: {
+    collapse: 'Collapse the menu',
+    expand: 'Expand the menu',
     dashboard: 'Dashboard',
     monitor: 'Live monitor',
     users: 'Users',

@@ -6,4 +6,25 @@ export default {
   accessRestrictedHint: 'This chat cannot be opened. Please use a valid link.',
   networkError: 'Network error, please try again',
   loading: 'Loading…',
+  // Texts for the server's error_type (and field, on a 409).
+  apiErrors: {
+    bad_request: 'The request was not valid',
+    unauthorized: 'The session has expired; sign in again',
+    forbidden: 'You are not allowed to do this',
+    access_restricted: 'Access restricted',
+    not_found: 'Not found, or deleted',
+    conflict: 'This conflicts with existing data',
+    payload_too_large: 'Too large',
+    unsupported_media_type: 'This file type is not allowed',
+    validation_error: 'Some of the input is not valid',
+    rate_limited: 'Too many requests; try again shortly',
+    internal: 'Server error; try again later',
+    network_error: 'Cannot reach the server; check the network',
+    http_error: 'The request failed',
+  },
+  apiFields: {
+    conflict_id: 'This id is taken',
+    conflict_username: 'This username is taken',
+    conflict_client_msg_id: 'Duplicate message id',
+  },
 }

@@ -6,4 +6,25 @@ export default {
   accessRestrictedHint: '无法打开此会话，请通过有效的链接进入。',
   networkError: '网络错误，请稍后重试',
   loading: '加载中…',
+  // Texts for the server's error_type (and field, on a 409).
+  apiErrors: {
+    bad_request: '请求无效',
+    unauthorized: '登录已失效，请重新登录',
+    forbidden: '没有权限执行此操作',
+    access_restricted: '访问受限',
+    not_found: '内容不存在或已被删除',
+    conflict: '与现有数据冲突',
+    payload_too_large: '内容过大',
+    unsupported_media_type: '不支持的文件类型',
+    validation_error: '填写的内容无效',
+    rate_limited: '操作太频繁，请稍后再试',
+    internal: '服务器出错，请稍后重试',
+    network_error: '无法连接服务器，请检查网络',
+    http_error: '请求失败',
+  },
+  apiFields: {
+    conflict_id: '该 ID 已被使用',
+    conflict_username: '该用户名已被使用',
+    conflict_client_msg_id: '消息编号重复',
+  },
 }

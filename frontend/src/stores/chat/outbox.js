@@ -4,6 +4,12 @@
 // answers a retried send with the first stored message. Only when the
 // server says that id is taken by another message (a 409 naming
 // `client_msg_id`) does the retry take a fresh one.
+//
+// A send that fails for a network reason is queued, not failed: it is kept
+// in sessionStorage (per user) until stored, and `flush()` (on reconnect,
+// and after a reload) sends the queue again in order with the same ids, so
+// the server stores each once. A refusal (4xx) is never retried by itself:
+// the bubble shows why, with "edit" putting the text back.
 import { makeClientMsgId } from '../../utils/ids'
 import { messageKey } from '../../realtime/reducers'
 import { DEFAULT_LIMITS } from '../serverConfig'
@@ -21,6 +27,27 @@ export function textTooLong(text, limits = DEFAULT_LIMITS) {
   return [...String(text || '').trim()].length > limits.max_text_chars
 }
 
+/** Whether an API error is the server refusing the message (never retried by itself). */
+export function isRefusal(e) {
+  const s = e && e.status
+  return s >= 400 && s < 500 && s !== 408 && s !== 429
+}
+
+/** Whether an error means the server was not reached (a retry may succeed). */
+export function isNetworkFailure(e) {
+  return !!e && !e.status && !e.code && !e.canceled
+}
+
+export const OUTBOX_KEY = 'livechat.outbox'
+
+function defaultStorage() {
+  try {
+    return typeof sessionStorage !== 'undefined' ? sessionStorage : null
+  } catch {
+    return null
+  }
+}
+
 export function createOutbox({
   api,
   threads,
@@ -29,8 +56,64 @@ export function createOutbox({
   now = Date.now,
   makeId = makeClientMsgId,
   limits = () => DEFAULT_LIMITS,
+  storage = defaultStorage(),
 }) {
   let seq = 0
+  let flushing = null
+  const storageKey = `${OUTBOX_KEY}.${me}`
+
+  // The unsent messages that can be sent again after a reload: texts,
+  // orders and uploads whose file already reached the server.
+  function persistable(m) {
+    return m.message_type === 'text' || m.message_type === 'order' || !!m._uploadId
+  }
+
+  function readStored() {
+    if (!storage) return []
+    try {
+      const list = JSON.parse(storage.getItem(storageKey) || '[]')
+      return Array.isArray(list) ? list : []
+    } catch {
+      return []
+    }
+  }
+
+  function writeStored(list) {
+    if (!storage) return
+    try {
+      if (list.length) storage.setItem(storageKey, JSON.stringify(list))
+      else storage.removeItem(storageKey)
+    } catch {
+      // Storage full or unavailable: the queue still lives in memory.
+    }
+  }
+
+  function remember(m) {
+    if (!persistable(m)) return
+    const entry = {
+      conversation_id: m.conversation_id,
+      message_type: m.message_type,
+      content: m.content,
+      client_msg_id: m.client_msg_id,
+      created_at: m.created_at,
+      order: m.order || null,
+      _orderNo: m._orderNo || null,
+      _uploadId: m._uploadId || null,
+      file_name: m.file_name || null,
+      file_size: m.file_size || null,
+      mime: m.mime || null,
+      duration_ms: m.duration_ms ?? null,
+    }
+    const list = readStored().filter((x) => x.client_msg_id !== m.client_msg_id && x.client_msg_id !== m._prevClientId)
+    list.push(entry)
+    writeStored(list)
+  }
+
+  function forget(clientId) {
+    const list = readStored()
+    const next = list.filter((x) => x.client_msg_id !== clientId)
+    if (next.length !== list.length) writeStored(next)
+  }
 
   function pendingBase(convId, type) {
     seq += 1
@@ -67,8 +150,24 @@ export function createOutbox({
   }
 
   function enqueue(convId, pending) {
+    const waiting = queued().length > 0
     threads.mergeInto(convId, [pending])
+    remember(pending)
+    // Behind a queue waiting for the network: wait with it, in order.
+    if (waiting) {
+      patchLocal(convId, messageKey(pending), { _status: 'queued' })
+      return Promise.resolve(null)
+    }
     return deliver(convId, messageKey(pending))
+  }
+
+  /** Every queued (unsent, waiting for the network) message, oldest first. */
+  function queued() {
+    const out = []
+    for (const t of Object.values(threads.state.threads || {})) {
+      for (const m of t.items || []) if (m.id == null && m._status === 'queued') out.push(m)
+    }
+    return out.sort((a, b) => (a.created_at || 0) - (b.created_at || 0) || (a._localSeq || 0) - (b._localSeq || 0))
   }
 
   /** Sends text; resolves to the stored message (or null if it failed). */
@@ -119,9 +218,10 @@ export function createOutbox({
   async function deliver(convId, key) {
     let m = findLocal(convId, key)
     if (!m || m.id != null) return m
-    const fresh = m._errorField === 'client_msg_id' ? { client_msg_id: makeId() } : {}
-    m = patchLocal(convId, key, { ...fresh, _status: 'pending', _error: null, _errorField: null })
+    const fresh = m._errorField === 'client_msg_id' ? { client_msg_id: makeId(), _prevClientId: m.client_msg_id } : {}
+    m = patchLocal(convId, key, { ...fresh, _status: 'pending', _error: null, _errorField: null, _refused: false })
     key = messageKey(m)
+    if (fresh.client_msg_id) remember(m)
     try {
       const body = { conversation_id: convId, message_type: m.message_type, client_msg_id: m.client_msg_id }
       if (m.message_type === 'text') body.content = m.content
@@ -131,15 +231,23 @@ export function createOutbox({
         if (!uploadId) {
           const up = await api.upload(m.message_type, m._file, (pct) => patchLocal(convId, key, { _progress: pct }))
           uploadId = up.upload_id
-          patchLocal(convId, key, { _uploadId: uploadId, _progress: 100 })
+          remember(patchLocal(convId, key, { _uploadId: uploadId, _progress: 100 }) || m)
         }
         body.upload_id = uploadId
       }
       const stored = await api.send(body)
+      forget(m.client_msg_id)
       if (stored && stored.id != null) threads.receive(stored)
       return stored
     } catch (e) {
+      if (isNetworkFailure(e)) {
+        patchLocal(convId, key, { _status: 'queued', _error: 'network_error', _errorStatus: 0 })
+        return null
+      }
+      if (isRefusal(e)) forget(m.client_msg_id)
       patchLocal(convId, key, {
+        _refused: isRefusal(e),
+        _errorDetail: e.detail || null,
         _status: 'failed',
         _error: e.errorType || e.code || 'network_error',
         _errorStatus: e.status || 0,
@@ -158,8 +266,43 @@ export function createOutbox({
   function discard(convId, key) {
     const t = threads.state.threads[convId]
     if (!t) return
-    t.items = t.items.filter((m) => !(messageKey(m) === key && m.id == null))
+    const m = t.items.find((x) => messageKey(x) === key && x.id == null)
+    if (m) forget(m.client_msg_id)
+    t.items = t.items.filter((x) => !(messageKey(x) === key && x.id == null))
   }
 
-  return { sendText, sendOrder, sendUpload, retry, discard }
+  /**
+   * Sends the queue again, oldest first, one at a time; stops at the first
+   * that is still unreachable. Resolves when done (one flush at a time).
+   */
+  function flush() {
+    if (flushing) return flushing
+    const run = async () => {
+      for (const m of queued()) {
+        await deliver(m.conversation_id, messageKey(m))
+        const after = findLocal(m.conversation_id, messageKey(m))
+        if (after && after.id == null && after._status === 'queued') break
+      }
+    }
+    // Cleared after it settles (not inside it: an empty queue settles at once).
+    const p = run().finally(() => {
+      if (flushing === p) flushing = null
+    })
+    flushing = p
+    return p
+  }
+
+  /** Puts the messages kept by an earlier page back into their threads, queued. */
+  function restore() {
+    const list = readStored()
+    for (const e of list) {
+      if (findLocal(e.conversation_id, `c:${me}:${e.client_msg_id}`)) continue
+      threads.mergeInto(e.conversation_id, [
+        { ...pendingBase(e.conversation_id, e.message_type), ...e, _status: 'queued', _progress: null },
+      ])
+    }
+    return list.length
+  }
+
+  return { sendText, sendOrder, sendUpload, retry, discard, flush, restore, queued }
 }

@@ -48,6 +48,8 @@ export function createThreads({
     me,
     conversations: [],
     conversationsLoaded: false,
+    // The last failure to load the list (null once it loads).
+    conversationsError: null,
     conversationsTotal: 0,
     threads: {}, // convId -> { items, hasMore, loading, loaded, error }
     online: {}, // userId -> true/false
@@ -88,7 +90,14 @@ export function createThreads({
 
   async function loadConversations() {
     const since = removalSeq
-    const body = await api.conversations({ page: 1, page_size: CONV_PAGE })
+    let body
+    try {
+      body = await api.conversations({ page: 1, page_size: CONV_PAGE })
+    } catch (e) {
+      state.conversationsError = e
+      throw e
+    }
+    state.conversationsError = null
     const list = listOf(body).filter(notRemovedSince(since))
     list.forEach(notePresence)
     const total = typeof body?.count === 'number' ? body.count : list.length
@@ -395,6 +404,9 @@ export function createThreads({
     // Recalls are not new messages: those made while the link was down show
     // in the newest page of each held thread.
     for (const key of Object.keys(cursors)) await resyncRecalls(Number.isNaN(Number(key)) ? key : Number(key))
+    // A history that failed to load is fetched again now the link is back.
+    const active = state.activeId != null ? state.threads[state.activeId] : null
+    if (active && !active.loaded && active.error && !active.loading) await loadLatest(state.activeId).catch(() => {})
     markReadIfVisible()
   }
 
