@@ -21,10 +21,6 @@ fn act(kind: &str, call_id: &str) -> Value {
     json!({"type": kind, "call_id": call_id})
 }
 
-fn of_type<'a>(events: &'a [Value], ty: &str) -> Vec<&'a Value> {
-    events.iter().filter(|e| e["type"] == ty).collect()
-}
-
 /// b1 and m1's conversation; answers its id and their tokens.
 async fn pair(app: &TestApp) -> (i64, String, String) {
     let (b1, m1) = (app.token("b1").await, app.token("m1").await);

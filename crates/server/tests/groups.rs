@@ -52,10 +52,6 @@ fn unread_of(conversation: &Value, user: &str) -> i64 {
         .unwrap_or(-1)
 }
 
-fn of_type<'a>(events: &'a [Value], ty: &str) -> Vec<&'a Value> {
-    events.iter().filter(|e| e["type"] == ty).collect()
-}
-
 #[actix_web::test]
 async fn a_group_reaches_every_socket_once_and_typing_only_the_others() {
     let app = spawn_app().await;

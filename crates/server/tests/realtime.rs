@@ -13,10 +13,6 @@ use futures_util::SinkExt;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-fn of_type<'a>(events: &'a [Value], ty: &str) -> Vec<&'a Value> {
-    events.iter().filter(|e| e["type"] == ty).collect()
-}
-
 #[actix_web::test]
 async fn a_message_reaches_every_socket_of_the_receiver_and_admins_exactly_once() {
     let app = spawn_app().await;

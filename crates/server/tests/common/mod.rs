@@ -401,3 +401,8 @@ impl WsClient {
         while let Ok(Some(Ok(_))) = tokio::time::timeout(EVENT_TIMEOUT, self.stream.next()).await {}
     }
 }
+
+/// The events of type `ty` among `events`.
+pub fn of_type<'a>(events: &'a [Value], ty: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["type"] == ty).collect()
+}
