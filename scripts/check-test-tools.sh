@@ -9,12 +9,12 @@ hint=()
 command -v cargo >/dev/null 2>&1 || { missing+=("cargo (Rust toolchain)"); hint+=("install Rust with rustup: https://rustup.rs"); }
 if command -v node >/dev/null 2>&1; then
   major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-  if [ "${major}" -lt 18 ]; then
-    missing+=("Node.js >= 18 (found $(node --version))")
+  if [ "${major}" -lt 20 ]; then
+    missing+=("Node.js >= 20 (found $(node --version))")
     hint+=("install a newer Node.js")
   fi
 else
-  missing+=("node (Node.js >= 18)")
+  missing+=("node (Node.js >= 20)")
   hint+=("apt-get install nodejs npm")
 fi
 command -v npm >/dev/null 2>&1 || { missing+=("npm"); hint+=("apt-get install npm"); }
@@ -23,6 +23,16 @@ chromium="${CHROMIUM_PATH:-/usr/bin/chromium}"
 if [ ! -x "${chromium}" ]; then
   missing+=("Chromium at ${chromium} (browser end-to-end tests)")
   hint+=("apt-get update && apt-get install chromium   (or set CHROMIUM_PATH)")
+fi
+
+# The calls' browser test runs the server and Chromium in a network
+# namespace of their own (loopback only): it needs iproute2 and root.
+if ! command -v ip >/dev/null 2>&1; then
+  missing+=("ip (iproute2), for the calls' browser test in a network namespace")
+  hint+=("apt-get install iproute2")
+elif [ "$(id -u)" != "0" ]; then
+  missing+=("root, for the calls' browser test (ip netns add)")
+  hint+=("run just test as root (CI does)")
 fi
 
 # The PostgreSQL test runs (`just test-postgres`) link libpq and need a
