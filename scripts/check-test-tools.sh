@@ -47,7 +47,7 @@ elif ! pg_isready -h 127.0.0.1 -q; then
   hint+=("start it: ${pg_start}")
 fi
 
-if command -v fc-list >/dev/null 2>&1 && ! fc-list 2>/dev/null | grep -qi "CJK"; then
+if command -v fc-list >/dev/null 2>&1 && ! fc-list 2>/dev/null | grep -i "CJK" >/dev/null; then
   echo "note: no CJK font found (fonts-noto-cjk); screenshots will show boxes instead of Chinese" >&2
 fi
 
