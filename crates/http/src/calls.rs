@@ -15,7 +15,7 @@ use livechat_store::messages::SendOutcome;
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::dto::{conversation_users, Renderer};
+use crate::dto::conversation_users;
 use crate::events;
 use crate::state::AppState;
 
@@ -437,15 +437,7 @@ async fn store_record(state: &AppState, call: Call) -> Result<(), crate::error::
         conversation,
     } = outcome
     {
-        let online = events::presence(state, users.keys()).await?;
-        let renderer = Renderer::new(&state.settings, &users, &online);
-        let conversation_dto = renderer.conversation(&conversation);
-        events::message_sent(
-            state,
-            &renderer.message(&message),
-            &conversation,
-            &conversation_dto,
-        );
+        events::publish_message(state, &message, &conversation, &users).await?;
     }
     Ok(())
 }

@@ -59,16 +59,31 @@ pub fn recall_frame(message: &MessageRow) -> Option<Arc<str>> {
     .ok()
 }
 
-/// Publishes a stored message and the conversation it changed.
-pub fn message_sent(
+/// Renders a stored message and the conversation it changed (fresh
+/// presence of the users they mention), publishes both to the audience,
+/// and answers them rendered.
+pub async fn publish_message(
     state: &AppState,
-    message: &MessageDto,
+    message: &MessageRow,
     conversation: &Conversation,
-    conversation_dto: &ConversationDto,
-) {
+    users: &HashMap<String, UserRow>,
+) -> Result<(MessageDto, ConversationDto), ApiError> {
+    let online = presence(state, users.keys()).await?;
+    let renderer = Renderer::new(&state.settings, users, &online);
+    let (message_dto, conversation_dto) = (
+        renderer.message(message),
+        renderer.conversation(conversation),
+    );
     state.metrics.message_stored();
-    publish(state, audience(conversation), &Event::Message { message });
-    conversation_changed(state, conversation, conversation_dto);
+    publish(
+        state,
+        audience(conversation),
+        &Event::Message {
+            message: &message_dto,
+        },
+    );
+    conversation_changed(state, conversation, &conversation_dto);
+    Ok((message_dto, conversation_dto))
 }
 
 /// Publishes a conversation's new state (read marks, creation, members).

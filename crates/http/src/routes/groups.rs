@@ -22,9 +22,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::conversations::membership;
 use crate::auth::ChatUser;
-use crate::dto::{conversation_users, users_by_id, ConversationDto, Renderer};
+use crate::dto::{conversation_users, users_by_id, ConversationDto};
 use crate::error::ApiResult;
-use crate::events::{self, presence};
+use crate::events;
 use crate::state::AppState;
 
 fn person(u: &UserRow) -> Person {
@@ -87,10 +87,7 @@ async fn publish_change(
     users: &HashMap<String, UserRow>,
     affected: Vec<String>,
 ) -> ApiResult<ConversationDto> {
-    let online = presence(state, users.keys()).await?;
-    let renderer = Renderer::new(&state.settings, users, &online);
-    let dto = renderer.conversation(conversation);
-    events::message_sent(state, &renderer.message(message), conversation, &dto);
+    let (_, dto) = events::publish_message(state, message, conversation, users).await?;
     events::refresh_contacts(state, affected).await?;
     Ok(dto)
 }

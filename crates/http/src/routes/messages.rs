@@ -81,19 +81,19 @@ pub async fn send_message(
         .db
         .write(move |c| livechat_store::messages::send(c, &draft))
         .await?;
-    let online = presence(&state, users.keys()).await?;
-    let renderer = Renderer::new(&state.settings, &users, &online);
     match outcome {
         SendOutcome::Created {
             message,
             conversation,
         } => {
-            let dto = renderer.message(&message);
-            let conversation_dto = renderer.conversation(&conversation);
-            events::message_sent(&state, &dto, &conversation, &conversation_dto);
+            let (dto, _) = events::publish_message(&state, &message, &conversation, &users).await?;
             Ok(HttpResponse::Created().json(dto))
         }
-        SendOutcome::Replayed(message) => Ok(HttpResponse::Ok().json(renderer.message(&message))),
+        SendOutcome::Replayed(message) => {
+            let online = presence(&state, users.keys()).await?;
+            let renderer = Renderer::new(&state.settings, &users, &online);
+            Ok(HttpResponse::Ok().json(renderer.message(&message)))
+        }
     }
 }
 
