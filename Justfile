@@ -27,10 +27,10 @@ test: check-test-tools web-install
 test-rust:
     cargo test --workspace
 
-# The store's tests (each database test runs on SQLite and PostgreSQL) and the server's integration tests on PostgreSQL: needs a server at 127.0.0.1:5432 (`scripts/check-test-tools.sh` says how to start it).
+# The store's tests (each database test runs on SQLite and PostgreSQL) and the server's integration tests again on PostgreSQL, through the Redis broker: needs PostgreSQL at 127.0.0.1:5432 and Redis at 127.0.0.1:6379 (`scripts/check-test-tools.sh` says how to start them).
 test-postgres:
     cargo test -p livechat-store
-    LIVECHAT_TEST_DATABASE=postgres cargo test -p livechat-server --tests
+    LIVECHAT_TEST_DATABASE=postgres LIVECHAT_TEST_BROKER=redis cargo test -p livechat-server --tests
 
 # Browser tests only (needs `cargo build --bins` and a built front end).
 test-e2e: web-install

@@ -168,12 +168,20 @@ pub async fn user_for_token(state: &AppState, token: &str) -> Result<UserRow, Ap
 /// refusals as [`user_for_token`].
 pub async fn holder_of_token(state: &AppState, token: &str) -> Result<TokenHolder, ApiError> {
     let claims = decode_token(state, token)?;
-    let id = claims.sub.clone();
-    let user = state
-        .db
-        .read(move |c| livechat_store::users::get(c, &id))
-        .await?
-        .ok_or_else(|| ApiError::Unauthorized("invalid token".into()))?;
+    let user = match state.users.get(&claims.sub) {
+        Some(user) => user,
+        None => {
+            let id = claims.sub.clone();
+            let generation = state.users.generation();
+            let user = state
+                .db
+                .read(move |c| livechat_store::users::get(c, &id))
+                .await?
+                .ok_or_else(|| ApiError::Unauthorized("invalid token".into()))?;
+            state.users.put(&user, generation);
+            user
+        }
+    };
     if !user.is_active() {
         return Err(ApiError::Forbidden("this account is disabled".into()));
     }

@@ -134,6 +134,9 @@ pub struct HttpSettings {
     pub metrics_token: String,
     /// Most messages a reconnecting socket is sent; past it, `resync`.
     pub resume_limit: i64,
+    /// How long an authenticated user is trusted from memory before being
+    /// read again (0: read every time).
+    pub user_cache_secs: u64,
 }
 
 impl HttpSettings {
@@ -159,6 +162,7 @@ impl HttpSettings {
             trusted_proxies: crate::client_addr::TrustedProxies::default(),
             metrics_token: String::new(),
             resume_limit: 1000,
+            user_cache_secs: 5,
         }
     }
 

@@ -65,6 +65,14 @@ pub struct MessagesSection {
 pub struct RealtimeSection {
     /// Most messages a reconnecting socket is sent before `resync`.
     pub resume_limit: i64,
+    /// `redis://…` joins this node to the others on that Redis; empty: alone.
+    pub redis_url: String,
+    /// Prefix of the cluster's keys and channel in Redis.
+    pub redis_prefix: String,
+    /// A node silent for this long is taken for dead, its users offline.
+    pub node_ttl_secs: u64,
+    /// How long an authenticated user is trusted from memory.
+    pub user_cache_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -112,13 +120,14 @@ pub struct Settings {
 }
 
 /// The seed's variable names and the keys they set.
-const SEED_VARIABLES: [(&str, &str); 19] = [
+const SEED_VARIABLES: [(&str, &str); 20] = [
     ("HOST", "server.host"),
     ("PORT", "server.port"),
     ("BASE_URL", "server.base_url"),
     ("CORS_ORIGINS", "server.cors_origins"),
     ("TRUSTED_PROXIES", "server.trusted_proxies"),
     ("DATABASE_URL", "database.url"),
+    ("REDIS_URL", "realtime.redis_url"),
     ("MEDIA_DIR", "media.dir"),
     ("MAX_FILE_SIZE", "media.max_file_size"),
     ("JWT_SECRET_KEY", "auth.jwt_secret"),
@@ -237,6 +246,35 @@ impl Settings {
                 format!("`{}`: expected text or json", self.log.format),
             );
         }
+        let redis_url = self.realtime.redis_url.trim();
+        if !(redis_url.is_empty()
+            || redis_url.starts_with("redis://")
+            || redis_url.starts_with("rediss://"))
+        {
+            return bad(
+                "realtime.redis_url",
+                "expected redis://host:port (or rediss://), or empty for a node alone".into(),
+            );
+        }
+        let prefix = &self.realtime.redis_prefix;
+        if prefix.is_empty() || prefix.len() > 64 || prefix.chars().any(|c| c.is_whitespace()) {
+            return bad(
+                "realtime.redis_prefix",
+                "expected 1 to 64 characters without spaces".into(),
+            );
+        }
+        if !(2..=3600).contains(&self.realtime.node_ttl_secs) {
+            return bad(
+                "realtime.node_ttl_secs",
+                "must be between 2 and 3600 seconds".into(),
+            );
+        }
+        if self.realtime.user_cache_secs > 60 {
+            return bad(
+                "realtime.user_cache_secs",
+                "must be at most 60 seconds".into(),
+            );
+        }
         if !(1..=100_000).contains(&self.realtime.resume_limit) {
             return bad(
                 "realtime.resume_limit",
@@ -343,6 +381,7 @@ impl Settings {
             calls: self.calls.clone(),
             metrics_token: self.metrics.token.clone(),
             resume_limit: self.realtime.resume_limit,
+            user_cache_secs: self.realtime.user_cache_secs,
             trusted_proxies: livechat_http::client_addr::TrustedProxies::parse(
                 &self.server.trusted_proxies,
             )
