@@ -17,6 +17,8 @@ test: check-test-tools web-install
     # One debug build serves the Rust tests and the browser tests.
     cargo build --bins
     cargo test --workspace
+    cargo run -q -p livechat-domain --example signed_link
+    RUSTDOCFLAGS="-D warnings" cargo doc -p livechat-domain --no-deps
     just test-postgres
     cd frontend && npm run test:unit
     cd frontend && npm run build

@@ -91,3 +91,17 @@ test('ECharts is only in the admin dashboard chunk', () => {
     }
   }
 })
+
+// The embeddable widget: one classic script at the root of dist (served as
+// /widget.js), small enough for every product page of a marketplace, and
+// free of the app's framework (the app loads only when its panel opens).
+test('widget.js is a plain script of at most 15 KB gzipped', () => {
+  const file = path.join(dist, 'widget.js')
+  assert.ok(existsSync(file), `${file} is missing: \`npm run build\` builds it`)
+  const size = gz('widget.js') / KB
+  console.log(`/widget.js: ${size.toFixed(1)} KB gzipped`)
+  assert.ok(size <= 15, `widget.js is ${size.toFixed(1)} KB gzipped; the limit is 15 KB`)
+  const text = readFileSync(file, 'utf8')
+  assert.ok(!/^\s*(import|export)\s/m.test(text), 'widget.js must be a classic script, not a module')
+  assert.ok(!/createApp|__VUE|element-plus/i.test(text), 'widget.js carries the app framework')
+})

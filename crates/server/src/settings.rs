@@ -25,6 +25,10 @@ pub struct ServerSection {
     pub port: u16,
     pub base_url: String,
     pub cors_origins: String,
+    /// Comma-separated origins (`https://shop.example.com`) whose pages may
+    /// frame `/chat` (the widget) and call the API; empty: none.
+    #[serde(default)]
+    pub embed_origins: String,
     pub static_dir: PathBuf,
     pub workers: usize,
     /// Comma-separated addresses or networks of the proxies in front.
@@ -125,6 +129,7 @@ const SEED_VARIABLES: [(&str, &str); 20] = [
     ("PORT", "server.port"),
     ("BASE_URL", "server.base_url"),
     ("CORS_ORIGINS", "server.cors_origins"),
+    ("EMBED_ORIGINS", "server.embed_origins"),
     ("TRUSTED_PROXIES", "server.trusted_proxies"),
     ("DATABASE_URL", "database.url"),
     ("REDIS_URL", "realtime.redis_url"),
@@ -209,6 +214,7 @@ impl Settings {
                 ),
             );
         }
+        self.embed_origins()?;
         if self.database.pool_size == 0 || self.database.pool_size > 64 {
             return bad("database.pool_size", "must be between 1 and 64".into());
         }
@@ -353,6 +359,36 @@ impl Settings {
         })
     }
 
+    /// The origins allowed to embed the chat, each checked to be an origin:
+    /// `http(s)://host[:port]`, nothing after it.
+    pub fn embed_origins(&self) -> Result<Vec<String>, SettingsError> {
+        self.server
+            .embed_origins
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|origin| {
+                let rest = origin
+                    .strip_prefix("https://")
+                    .or_else(|| origin.strip_prefix("http://"));
+                let valid = rest.is_some_and(|host| {
+                    !host.is_empty()
+                        && host.chars().all(|c| {
+                            c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')
+                        })
+                });
+                if valid {
+                    Ok(origin.to_ascii_lowercase())
+                } else {
+                    Err(SettingsError(format!(
+                        "server.embed_origins: `{origin}` is not an origin; expected \
+                         http(s)://host[:port] with no path, e.g. https://shop.example.com"
+                    )))
+                }
+            })
+            .collect()
+    }
+
     /// What the HTTP layer needs.
     pub fn http(&self) -> Result<HttpSettings, SettingsError> {
         Ok(HttpSettings {
@@ -368,6 +404,7 @@ impl Settings {
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
                 .collect(),
+            embed_origins: self.embed_origins()?,
             jwt_secret: self.auth.jwt_secret.clone(),
             jwt_algorithm: self.jwt_algorithm()?,
             admin_token_days: self.auth.admin_token_days,
@@ -453,6 +490,40 @@ mod tests {
             err.to_string().contains("auth.chat_signing_secret"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn embed_origins_are_a_checked_list() {
+        let s = Settings::load_from(&dir(), &vars(&[])).unwrap();
+        assert!(
+            s.http().unwrap().embed_origins.is_empty(),
+            "none by default"
+        );
+        let s = Settings::load_from(
+            &dir(),
+            &vars(&[(
+                "EMBED_ORIGINS",
+                " https://Shop.example.com , http://127.0.0.1:3000,",
+            )]),
+        )
+        .unwrap();
+        assert_eq!(
+            s.http().unwrap().embed_origins,
+            ["https://shop.example.com", "http://127.0.0.1:3000"]
+        );
+        for bad in [
+            "shop.example.com",
+            "https://shop.example.com/",
+            "https://a.com/x",
+            "ftp://a.com",
+            "https://",
+        ] {
+            let err = Settings::load_from(&dir(), &vars(&[("EMBED_ORIGINS", bad)])).unwrap_err();
+            assert!(
+                err.to_string().contains("server.embed_origins"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]
