@@ -13,9 +13,10 @@ const KB = 1024
 
 // Limits in gzipped KB. The chat's goal is 150 KB of JS; until its
 // remaining Element Plus widgets load lazily it is held at its current size
-// (187 KB with what must be ready to ring for a call), so it cannot grow.
+// (177.3 KB with what must be ready to ring for a call, since the app's own
+// translation helper replaced vue-i18n), so it cannot grow.
 const ROUTES = {
-  '/chat': { chunk: 'src/views/ChatView.vue', js: 190, css: 30 },
+  '/chat': { chunk: 'src/views/ChatView.vue', js: 178, css: 30 },
   '/login': { chunk: 'src/views/LoginView.vue', js: 120, css: 30 },
 }
 
