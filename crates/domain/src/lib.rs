@@ -5,6 +5,8 @@
 //! unread counts move, and who receives each real-time event. The store, the
 //! hub and the HTTP layer all ask it rather than deciding for themselves.
 
+pub mod api_keys;
+pub mod audit;
 pub mod calls;
 pub mod conversations;
 pub mod error;

@@ -24,6 +24,8 @@ pub struct Limiters {
     pub sends: RateLimiter,
     /// Uploads per user.
     pub uploads: RateLimiter,
+    /// Requests per API key.
+    pub api_keys: RateLimiter,
 }
 
 /// Everything a handler needs.
@@ -48,6 +50,9 @@ pub struct AppState {
     pub draining: Arc<std::sync::atomic::AtomicBool>,
     /// What `/metrics` reports.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// When each API key's use was last written (unix ms), so that
+    /// `last_used_at` costs a write at most once a minute per key.
+    pub key_usage: Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
 }
 
 impl AppState {
@@ -61,6 +66,7 @@ impl AppState {
             login_ip: RateLimiter::new(l.login_failures_per_ip, login_window),
             sends: RateLimiter::new(l.sends_per_minute, Duration::from_secs(60)),
             uploads: RateLimiter::new(l.uploads_per_minute, Duration::from_secs(60)),
+            api_keys: RateLimiter::new(l.api_key_requests_per_minute, Duration::from_secs(60)),
         };
         let (calls, inbox) = crate::calls::channel();
         let state = Self {
@@ -73,6 +79,7 @@ impl AppState {
             calls: calls.clone(),
             draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             metrics: Arc::default(),
+            key_usage: Arc::default(),
         };
         tokio::spawn(crate::calls::run(state.clone(), calls, inbox));
         state
