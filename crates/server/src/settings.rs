@@ -124,7 +124,7 @@ pub struct Settings {
 }
 
 /// The seed's variable names and the keys they set.
-const SEED_VARIABLES: [(&str, &str); 20] = [
+const SEED_VARIABLES: &[(&str, &str)] = &[
     ("HOST", "server.host"),
     ("PORT", "server.port"),
     ("BASE_URL", "server.base_url"),
@@ -285,6 +285,12 @@ impl Settings {
             return bad(
                 "realtime.resume_limit",
                 "must be between 1 and 100000".into(),
+            );
+        }
+        if self.limits.api_key_requests_per_minute == 0 {
+            return bad(
+                "limits.api_key_requests_per_minute",
+                "must be at least 1".into(),
             );
         }
         if self.server.drain_secs > 300 {
