@@ -17,6 +17,7 @@ pub mod paging;
 pub mod quick_replies;
 pub mod uploads;
 pub mod users;
+pub mod webhooks;
 
 pub use conversations::{ConversationKind, ParticipantRole, Side, Sides};
 pub use error::DomainError;
