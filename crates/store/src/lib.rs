@@ -52,6 +52,7 @@ pub mod stats;
 pub mod testing;
 pub mod uploads;
 pub mod users;
+pub mod webhooks;
 
 pub use db::{Conn, Db};
 pub use error::StoreError;
