@@ -37,6 +37,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub hub: livechat_realtime::HubHandle,
     stopper: Stopper,
+    /// The database's URL (a SQLite path or a PostgreSQL URL).
+    database_url: String,
     /// The PostgreSQL database, dropped with the app (last).
     pg: Option<livechat_store::testing::TempPgDatabase>,
 }
@@ -57,20 +59,31 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the app with extra environment variables (seed names or `LIVECHAT__…`).
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    spawn(extra, None).await
+}
+
+/// Starts a new app on the database of `before` (which must have stopped
+/// and must outlive it): a restart of the server.
+pub async fn spawn_app_on(before: &TestApp, extra: &[(&str, &str)]) -> TestApp {
+    spawn(extra, Some(before.database_url())).await
+}
+
+async fn spawn(extra: &[(&str, &str)], existing: Option<String>) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let media_dir = dir.path().join("media");
-    let pg = on_postgres().then(|| {
+    let pg = (existing.is_none() && on_postgres()).then(|| {
         livechat_store::testing::TempPgDatabase::create().unwrap_or_else(|e| panic!("{e}"))
     });
-    let database_url = match &pg {
-        Some(pg) => pg.url().to_string(),
-        None => dir.path().join("test.db").display().to_string(),
+    let database_url = match (&existing, &pg) {
+        (Some(url), _) => url.clone(),
+        (None, Some(pg)) => pg.url().to_string(),
+        (None, None) => dir.path().join("test.db").display().to_string(),
     };
     let mut vars: Vec<(String, String)> = vec![
         ("LIVECHAT_ENV".into(), "test".into()),
         ("HOST".into(), "127.0.0.1".into()),
         ("PORT".into(), "0".into()),
-        ("DATABASE_URL".into(), database_url),
+        ("DATABASE_URL".into(), database_url.clone()),
         ("MEDIA_DIR".into(), media_dir.display().to_string()),
         ("SEED_DEMO".into(), "true".into()),
         ("LIVECHAT__SERVER__WORKERS".into(), "2".into()),
@@ -90,14 +103,16 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let db = app.db();
     let stopper = app.stopper();
     let hub = app.hub();
-    livechat_server::admin_tools::create_admin(
-        &db,
-        ADMIN_ID,
-        ADMIN_USER,
-        ADMIN_PASSWORD,
-        settings.auth.bcrypt_cost,
-    )
-    .expect("admin created");
+    if existing.is_none() {
+        livechat_server::admin_tools::create_admin(
+            &db,
+            ADMIN_ID,
+            ADMIN_USER,
+            ADMIN_PASSWORD,
+            settings.auth.bcrypt_cost,
+        )
+        .expect("admin created");
+    }
     actix_web::rt::spawn(app.run());
     TestApp {
         base: format!("http://127.0.0.1:{port}"),
@@ -108,6 +123,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         client: reqwest::Client::builder().build().unwrap(),
         hub,
         stopper,
+        database_url,
         pg,
     }
 }
@@ -160,6 +176,11 @@ impl Answer {
 }
 
 impl TestApp {
+    /// The database this app runs on: a SQLite path or a PostgreSQL URL.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone()
+    }
+
     /// Stops the server gracefully.
     pub async fn stop(&self) {
         self.stopper.stop().await;
