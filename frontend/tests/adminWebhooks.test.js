@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest'
 import { WEBHOOK_EVENTS, webhookPayload, invalidField, deliveryTagType, triesSummary } from '../src/stores/adminWebhooks.js'
-import zh from '../src/i18n/zh/admin.js'
-import en from '../src/i18n/en/admin.js'
+import zh, { webhookApiFields as zhFields } from '../src/i18n/zh/admin.js'
+import en, { webhookApiFields as enFields } from '../src/i18n/en/admin.js'
 
 describe('webhook form payloads', () => {
   it('creates with a trimmed URL, events in the server order and a secret only when given', () => {
@@ -45,6 +45,9 @@ describe('delivery log', () => {
       for (const e of WEBHOOK_EVENTS) expect(messages.webhooks.eventNames[e], e).toBeTruthy()
       for (const s of ['pending', 'delivered', 'given_up']) expect(messages.webhooks.states[s], s).toBeTruthy()
       expect(messages.menu.webhooks).toBeTruthy()
+    }
+    for (const fields of [zhFields, enFields]) {
+      for (const f of ['url', 'events', 'secret']) expect(fields[`validation_error_${f}`], f).toBeTruthy()
     }
   })
 })

@@ -65,17 +65,10 @@ export const adminApi = {
   searchMessages: (params) => data(client.get('/messages/', { params: cleanParams(params) })),
 
   stats: (params) => data(client.get('/admin/stats', { params: cleanParams(params) })),
-
-  listWebhooks: () => data(client.get('/admin/webhooks/')),
-  createWebhook: (body) => data(client.post('/admin/webhooks/', body)),
-  updateWebhook: (id, body) => data(client.patch(`/admin/webhooks/${id}`, body)),
-  deleteWebhook: (id) => data(client.delete(`/admin/webhooks/${id}`)),
-  setWebhookEnabled: (id, on) => data(client.post(`/admin/webhooks/${id}/${on ? 'enable' : 'disable'}`)),
-  testWebhook: (id) => data(client.post(`/admin/webhooks/${id}/test`)),
-  listDeliveries: (id, params) =>
-    data(client.get(`/admin/webhooks/${id}/deliveries`, { params: cleanParams(params) })),
-  resendDelivery: (deliveryId) => data(client.post(`/admin/webhooks/deliveries/${deliveryId}/resend`)),
 }
+
+/** The admin token's client, for the console's own API modules. */
+export const adminClient = client
 
 /** The admin's WebSocket URL on the current origin. */
 export function wsUrl(userId, token, loc = window.location) {

@@ -255,3 +255,11 @@ export default {
     readCount: 'Read {n}/{m}',
   },
 }
+
+// Words for the webhook form's 422 answers, merged into `common.apiFields`
+// with the admin console's texts (so the login page does not carry them).
+export const webhookApiFields = {
+  validation_error_url: 'This URL cannot be used: http(s) only, and no private, loopback or own-server address',
+  validation_error_events: 'Choose at least one known event',
+  validation_error_secret: 'The secret must be 16 to 256 visible characters',
+}

@@ -26,8 +26,5 @@ export default {
     conflict_id: 'This id is taken',
     conflict_username: 'This username is taken',
     conflict_client_msg_id: 'Duplicate message id',
-    validation_error_url: 'This URL cannot be used: http(s) only, and no private, loopback or own-server address',
-    validation_error_events: 'Choose at least one known event',
-    validation_error_secret: 'The secret must be 16 to 256 visible characters',
   },
 }

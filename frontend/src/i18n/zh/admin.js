@@ -255,3 +255,11 @@ export default {
     readCount: '已读 {n}/{m}',
   },
 }
+
+// Words for the webhook form's 422 answers, merged into `common.apiFields`
+// with the admin console's texts (so the login page does not carry them).
+export const webhookApiFields = {
+  validation_error_url: '地址不可用：须为 http/https，且不能是内网、本机或本服务器地址',
+  validation_error_events: '请至少选择一个有效事件',
+  validation_error_secret: '密钥须为 16–256 个可见字符',
+}

@@ -26,8 +26,5 @@ export default {
     conflict_id: '该 ID 已被使用',
     conflict_username: '该用户名已被使用',
     conflict_client_msg_id: '消息编号重复',
-    validation_error_url: '地址不可用：须为 http/https，且不能是内网、本机或本服务器地址',
-    validation_error_events: '请至少选择一个有效事件',
-    validation_error_secret: '密钥须为 16–256 个可见字符',
   },
 }
