@@ -54,6 +54,7 @@ pub mod quick_replies;
 pub mod signed_links;
 pub mod uploads;
 pub mod users;
+pub mod webhooks;
 
 pub use conversations::{ConversationKind, ParticipantRole, Side, Sides};
 pub use error::DomainError;

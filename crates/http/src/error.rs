@@ -44,6 +44,14 @@ pub enum ApiError {
     /// 422.
     #[error("{0}")]
     Validation(String),
+    /// 422 about one request field, which the body names.
+    #[error("{detail}")]
+    Invalid {
+        /// The request field at fault.
+        field: &'static str,
+        /// What is wrong with it.
+        detail: String,
+    },
     /// 429, with the seconds to wait.
     #[error("{0}")]
     RateLimited(String, u64),
@@ -97,7 +105,7 @@ impl ApiError {
             ApiError::Conflict(_) | ApiError::Taken { .. } => "conflict",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
-            ApiError::Validation(_) => "validation_error",
+            ApiError::Validation(_) | ApiError::Invalid { .. } => "validation_error",
             ApiError::RateLimited(..) => "rate_limited",
             ApiError::Internal(_) => "internal",
         }
@@ -119,7 +127,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict(_) | ApiError::Taken { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Validation(_) | ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited(..) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -131,7 +139,7 @@ impl ResponseError for ApiError {
             other => other.to_string(),
         };
         let field = match self {
-            ApiError::Taken { field, .. } => Some(*field),
+            ApiError::Taken { field, .. } | ApiError::Invalid { field, .. } => Some(*field),
             _ => None,
         };
         let mut res = HttpResponse::build(self.status_code());
@@ -158,6 +166,15 @@ impl From<DomainError> for ApiError {
             DomainError::NotFound(m) => ApiError::NotFound(m),
             DomainError::Conflict(m) => ApiError::Conflict(m),
             DomainError::Taken { field, detail } => ApiError::Taken { field, detail },
+        }
+    }
+}
+
+impl From<livechat_domain::webhooks::InvalidWebhook> for ApiError {
+    fn from(e: livechat_domain::webhooks::InvalidWebhook) -> Self {
+        ApiError::Invalid {
+            field: e.field,
+            detail: e.detail,
         }
     }
 }

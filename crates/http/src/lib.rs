@@ -19,11 +19,12 @@ pub mod spa;
 pub mod state;
 pub mod uploads;
 pub mod user_cache;
+pub mod webhooks;
 pub mod ws;
 
 pub use app::build;
 pub use error::ApiError;
 /// Re-exported so the server can name JWT algorithms without its own dependency.
 pub use jsonwebtoken::Algorithm;
-pub use settings::{CallSettings, ChatIdentity, HttpSettings, Limits};
+pub use settings::{CallSettings, ChatIdentity, HttpSettings, Limits, WebhookSettings};
 pub use state::{AppState, Realtime};

@@ -96,6 +96,32 @@ impl Default for CallSettings {
     }
 }
 
+/// Webhooks (the `[webhooks]` section of the settings).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct WebhookSettings {
+    /// The first retry's delay, in seconds (fractions allowed); each next
+    /// one waits twice as long, at most an hour, for 24 hours.
+    pub retry_base_secs: f64,
+    /// Hosts that may be private or loopback addresses (a list, or a
+    /// comma-separated string); production lists none.
+    #[serde(deserialize_with = "list_or_commas")]
+    pub allowed_hosts: Vec<String>,
+    /// The port this node listens on (set at start-up, once bound): a
+    /// target on loopback with it is this server.
+    #[serde(skip)]
+    pub own_port: Option<u16>,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            retry_base_secs: livechat_domain::webhooks::DEFAULT_RETRY_BASE_SECS,
+            allowed_hosts: Vec::new(),
+            own_port: None,
+        }
+    }
+}
+
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
@@ -143,6 +169,8 @@ pub struct HttpSettings {
     /// How long an authenticated user is trusted from memory before being
     /// read again (0: read every time).
     pub user_cache_secs: u64,
+    /// Webhooks: retries and the hosts that may be private.
+    pub webhooks: WebhookSettings,
 }
 
 impl HttpSettings {
@@ -170,6 +198,30 @@ impl HttpSettings {
             metrics_token: String::new(),
             resume_limit: 1000,
             user_cache_secs: 5,
+            webhooks: WebhookSettings::default(),
+        }
+    }
+
+    /// Where webhook deliveries may go: public hosts, the allowed ones,
+    /// never this server (its base URL, or loopback on its own port).
+    pub fn webhook_rules(&self) -> livechat_domain::webhooks::TargetRules {
+        let own_origin = url::Url::parse(&self.base_url).ok().and_then(|u| {
+            let host = match u.host()? {
+                url::Host::Domain(d) => d.trim_end_matches('.').to_ascii_lowercase(),
+                url::Host::Ipv4(ip) => ip.to_string(),
+                url::Host::Ipv6(ip) => ip.to_string(),
+            };
+            Some((host, u.port_or_known_default()?))
+        });
+        livechat_domain::webhooks::TargetRules {
+            allowed_hosts: self
+                .webhooks
+                .allowed_hosts
+                .iter()
+                .map(|h| h.trim().trim_matches(['[', ']']).to_ascii_lowercase())
+                .collect(),
+            own_origin,
+            own_port: self.webhooks.own_port,
         }
     }
 

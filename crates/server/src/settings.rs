@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use config::{Config, Environment, File, FileFormat};
-use livechat_http::{CallSettings, ChatIdentity, HttpSettings, Limits};
+use livechat_http::{CallSettings, ChatIdentity, HttpSettings, Limits, WebhookSettings};
 use serde::Deserialize;
 
 /// The default file, compiled in so a binary run from anywhere still starts.
@@ -121,6 +121,7 @@ pub struct Settings {
     pub stats: StatsSection,
     pub log: LogSection,
     pub limits: Limits,
+    pub webhooks: WebhookSettings,
 }
 
 /// The seed's variable names and the keys they set.
@@ -325,6 +326,25 @@ impl Settings {
                 "TURN servers need the shared secret (coturn's static-auth-secret)".into(),
             );
         }
+        let base = self.webhooks.retry_base_secs;
+        if !(base.is_finite() && (0.001..=3600.0).contains(&base)) {
+            return bad(
+                "webhooks.retry_base_secs",
+                format!("{base}: must be between 0.001 and 3600 seconds"),
+            );
+        }
+        let not_a_host = |h: &&String| {
+            let h = h.trim().trim_start_matches('[').trim_end_matches(']');
+            h.is_empty()
+                || h.contains(['/', ' ', '@'])
+                || (h.contains(':') && h.parse::<std::net::Ipv6Addr>().is_err())
+        };
+        if let Some(h) = self.webhooks.allowed_hosts.iter().find(not_a_host) {
+            return bad(
+                "webhooks.allowed_hosts",
+                format!("`{h}` is not a host name or address (no scheme, port or path)"),
+            );
+        }
         self.chat_identity()?;
         self.timezone()?;
         Ok(())
@@ -425,6 +445,7 @@ impl Settings {
             metrics_token: self.metrics.token.clone(),
             resume_limit: self.realtime.resume_limit,
             user_cache_secs: self.realtime.user_cache_secs,
+            webhooks: self.webhooks.clone(),
             trusted_proxies: livechat_http::client_addr::TrustedProxies::parse(
                 &self.server.trusted_proxies,
             )

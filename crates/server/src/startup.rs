@@ -28,6 +28,8 @@ pub enum StartupError {
     },
     #[error(transparent)]
     Cluster(#[from] livechat_realtime::ClusterError),
+    #[error("{0}")]
+    Webhooks(String),
     #[error("cannot create the media folder {path}: {source}")]
     Media {
         path: String,
@@ -44,6 +46,7 @@ pub struct Application {
     db: Db,
     draining: Arc<AtomicBool>,
     drain: Duration,
+    webhooks: Arc<livechat_http::webhooks::WebhookWorker>,
 }
 
 /// Opens the database named by the settings (running migrations).
@@ -71,11 +74,6 @@ impl Application {
         tokio::task::spawn_blocking(move || {
             livechat_http::uploads::sweep_stale_temp_files(&media_dir)
         });
-        let realtime = join_realtime(settings).await?;
-        let (hub, cluster) = (realtime.hub.clone(), realtime.cluster.clone());
-        let state = AppState::new(db.clone(), realtime, http);
-        let draining = state.draining.clone();
-        let drain = Duration::from_secs(settings.server.drain_secs);
         let addr = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
             addr: addr.clone(),
@@ -85,6 +83,18 @@ impl Application {
             .local_addr()
             .map_err(|source| StartupError::Bind { addr, source })?
             .port();
+        let mut http = http;
+        // Webhooks must not target this node itself.
+        http.webhooks.own_port = Some(port);
+        let realtime = join_realtime(settings).await?;
+        let (hub, cluster) = (realtime.hub.clone(), realtime.cluster.clone());
+        let state = AppState::new(db.clone(), realtime, http);
+        let webhooks = Arc::new(
+            livechat_http::webhooks::WebhookWorker::start(state.clone())
+                .map_err(StartupError::Webhooks)?,
+        );
+        let draining = state.draining.clone();
+        let drain = Duration::from_secs(settings.server.drain_secs);
         let workers = match settings.server.workers {
             0 => std::thread::available_parallelism()
                 .map(|n| n.get())
@@ -118,6 +128,7 @@ impl Application {
             db,
             draining,
             drain,
+            webhooks,
         })
     }
 
@@ -144,6 +155,7 @@ impl Application {
             cluster: self.cluster.clone(),
             draining: self.draining.clone(),
             drain: self.drain,
+            webhooks: self.webhooks.clone(),
         }
     }
 
@@ -161,15 +173,20 @@ pub struct Stopper {
     cluster: Option<Cluster>,
     draining: Arc<AtomicBool>,
     drain: Duration,
+    webhooks: Arc<livechat_http::webhooks::WebhookWorker>,
 }
 
 impl Stopper {
     /// Turns the node not-ready (`/ready` answers 503) and keeps serving
     /// for `server.drain_secs`, so a load balancer moves new clients away;
     /// then sends every socket a close frame (1001), stops accepting and
-    /// lets requests in flight finish.
+    /// lets requests in flight finish. The webhook worker stops claiming
+    /// as soon as the node drains, and lets go of its claims once its
+    /// tries in flight have ended.
     pub async fn stop(&self) {
         self.draining.store(true, Ordering::Relaxed);
+        let webhooks = self.webhooks.clone();
+        let worker_stopped = tokio::spawn(async move { webhooks.stop().await });
         if !self.drain.is_zero() {
             tracing::info!(secs = self.drain.as_secs(), "draining before closing");
             tokio::time::sleep(self.drain).await;
@@ -181,6 +198,7 @@ impl Stopper {
             tracing::warn!(error = %e, "hub already stopped");
         }
         self.server.stop(true).await;
+        let _ = worker_stopped.await;
     }
 }
 

@@ -104,8 +104,8 @@ fn join(
 }
 
 /// The pair's direct conversation, created (by `opener_id`) when missing;
-/// `true` when created. Call inside a write transaction so two openers
-/// cannot both create it.
+/// `true` when created (with the webhooks' `conversation.created`). Call
+/// inside a write transaction so two openers cannot both create it.
 pub fn get_or_create(
     conn: &mut Conn,
     sides: &Sides,
@@ -151,6 +151,12 @@ pub fn get_or_create(
         now,
         0,
     )?;
+    crate::webhooks::enqueue(
+        conn,
+        livechat_domain::webhooks::EventType::ConversationCreated,
+        Some(row.id),
+        now,
+    )?;
     Ok((loaded(conn, row.id)?, true))
 }
 
@@ -172,8 +178,8 @@ pub struct NewGroup {
     pub mediates_conversation_id: Option<i64>,
 }
 
-/// Creates a group with its creator and members. Call inside a write
-/// transaction.
+/// Creates a group with its creator and members (and the webhooks'
+/// `conversation.created`). Call inside a write transaction.
 pub fn create_group(
     conn: &mut Conn,
     group: &NewGroup,
@@ -201,6 +207,12 @@ pub fn create_group(
     for member in &group.member_ids {
         join(conn, row.id, member, ParticipantRole::Member, now, 0)?;
     }
+    crate::webhooks::enqueue(
+        conn,
+        livechat_domain::webhooks::EventType::ConversationCreated,
+        Some(row.id),
+        now,
+    )?;
     loaded(conn, row.id)
 }
 

@@ -219,6 +219,8 @@ pub struct Db {
     /// The SQLite writer thread's queue; `None` on PostgreSQL.
     jobs: Option<std::sync::mpsc::Sender<Job>>,
     waits: Arc<PoolWaits>,
+    /// Notified after a commit that enqueued a webhook delivery.
+    outbox: Arc<tokio::sync::Notify>,
 }
 
 /// How long reads waited for a pooled connection, since start.
@@ -270,14 +272,17 @@ impl Db {
             .connection_customizer(Box::new(Pragmas))
             .build(Manager(target.clone()))?;
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let outbox = Arc::new(tokio::sync::Notify::new());
+        let signal = outbox.clone();
         std::thread::Builder::new()
             .name("livechat-writer".into())
-            .spawn(move || run_writer(writer, target, queue))
+            .spawn(move || run_writer(writer, target, queue, signal))
             .map_err(|e| StoreError::Setup(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
             pool,
             jobs: Some(jobs),
             waits: Arc::default(),
+            outbox,
         })
     }
 
@@ -294,7 +299,34 @@ impl Db {
             pool,
             jobs: None,
             waits: Arc::default(),
+            outbox: Arc::default(),
         })
+    }
+
+    /// Notified after every committed write that enqueued a webhook
+    /// delivery on this node (other nodes' writes are not seen: the
+    /// delivery worker also polls).
+    pub fn outbox_signal(&self) -> Arc<tokio::sync::Notify> {
+        self.outbox.clone()
+    }
+
+    /// Runs a PostgreSQL write in a transaction of its own, then wakes the
+    /// delivery worker if it enqueued a delivery.
+    fn pg_write<F, R>(
+        pool: &Pool<Manager>,
+        outbox: &tokio::sync::Notify,
+        f: F,
+    ) -> Result<R, StoreError>
+    where
+        F: FnOnce(&mut Conn) -> Result<R, StoreError>,
+    {
+        let mut conn = pool.get()?;
+        crate::webhooks::take_enqueued();
+        let result = <Conn as Connection>::transaction(&mut conn, f);
+        if crate::webhooks::take_enqueued() && result.is_ok() {
+            outbox.notify_one();
+        }
+        result
     }
 
     /// Whether the store is on PostgreSQL.
@@ -332,12 +364,10 @@ impl Db {
     {
         if self.jobs.is_none() {
             let pool = self.pool.clone();
-            return tokio::task::spawn_blocking(move || {
-                let mut conn = pool.get()?;
-                <Conn as Connection>::transaction(&mut conn, f)
-            })
-            .await
-            .map_err(|e| StoreError::Task(e.to_string()))?;
+            let outbox = self.outbox.clone();
+            return tokio::task::spawn_blocking(move || Self::pg_write(&pool, &outbox, f))
+                .await
+                .map_err(|e| StoreError::Task(e.to_string()))?;
         }
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.enqueue(f, move |r| {
@@ -355,8 +385,7 @@ impl Db {
         R: Send + 'static,
     {
         if self.jobs.is_none() {
-            let mut conn = self.pool.get()?;
-            return <Conn as Connection>::transaction(&mut conn, f);
+            return Self::pg_write(&self.pool, &self.outbox, f);
         }
         let (tx, rx) = std::sync::mpsc::channel();
         self.enqueue(f, move |r| {
@@ -469,7 +498,12 @@ fn immediate_transaction(
 
 /// The writer thread: batches of queued writes, one commit each, until every
 /// `Db` handle is gone.
-fn run_writer(mut conn: Conn, target: Target, queue: std::sync::mpsc::Receiver<Job>) {
+fn run_writer(
+    mut conn: Conn,
+    target: Target,
+    queue: std::sync::mpsc::Receiver<Job>,
+    outbox: Arc<tokio::sync::Notify>,
+) {
     while let Ok(first) = queue.recv() {
         let mut batch = Vec::with_capacity(16);
         batch.push(first);
@@ -480,6 +514,7 @@ fn run_writer(mut conn: Conn, target: Target, queue: std::sync::mpsc::Receiver<J
             }
         }
         let mut finishes: Vec<Finish> = Vec::with_capacity(batch.len());
+        crate::webhooks::take_enqueued();
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             immediate_transaction(&mut conn, |c| {
                 for job in batch {
@@ -488,7 +523,14 @@ fn run_writer(mut conn: Conn, target: Target, queue: std::sync::mpsc::Receiver<J
             })
         }));
         match outcome {
-            Ok(Ok(())) => finishes.into_iter().for_each(|f| f(None)),
+            Ok(Ok(())) => {
+                // A refused write's savepoint may have set the mark too:
+                // a spurious wake-up costs the worker one query.
+                if crate::webhooks::take_enqueued() {
+                    outbox.notify_one();
+                }
+                finishes.into_iter().for_each(|f| f(None));
+            }
             Ok(Err(e)) => {
                 tracing::error!(error = %e, "a batch of writes failed to commit");
                 let e = e.to_string();

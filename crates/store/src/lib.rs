@@ -55,6 +55,7 @@ pub mod testing;
 pub mod transfer;
 pub mod uploads;
 pub mod users;
+pub mod webhooks;
 
 pub use db::{Conn, Db};
 pub use error::StoreError;

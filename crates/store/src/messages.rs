@@ -4,6 +4,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 use livechat_domain::messages::{MessageDraft, RECALLED_PREVIEW, RECALLED_TYPE};
 use livechat_domain::paging::{Order, Page};
+use livechat_domain::webhooks::EventType;
 use livechat_domain::MessageType;
 
 use crate::columns::to_json;
@@ -102,8 +103,9 @@ impl NewMessage {
 }
 
 /// Stores a message and, in the same transaction, the conversation's
-/// preview and every other member's unread count (system messages are
-/// never unread). The sender has read everything up to his own message. A
+/// preview, every other member's unread count (system messages are
+/// never unread) and the webhooks' `message.created` (and, for a call
+/// record, `call.ended`) deliveries. The sender has read everything up to his own message. A
 /// retry with the same `client_msg_id` and body answers the first message;
 /// the same id with a different body is a conflict. A sender who is not (or
 /// no longer) a member is refused with "not found", and nothing is stored.
@@ -180,6 +182,22 @@ pub fn send(conn: &mut Conn, draft: &MessageDraft) -> Result<SendOutcome, StoreE
         crate::conversations::load(conn, draft.conversation_id)?.ok_or_else(|| {
             StoreError::not_found(format!("no conversation {}", draft.conversation_id))
         })?;
+    // The webhooks' outbox, in this transaction: the event is kept exactly
+    // when the message is.
+    crate::webhooks::enqueue(
+        conn,
+        EventType::MessageCreated,
+        Some(message.id),
+        message.created_at,
+    )?;
+    if draft.call.is_some() {
+        crate::webhooks::enqueue(
+            conn,
+            EventType::CallEnded,
+            Some(message.id),
+            message.created_at,
+        )?;
+    }
     Ok(SendOutcome::Created {
         message,
         conversation: Box::new(conversation),
@@ -211,7 +229,8 @@ fn replay(
 
 /// Recalls `message` at `now`: it stays stored (admins see it), marked; if
 /// it was the conversation's last message the preview says so; each
-/// member who had not read it has one unread message less. Answers the
+/// member who had not read it has one unread message less; the webhooks
+/// get `message.recalled`. Answers the
 /// message and the conversation as they are now. Call inside a write
 /// transaction.
 pub fn recall(
@@ -249,6 +268,7 @@ pub fn recall(
     }
     let conversation = crate::conversations::load(conn, cid)?
         .ok_or_else(|| StoreError::not_found(format!("no conversation {cid}")))?;
+    crate::webhooks::enqueue(conn, EventType::MessageRecalled, Some(message.id), now)?;
     Ok((recalled, conversation))
 }
 

@@ -72,6 +72,9 @@ export const adminApi = {
   listAudit: (params) => data(client.get('/admin/audit', { params: cleanParams(params) })),
 }
 
+/** The admin token's client, for the console's own API modules. */
+export const adminClient = client
+
 /** The admin's WebSocket URL on the current origin (the token goes in the handshake's protocols). */
 export function wsUrl(userId, loc = window.location) {
   const proto = loc.protocol === 'https:' ? 'wss:' : 'ws:'

@@ -15,6 +15,7 @@ pub mod quick_replies;
 pub mod stats;
 pub mod uploads;
 pub mod users;
+pub mod webhooks;
 pub mod widget_demo;
 
 use livechat_domain::paging::Page;
@@ -42,7 +43,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .configure(widget_demo::configure)
         .configure(integrations::configure)
         .configure(api_keys::configure)
-        .configure(audit::configure);
+        .configure(audit::configure)
+        .configure(webhooks::configure);
 }
 
 /// Validates `page` and `page_size` (SPEC: page ≥ 1, size 1 to 100) with a default size.

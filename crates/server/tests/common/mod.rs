@@ -40,7 +40,8 @@ pub struct TestApp {
     pub media_dir: PathBuf,
     pub client: reqwest::Client,
     pub hub: livechat_realtime::HubHandle,
-    /// What a second node needs to join this one.
+    /// What a second node, or a restart, needs: the database's URL (a
+    /// SQLite path or a PostgreSQL URL) and the cluster's Redis prefix.
     pub database_url: String,
     pub redis_prefix: Option<String>,
     stopper: Stopper,
@@ -110,6 +111,14 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     start(extra, true).await
 }
 
+/// Starts a new app on the database of `before` (which must have stopped
+/// and must outlive it): a restart of the server.
+pub async fn spawn_app_on(before: &TestApp, extra: &[(&str, &str)]) -> TestApp {
+    let mut vars = vec![("DATABASE_URL", before.database_url.as_str())];
+    vars.extend_from_slice(extra);
+    start(&vars, false).await
+}
+
 async fn start(extra: &[(&str, &str)], first: bool) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let media_dir = dir.path().join("media");
@@ -124,7 +133,7 @@ async fn start(extra: &[(&str, &str)], first: bool) -> TestApp {
         ("LIVECHAT_ENV".into(), "test".into()),
         ("HOST".into(), "127.0.0.1".into()),
         ("PORT".into(), "0".into()),
-        ("DATABASE_URL".into(), database_url),
+        ("DATABASE_URL".into(), database_url.clone()),
         ("MEDIA_DIR".into(), media_dir.display().to_string()),
         ("SEED_DEMO".into(), "true".into()),
         ("LIVECHAT__SERVER__WORKERS".into(), "2".into()),
@@ -227,6 +236,11 @@ impl Answer {
 }
 
 impl TestApp {
+    /// The database this app runs on: a SQLite path or a PostgreSQL URL.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone()
+    }
+
     /// Stops the server gracefully.
     pub async fn stop(&self) {
         self.stopper.stop().await;

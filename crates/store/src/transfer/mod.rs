@@ -38,7 +38,7 @@ use thiserror::Error;
 use crate::db::{Conn, Target, MIGRATIONS, PG_MIGRATIONS};
 use crate::schema::{
     api_keys, audit_log, conversations, messages, orders, participants, quick_replies, uploads,
-    users,
+    users, webhook_attempts, webhook_deliveries, webhooks,
 };
 
 /// Rows read per query, unless [`Options::batch_size`] says otherwise.
@@ -201,6 +201,18 @@ pub const TABLES: &[TableCopy] = &[
         name: "audit_log",
         copy: copy_audit_log,
     },
+    TableCopy {
+        name: "webhooks",
+        copy: copy_webhooks,
+    },
+    TableCopy {
+        name: "webhook_deliveries",
+        copy: copy_webhook_deliveries,
+    },
+    TableCopy {
+        name: "webhook_attempts",
+        copy: copy_webhook_attempts,
+    },
 ];
 
 /// Rows exactly as stored, every column in `schema.rs` order (Queryable
@@ -212,8 +224,51 @@ mod rows {
 
     use crate::schema::{
         api_keys, audit_log, conversations, messages, orders, participants, quick_replies, uploads,
-        users,
+        users, webhook_attempts, webhook_deliveries, webhooks,
     };
+
+    #[derive(Debug, Queryable, Insertable, Hash)]
+    #[diesel(table_name = webhooks)]
+    pub struct Webhook {
+        pub id: i64,
+        pub url: String,
+        pub events: String,
+        pub secret: String,
+        pub enabled: bool,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
+
+    #[derive(Debug, Queryable, Insertable, Hash)]
+    #[diesel(table_name = webhook_deliveries)]
+    pub struct WebhookDelivery {
+        pub id: i64,
+        pub webhook_id: i64,
+        pub event_id: String,
+        pub event_type: String,
+        pub subject_id: Option<i64>,
+        pub payload: Option<String>,
+        pub attempts: i32,
+        pub next_attempt_at: i64,
+        pub claimed_by: Option<String>,
+        pub claimed_until: Option<i64>,
+        pub delivered_at: Option<i64>,
+        pub last_status: Option<i32>,
+        pub last_error: Option<String>,
+        pub created_at: i64,
+        pub gave_up_at: Option<i64>,
+    }
+
+    #[derive(Debug, Queryable, Insertable, Hash)]
+    #[diesel(table_name = webhook_attempts)]
+    pub struct WebhookAttempt {
+        pub id: i64,
+        pub delivery_id: i64,
+        pub attempted_at: i64,
+        pub status: Option<i32>,
+        pub error: Option<String>,
+        pub duration_ms: i64,
+    }
 
     #[derive(Debug, Queryable, Insertable, Hash)]
     #[diesel(table_name = api_keys)]
@@ -583,6 +638,81 @@ fn copy_audit_log(s: &mut Session<'_>, name: &'static str) -> Result<TableReport
             },
             write: |pg, rows| {
                 diesel::insert_into(audit_log::table)
+                    .values(rows)
+                    .execute(pg)
+            },
+        },
+    )
+}
+
+fn copy_webhooks(s: &mut Session<'_>, name: &'static str) -> Result<TableReport, TransferError> {
+    s.copy(
+        name,
+        Table {
+            key: |r: &rows::Webhook| r.id,
+            id: |r| Some(r.id),
+            count: |c| webhooks::table.count().get_result(c),
+            read: |c, after, n| {
+                webhooks::table
+                    .filter(webhooks::id.gt(after.copied().unwrap_or(i64::MIN)))
+                    .order(webhooks::id)
+                    .limit(n)
+                    .load(c)
+            },
+            write: |pg, rows| {
+                diesel::insert_into(webhooks::table)
+                    .values(rows)
+                    .execute(pg)
+            },
+        },
+    )
+}
+
+fn copy_webhook_deliveries(
+    s: &mut Session<'_>,
+    name: &'static str,
+) -> Result<TableReport, TransferError> {
+    s.copy(
+        name,
+        Table {
+            key: |r: &rows::WebhookDelivery| r.id,
+            id: |r| Some(r.id),
+            count: |c| webhook_deliveries::table.count().get_result(c),
+            read: |c, after, n| {
+                webhook_deliveries::table
+                    .filter(webhook_deliveries::id.gt(after.copied().unwrap_or(i64::MIN)))
+                    .order(webhook_deliveries::id)
+                    .limit(n)
+                    .load(c)
+            },
+            write: |pg, rows| {
+                diesel::insert_into(webhook_deliveries::table)
+                    .values(rows)
+                    .execute(pg)
+            },
+        },
+    )
+}
+
+fn copy_webhook_attempts(
+    s: &mut Session<'_>,
+    name: &'static str,
+) -> Result<TableReport, TransferError> {
+    s.copy(
+        name,
+        Table {
+            key: |r: &rows::WebhookAttempt| r.id,
+            id: |r| Some(r.id),
+            count: |c| webhook_attempts::table.count().get_result(c),
+            read: |c, after, n| {
+                webhook_attempts::table
+                    .filter(webhook_attempts::id.gt(after.copied().unwrap_or(i64::MIN)))
+                    .order(webhook_attempts::id)
+                    .limit(n)
+                    .load(c)
+            },
+            write: |pg, rows| {
+                diesel::insert_into(webhook_attempts::table)
                     .values(rows)
                     .execute(pg)
             },
