@@ -11,13 +11,14 @@ run: web-build
     cargo build --release --bin livechat-server --bin create-admin --bin change-password
     ./target/release/livechat-server
 
-# Every test: front-end lint, Rust (unit and integration, on SQLite and on PostgreSQL), front-end unit, browser end-to-end.
+# Every test: front-end lint, Rust (unit and integration, on SQLite and on PostgreSQL, three nodes behind nginx), front-end unit, browser end-to-end.
 test: check-test-tools web-install
     cd frontend && npm run lint
     # One debug build serves the Rust tests and the browser tests.
     cargo build --bins
     cargo test --workspace
     just test-postgres
+    just test-multinode
     cd frontend && npm run test:unit
     cd frontend && npm run build
     cd frontend && npm run test:bundle
@@ -31,6 +32,10 @@ test-rust:
 test-postgres:
     cargo test -p livechat-store
     LIVECHAT_TEST_DATABASE=postgres cargo test -p livechat-server --tests
+
+# Three server processes on one PostgreSQL database and one Redis behind nginx (crates/server/tests/multinode.rs, ignored by the plain run): needs PostgreSQL, Redis at 127.0.0.1:6379 and /usr/sbin/nginx (`scripts/check-test-tools.sh` says how to get them).
+test-multinode:
+    cargo test -p livechat-server --test multinode -- --include-ignored
 
 # Browser tests only (needs `cargo build --bins` and a built front end).
 test-e2e: web-install
