@@ -5,7 +5,9 @@
 //! cross nodes; a send retried on two nodes at once stores one message;
 //! disabling a user closes his socket on another node; a killed node's
 //! users go offline everywhere and resume through nginx losing nothing; a
-//! call spans two nodes; nginx forwards client addresses and logs no token.
+//! call spans two nodes; nginx forwards client addresses and uploads past
+//! its default body limit (served by every node from the shared media
+//! folder) and logs no token.
 //!
 //! Needs PostgreSQL (`LIVECHAT_TEST_POSTGRES_URL`, as the other PostgreSQL
 //! tests), Redis (`LIVECHAT_TEST_REDIS_URL`, default
@@ -1048,7 +1050,7 @@ fn client_from(ip: Ipv4Addr) -> reqwest::Client {
 
 #[tokio::test]
 #[ignore = "three nodes, PostgreSQL, Redis and nginx: just test-multinode"]
-async fn nginx_forwards_the_client_address_and_logs_no_token() {
+async fn nginx_forwards_client_addresses_and_large_uploads_and_logs_no_token() {
     let cluster = Cluster::start().await;
     let lb = cluster.nginx();
     let login = lb.url("/api/auth/login");
@@ -1105,8 +1107,42 @@ async fn nginx_forwards_the_client_address_and_logs_no_token() {
         .unwrap();
     assert_eq!(res.status(), 200);
 
-    // Tokens in query strings through nginx: a socket and an API call.
+    // An upload larger than nginx's default body limit (1 MiB) goes through,
+    // and every node serves it from the shared media folder.
     let b1 = lb.token("b1").await;
+    let bytes: Vec<u8> = "共享的媒体目录\n".repeat(200_000).into_bytes();
+    assert!(bytes.len() > 3 << 20);
+    let part = reqwest::multipart::Part::bytes(bytes.clone())
+        .file_name("notes.txt")
+        .mime_str("text/plain")
+        .unwrap();
+    let res = cluster
+        .client
+        .post(lb.url("/api/upload/file"))
+        .bearer_auth(&b1)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let uploaded: Value = res.json().await.unwrap();
+    let url = uploaded["url"].as_str().unwrap();
+    let path = &url[url.find("/media/").expect("a media URL")..];
+    for i in 1..=NODES {
+        let res = cluster
+            .client
+            .get(cluster.node(i).url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "node {i} serves {path}");
+        assert!(
+            res.bytes().await.unwrap() == bytes,
+            "node {i}: the same bytes"
+        );
+    }
+
+    // Tokens in query strings through nginx: a socket and an API call.
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
     let tcp = socket
