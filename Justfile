@@ -8,7 +8,7 @@ default:
 
 # Install the front end's packages, build it and the server (release), serve at http://localhost:8000.
 run: web-build
-    cargo build --release --bin livechat-server --bin create-admin --bin change-password
+    cargo build --release --bin livechat-server --bin create-admin --bin change-password --bin migrate-data
     ./target/release/livechat-server
 
 # Every test: front-end lint, Rust (unit and integration, on SQLite and on PostgreSQL, three nodes behind nginx), front-end unit, browser end-to-end.
@@ -17,6 +17,8 @@ test: check-test-tools web-install
     # One debug build serves the Rust tests and the browser tests.
     cargo build --bins
     cargo test --workspace
+    cargo run -q -p livechat-domain --example signed_link
+    RUSTDOCFLAGS="-D warnings" cargo doc -p livechat-domain --no-deps
     just test-postgres
     just test-multinode
     cd frontend && npm run test:unit
@@ -28,10 +30,10 @@ test: check-test-tools web-install
 test-rust:
     cargo test --workspace
 
-# The store's tests (each database test runs on SQLite and PostgreSQL) and the server's integration tests on PostgreSQL: needs a server at 127.0.0.1:5432 (`scripts/check-test-tools.sh` says how to start it).
+# The store's tests (each database test runs on SQLite and PostgreSQL) and the server's integration tests again on PostgreSQL, through the Redis broker: needs PostgreSQL at 127.0.0.1:5432 and Redis at 127.0.0.1:6379 (`scripts/check-test-tools.sh` says how to start them).
 test-postgres:
     cargo test -p livechat-store
-    LIVECHAT_TEST_DATABASE=postgres cargo test -p livechat-server --tests
+    LIVECHAT_TEST_DATABASE=postgres LIVECHAT_TEST_BROKER=redis cargo test -p livechat-server --tests
 
 # Three server processes on one PostgreSQL database and one Redis behind nginx (crates/server/tests/multinode.rs, ignored by the plain run): needs PostgreSQL, Redis at 127.0.0.1:6379 and /usr/sbin/nginx (`scripts/check-test-tools.sh` says how to get them).
 test-multinode:

@@ -19,6 +19,11 @@ export default [
     },
   },
   {
+    // The embeddable widget is a classic script on other sites' pages.
+    files: ['widget/**'],
+    languageOptions: { sourceType: 'script', ecmaVersion: 2019 },
+  },
+  {
     // Unit tests run in jsdom under Node; browser tests and config files in Node.
     files: ['tests/**', 'tests-build/**', 'e2e/**', 'scripts/**', '*.config.js'],
     languageOptions: { globals: { ...globals.browser, ...globals.node } },

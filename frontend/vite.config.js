@@ -23,13 +23,8 @@ export default defineConfig({
     // Precompressed copies the server sends when the client accepts them.
     compression({ algorithms: ['gzip', 'brotliCompress'], include: /\.(js|css|svg|json)$/, threshold: 1024 }),
   ],
-  // Compile-time flags: no legacy (options) API of vue-i18n, no devtools hooks.
+  // Compile-time flags: no devtools hooks, no options API.
   define: {
-    __VUE_I18N_LEGACY_API__: 'false',
-    __VUE_I18N_FULL_INSTALL__: 'false',
-    __INTLIFY_PROD_DEVTOOLS__: 'false',
-    // Messages are compiled by src/i18n/index.js's compileMessage.
-    __INTLIFY_DROP_MESSAGE_COMPILER__: 'true',
     __VUE_PROD_DEVTOOLS__: 'false',
     __VUE_OPTIONS_API__: 'false',
   },

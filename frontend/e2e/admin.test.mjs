@@ -187,12 +187,18 @@ test('the monitor shows a message b1 sends, live, and presence', async () => {
   await page.locator('[data-test=monitor-agent][data-online="0"]').waitFor()
 })
 
-test('the monitor reconnects after a drop, shows a banner meanwhile and catches up', async () => {
+test('the monitor reconnects after a drop, shows a banner meanwhile and resumes without refetching histories', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } })
   const p = await ctx.newPage()
   let blocked = false
   const live = []
+  const urls = []
+  const histories = []
+  p.on('request', (req) => {
+    if (/^\/api\/conversations\/\d+\/messages/.test(new URL(req.url()).pathname)) histories.push(req.url())
+  })
   await p.routeWebSocket(/\/ws\//, (ws) => {
+    urls.push(ws.url())
     if (blocked) {
       ws.close({ code: 4000, reason: 'test: link down' })
       return
@@ -219,12 +225,17 @@ test('the monitor reconnects after a drop, shows a banner meanwhile and catches 
     await send('b1', convs.b1m1.id, missed)
     assert.equal(await p.locator('[data-test=message]', { hasText: missed }).count(), 0)
 
-    // the link comes back: the next retry connects and the catch-up brings the message, once
+    // the link comes back: the next retry resumes and the replay brings the message, once
+    const before = histories.length
     blocked = false
     await p.locator('[data-test=conn-state].open').waitFor({ timeout: 60000 })
     await p.locator('[data-test=message]', { hasText: missed }).waitFor()
     await p.locator('[data-test=conn-banner]').waitFor({ state: 'detached' })
     assert.equal(await p.locator('[data-test=message]', { hasText: missed }).count(), 1)
+    assert.equal(histories.length, before, 'no history fetched again')
+    const resumed = new URL(urls[urls.length - 1])
+    assert.ok(Number(resumed.searchParams.get('after_id')) > 0, `resumed: ${resumed}`)
+    assert.equal(resumed.searchParams.get('token'), null, 'no token in the URL')
     const last = p.locator(`[data-test=monitor-conversation][data-conversation-id="${convs.b1m1.id}"] [data-test=monitor-last-message]`)
     assert.equal((await last.innerText()).trim(), missed)
   } finally {

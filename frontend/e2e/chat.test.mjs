@@ -306,12 +306,13 @@ test('a buyer browses contacts, starts a chat, and drafts are kept per conversat
   await page.locator('[data-testid=chat-peer-name]', { hasText: '康健大药房' }).waitFor()
 })
 
-test('after a cut WebSocket, b1 shows messages sent meanwhile exactly once', async () => {
+test('after a cut WebSocket, b1 resumes: messages sent meanwhile show exactly once, with no history refetched', async () => {
   const page = buyer.page
   const m1 = await chatToken(server.baseUrl, 'm1')
-  // One message just before the cut, so it can arrive both by push and by fetch.
+  // One message just before the cut, so it can arrive both by push and by replay.
   await api(server.baseUrl, m1, 'POST', '/api/messages/', { conversation_id: convId, message_type: 'text', content: '断线前的消息', client_msg_id: 'e2e-before' })
-  await bubble(page, '断线前的消息').waitFor()
+  const doomed = await api(server.baseUrl, m1, 'POST', '/api/messages/', { conversation_id: convId, message_type: 'text', content: '断线时撤回', client_msg_id: 'e2e-doomed' })
+  await bubble(page, '断线时撤回').waitFor()
   await page.evaluate(() => window.__livechat.dropSocket({ hold: true }))
   await page.locator('[data-testid=reconnect-banner]').waitFor()
   const texts = ['断线期间 1', '断线期间 2', '断线期间 3']
@@ -320,13 +321,39 @@ test('after a cut WebSocket, b1 shows messages sent meanwhile exactly once', asy
   }
   // A retried send (same client_msg_id) must not make a duplicate either.
   await api(server.baseUrl, m1, 'POST', '/api/messages/', { conversation_id: convId, message_type: 'text', content: texts[2], client_msg_id: 'e2e-gap-2' })
+  await api(server.baseUrl, m1, 'POST', `/api/messages/${doomed.id}/recall`, {})
   assert.equal(await bubble(page, '断线期间').count(), 0, 'nothing arrives while cut')
+  // From here on: which requests the reconnect makes, and the socket's URL.
+  const histories = []
+  const lists = []
+  const sockets = []
+  const onRequest = (req) => {
+    const path = new URL(req.url()).pathname
+    if (/^\/api\/conversations\/\d+\/messages/.test(path)) histories.push(req.url())
+    if (/^\/api\/conversations\/?$/.test(path)) lists.push(req.url())
+  }
+  const onSocket = (ws) => sockets.push(ws.url())
+  page.on('request', onRequest)
+  page.on('websocket', onSocket)
   await page.evaluate(() => window.__livechat.resumeSocket())
   await page.locator('[data-testid=reconnect-banner]').waitFor({ state: 'detached' })
-  await until(async () => (await bubble(page, '断线期间').count()) === 3, { message: 'caught-up messages' })
-  // Once the catch-up is over a further push still works, and nothing doubled.
+  await until(async () => (await bubble(page, '断线期间').count()) === 3, { message: 'replayed messages' })
+  await page.locator(`[data-testid=recalled-line][data-msg-id="${doomed.id}"]`).waitFor()
+  assert.equal(await bubble(page, '断线时撤回').count(), 0, 'the recall made while cut is shown')
+  // Once the list is fetched again a further push still works, and nothing doubled.
+  await until(() => lists.length >= 1, { message: 'the list fetched again' })
   await api(server.baseUrl, m1, 'POST', '/api/messages/', { conversation_id: convId, message_type: 'text', content: '重连之后的消息' })
   await bubble(page, '重连之后的消息').waitFor()
+  await page.evaluate(() => window.__livechat.barrier())
+  page.off('request', onRequest)
+  page.off('websocket', onSocket)
+  assert.equal(sockets.length, 1)
+  const resumeUrl = new URL(sockets[0])
+  assert.equal(resumeUrl.searchParams.get('token'), null, 'no token in the URL')
+  assert.equal(Number(resumeUrl.searchParams.get('after_id')), doomed.id, 'resumed after the highest id held')
+  assert.ok(Number(resumeUrl.searchParams.get('since')) > 0)
+  assert.deepEqual(histories, [], 'no history fetched again')
+  assert.equal(lists.length, 1, 'the list fetched once')
   const all = await messageTexts(page)
   for (const t of [...texts, '断线前的消息', '重连之后的消息']) {
     assert.equal(all.filter((x) => x === t).length, 1, `"${t}" shown once`)
@@ -335,6 +362,20 @@ test('after a cut WebSocket, b1 shows messages sent meanwhile exactly once', asy
   assert.equal(new Set(ids).size, ids.length, 'no message id twice')
   const sorted = ids.map(Number).slice().sort((a, b) => a - b)
   assert.deepEqual(ids.map(Number), sorted, 'in id order')
+})
+
+test('no console message shows the token, even when the socket cannot connect', async () => {
+  const page = buyer.page
+  const token = await page.evaluate(() => JSON.parse(sessionStorage.getItem('livechat.chat.session')).token)
+  assert.ok(token && token.length > 20)
+  // Offline, the reconnects fail and Chromium logs each failing socket's URL.
+  await buyer.context.setOffline(true)
+  await until(() => buyer.console.some((t) => /WebSocket connection to/.test(t)), { message: 'a failed socket logged' })
+  await buyer.context.setOffline(false)
+  await page.evaluate(() => window.__livechat.barrier().catch(() => null))
+  await until(() => page.evaluate(() => window.__livechat.socketState() === 'open'), { message: 'socket back' })
+  assert.ok(buyer.console.length > 0)
+  for (const t of buyer.console) assert.ok(!t.includes(token), `the token is in the console: ${t}`)
 })
 
 test("m1's online dot on b1's page turns grey when m1's last page closes", async () => {
@@ -546,6 +587,9 @@ async function openChat(browser, baseUrl, query, viewport = { width: 1280, heigh
   const context = await browser.newContext({ viewport, locale: 'zh-CN' })
   const page = await context.newPage()
   page.on('pageerror', (e) => console.error(`[${query}] page error:`, e.message))
+  // Everything the page logs, to check that no token shows there.
+  const logged = []
+  page.on('console', (m) => logged.push(m.text()))
   await page.goto(`${baseUrl}/chat?${query}`)
-  return { context, page }
+  return { context, page, console: logged }
 }

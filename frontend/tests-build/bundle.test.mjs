@@ -13,9 +13,10 @@ const KB = 1024
 
 // Limits in gzipped KB. The chat's goal is 150 KB of JS; until its
 // remaining Element Plus widgets load lazily it is held at its current size
-// (187 KB with what must be ready to ring for a call), so it cannot grow.
+// (177.3 KB with what must be ready to ring for a call, since the app's own
+// translation helper replaced vue-i18n), so it cannot grow.
 const ROUTES = {
-  '/chat': { chunk: 'src/views/ChatView.vue', js: 190, css: 30 },
+  '/chat': { chunk: 'src/views/ChatView.vue', js: 178, css: 30 },
   '/login': { chunk: 'src/views/LoginView.vue', js: 120, css: 30 },
 }
 
@@ -90,4 +91,18 @@ test('ECharts is only in the admin dashboard chunk', () => {
       assert.ok(!/echarts|zrender/i.test(text) || file === dash.file, `${file} (loaded by ${route}) carries ECharts`)
     }
   }
+})
+
+// The embeddable widget: one classic script at the root of dist (served as
+// /widget.js), small enough for every product page of a marketplace, and
+// free of the app's framework (the app loads only when its panel opens).
+test('widget.js is a plain script of at most 15 KB gzipped', () => {
+  const file = path.join(dist, 'widget.js')
+  assert.ok(existsSync(file), `${file} is missing: \`npm run build\` builds it`)
+  const size = gz('widget.js') / KB
+  console.log(`/widget.js: ${size.toFixed(1)} KB gzipped`)
+  assert.ok(size <= 15, `widget.js is ${size.toFixed(1)} KB gzipped; the limit is 15 KB`)
+  const text = readFileSync(file, 'utf8')
+  assert.ok(!/^\s*(import|export)\s/m.test(text), 'widget.js must be a classic script, not a module')
+  assert.ok(!/createApp|__VUE|element-plus/i.test(text), 'widget.js carries the app framework')
 })

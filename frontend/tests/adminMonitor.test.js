@@ -3,7 +3,7 @@ import { setActivePinia, createPinia } from 'pinia'
 
 vi.mock('../src/api/admin.js', () => ({
   adminApi: { listConversations: vi.fn(), getConversation: vi.fn(), listConversationMessages: vi.fn() },
-  wsUrl: (id, token) => `ws://test/ws/${id}?token=${token}`,
+  wsUrl: (id) => `ws://test/ws/${id}`,
 }))
 
 import { adminApi } from '../src/api/admin.js'
@@ -276,7 +276,7 @@ describe('monitor socket', () => {
   it('opens the admin socket, then catches up with the list and after_id', async () => {
     m.connect('a1', 'TOKEN')
     expect(FakeSocket.all).toHaveLength(1)
-    expect(FakeSocket.all[0].url).toBe('ws://test/ws/a1?token=TOKEN')
+    expect(FakeSocket.all[0].url).toBe('ws://test/ws/a1')
     expect(m.status).toBe('connecting')
     m.messages[1] = [msg(100, 1)]
     adminApi.listConversationMessages.mockResolvedValueOnce({ count: 1, results: [msg(101, 1)] })

@@ -5,7 +5,7 @@ import { setActivePinia, createPinia } from 'pinia'
 
 vi.mock('../src/api/admin.js', () => ({
   adminApi: { listConversations: vi.fn(), getConversation: vi.fn(), listConversationMessages: vi.fn() },
-  wsUrl: (id, token) => `ws://test/ws/${id}?token=${token}`,
+  wsUrl: (id) => `ws://test/ws/${id}`,
 }))
 
 import { adminApi } from '../src/api/admin.js'

@@ -30,11 +30,12 @@ pub fn validate_title(title: &str) -> Result<String, DomainError> {
 /// A user as the group rules need him.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Person {
-    /// The id.
+    /// The user's id (`b1`, `m1`, `p1`…).
     pub id: String,
-    /// The role.
+    /// The stored role, which decides what the user may do in groups (the
+    /// id's prefix is only a convention).
     pub role: Role,
-    /// Whether the account is active.
+    /// Whether the account is active: disabled users cannot be added.
     pub active: bool,
 }
 

@@ -156,9 +156,9 @@ pub const DEFAULT_RECALL_WINDOW_SECS: i64 = 120;
 /// A message as the recall rules need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecallTarget {
-    /// Who sent it.
+    /// Who sent it: only this user may recall it.
     pub sender_id: String,
-    /// Its type.
+    /// Its type: `system` and `call` records are never recalled.
     pub kind: MessageType,
     /// When it was sent (unix ms).
     pub created_at: i64,
@@ -244,7 +244,7 @@ pub struct SendRequest {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SendFields {
-    /// The conversation.
+    /// The conversation to post into; the sender must be a participant.
     pub conversation_id: i64,
     /// `text`, `image`, `file`, `voice` or `order`.
     pub message_type: String,
@@ -420,11 +420,13 @@ pub struct Loaded {
 /// A valid message, ready to store: everything but its id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageDraft {
-    /// The conversation.
+    /// The conversation it is stored in.
     pub conversation_id: i64,
-    /// The sender (a participant).
+    /// The sender (a participant; the actor of a system message, the caller
+    /// of a call record).
     pub sender_id: String,
-    /// The type.
+    /// The message type, which decides which of the optional fields below
+    /// are set.
     pub kind: MessageType,
     /// Text, a media message's relative path, or the order number.
     pub content: String,

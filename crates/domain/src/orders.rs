@@ -68,9 +68,10 @@ impl std::fmt::Display for OrderStatus {
 pub struct Order {
     /// The marketplace's order number.
     pub order_no: String,
-    /// The buyer.
+    /// The buyer's user id: the order shows in this buyer's conversation
+    /// with the merchant.
     pub buyer_id: String,
-    /// The merchant.
+    /// The merchant's user id, who sold it.
     pub merchant_id: String,
     /// What was bought.
     pub title: String,
@@ -119,9 +120,10 @@ impl From<&Order> for OrderSnapshot {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderFields {
-    /// The buyer.
+    /// The buyer's user id: the order shows in this buyer's conversation
+    /// with the merchant.
     pub buyer_id: String,
-    /// The merchant.
+    /// The merchant's user id, who sold it.
     pub merchant_id: String,
     /// What was bought.
     pub title: String,

@@ -203,11 +203,12 @@ pub struct NewUser {
     pub id: String,
     /// The display name, trimmed.
     pub username: String,
-    /// The role.
+    /// The stored role: what the user may do and whom they may talk to.
     pub role: Role,
-    /// An avatar path or URL.
+    /// An avatar path (`/media/...`) or URL, at most 500 characters.
     pub avatar: Option<String>,
-    /// A description.
+    /// Free text shown on the profile (a shop's hours, say), at most 500
+    /// characters.
     pub description: Option<String>,
     /// An administrator's password (to be hashed).
     pub password: Option<String>,

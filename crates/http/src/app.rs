@@ -7,7 +7,10 @@ use std::time::Instant;
 use actix_cors::Cors;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue, ACCEPT_ENCODING, CACHE_CONTROL};
+use actix_web::http::header::{
+    HeaderName, HeaderValue, ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_SECURITY_POLICY,
+    X_FRAME_OPTIONS,
+};
 use actix_web::middleware::{Compress, Next};
 use actix_web::{web, HttpRequest, HttpResponse};
 use tracing::Instrument;
@@ -223,6 +226,48 @@ fn cors(origins: &[String]) -> Cors {
     cors
 }
 
+/// Who may frame a page. `/chat` may be framed by livechat itself and the
+/// sites of `server.embed_origins` (the widget's panel); no other page may
+/// be framed by anyone (clickjacking), said both ways: CSP's
+/// `frame-ancestors` and, for older browsers, `X-Frame-Options`.
+async fn frame_policy(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let chat = matches!(req.path(), "/chat" | "/chat/");
+    let ancestors = if chat {
+        let origins = req
+            .app_data::<web::Data<AppState>>()
+            .map(|s| s.settings.embed_origins.join(" "))
+            .unwrap_or_default();
+        format!("frame-ancestors 'self' {origins}")
+            .trim_end()
+            .to_string()
+    } else {
+        "frame-ancestors 'none'".to_string()
+    };
+    let mut res = next.call(req).await?;
+    let headers = res.headers_mut();
+    // A policy already set (the sandbox of `/media`) keeps its directives.
+    let policy = match headers
+        .get(CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(existing) if !existing.contains("frame-ancestors") => {
+            format!("{existing}; {ancestors}")
+        }
+        Some(existing) => existing.to_string(),
+        None => ancestors,
+    };
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        headers.insert(CONTENT_SECURITY_POLICY, value);
+    }
+    if !chat {
+        headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    Ok(res)
+}
+
 /// Builds the actix application for `state`.
 pub fn build(
     state: AppState,
@@ -251,7 +296,15 @@ pub fn build(
         .service(web::redirect("/docs", "/docs/"))
         .service(crate::media::service(&settings.media_dir))
         .configure(|c| crate::spa::configure(c, &settings.static_dir))
-        .wrap(cors(&settings.cors_origins))
+        // The embedding sites call the API from their pages (the widget).
+        .wrap(cors(
+            &[
+                settings.cors_origins.clone(),
+                settings.embed_origins.clone(),
+            ]
+            .concat(),
+        ))
+        .wrap(actix_web::middleware::from_fn(frame_policy))
         .wrap(Compress::default())
         // Outside `Compress`: it must not see the excluded paths' `Accept-Encoding`.
         .wrap(actix_web::middleware::from_fn(uncompressed_paths))

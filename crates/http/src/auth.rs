@@ -8,7 +8,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use jsonwebtoken::{decode, encode, DecodingKey, EncodingKey, Header, Validation};
-use livechat_domain::{now_ms, Role};
+use livechat_domain::{now_ms, signed_links, Role};
 use livechat_store::models::UserRow;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -108,8 +108,9 @@ pub fn decode_token(state: &AppState, token: &str) -> Result<Claims, ApiError> {
     })
 }
 
-/// Checks a signed chat link: `signature` must be the lowercase hex
-/// HMAC-SHA256 of `"{user_id}:{expires}"` and `expires` in the future.
+/// Checks a signed chat link (see [`livechat_domain::signed_links`]):
+/// `signature` must be the lowercase hex HMAC-SHA256 of
+/// `"{user_id}:{expires}"` and `expires` in the future.
 pub fn verify_chat_signature(
     identity: &ChatIdentity,
     user_id: &str,
@@ -122,13 +123,7 @@ pub fn verify_chat_signature(
     let (Some(expires), Some(signature)) = (expires, signature) else {
         return false;
     };
-    if expires <= now_ms() / 1000 {
-        return false;
-    }
-    let Ok(bytes) = hex::decode(signature) else {
-        return false;
-    };
-    chat_link_mac(secret, user_id, expires).is_some_and(|mac| mac.verify_slice(&bytes).is_ok())
+    signed_links::verify(secret, user_id, expires, signature, now_ms() / 1000)
 }
 
 /// Whether two secrets are equal, taking the same time whatever their
@@ -145,18 +140,9 @@ pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
-/// The HMAC-SHA256 of `"{user_id}:{expires}"` under `secret`.
-fn chat_link_mac(secret: &str, user_id: &str, expires: i64) -> Option<Hmac<Sha256>> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).ok()?;
-    mac.update(format!("{user_id}:{expires}").as_bytes());
-    Some(mac)
-}
-
 /// Signs a chat link (for tools, tests and documentation).
 pub fn sign_chat_link(secret: &str, user_id: &str, expires: i64) -> String {
-    chat_link_mac(secret, user_id, expires)
-        .map(|mac| hex::encode(mac.finalize().into_bytes()))
-        .unwrap_or_default()
+    signed_links::signature(secret, user_id, expires)
 }
 
 /// Loads the active user a token names. Unknown user: 401; disabled: 403.
@@ -168,12 +154,20 @@ pub async fn user_for_token(state: &AppState, token: &str) -> Result<UserRow, Ap
 /// refusals as [`user_for_token`].
 pub async fn holder_of_token(state: &AppState, token: &str) -> Result<TokenHolder, ApiError> {
     let claims = decode_token(state, token)?;
-    let id = claims.sub.clone();
-    let user = state
-        .db
-        .read(move |c| livechat_store::users::get(c, &id))
-        .await?
-        .ok_or_else(|| ApiError::Unauthorized("invalid token".into()))?;
+    let user = match state.users.get(&claims.sub) {
+        Some(user) => user,
+        None => {
+            let id = claims.sub.clone();
+            let generation = state.users.generation();
+            let user = state
+                .db
+                .read(move |c| livechat_store::users::get(c, &id))
+                .await?
+                .ok_or_else(|| ApiError::Unauthorized("invalid token".into()))?;
+            state.users.put(&user, generation);
+            user
+        }
+    };
     if !user.is_active() {
         return Err(ApiError::Forbidden("this account is disabled".into()));
     }

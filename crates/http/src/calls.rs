@@ -7,12 +7,13 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use livechat_domain::calls::{Call, CallMedia};
+use livechat_domain::calls::{Call, CallMedia, CallState};
 use livechat_domain::messages::MessageDraft;
 use livechat_domain::{now_ms, Audience};
+use livechat_realtime::cluster::SharedRecords;
 use livechat_realtime::frames::encode_frame;
 use livechat_store::messages::SendOutcome;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::dto::conversation_users;
@@ -145,6 +146,7 @@ impl CallsHandle {
 }
 
 /// A call in progress and the sockets in it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Live {
     call: Call,
     /// The caller's inviting socket.
@@ -179,24 +181,150 @@ struct SignalFrame<'a> {
     signal: &'a serde_json::Value,
 }
 
+/// Where the calls' state lives: this node's memory for a node alone, or
+/// Redis for a cluster, so that any node can serve any party's frame.
+enum Book {
+    Local {
+        live: HashMap<String, Live>,
+        /// Who is in which call (ringing or active): for busy and for the
+        /// one-call-at-a-time rule.
+        busy: HashMap<String, String>,
+    },
+    Shared(SharedRecords),
+}
+
+/// Longest an active call's record is kept in Redis without a change (a
+/// call whose nodes all died is forgotten after this).
+const ACTIVE_CALL_TTL: Duration = Duration::from_secs(12 * 3600);
+
+fn unavailable(e: impl std::fmt::Display) -> Refusal {
+    tracing::error!(error = %e, "the calls' shared state is unavailable");
+    "calls are unavailable right now; try again".to_string()
+}
+
+impl Book {
+    async fn lock(&self) -> Result<Option<String>, Refusal> {
+        match self {
+            Self::Local { .. } => Ok(None),
+            Self::Shared(records) => records.lock().await.map(Some).map_err(unavailable),
+        }
+    }
+
+    async fn unlock(&self, token: Option<String>) {
+        if let (Self::Shared(records), Some(token)) = (self, token) {
+            records.unlock(&token).await;
+        }
+    }
+
+    async fn get(&self, call_id: &str) -> Result<Option<Live>, Refusal> {
+        match self {
+            Self::Local { live, .. } => Ok(live.get(call_id).cloned()),
+            Self::Shared(records) => {
+                let text = records
+                    .get(&format!("call:{call_id}"))
+                    .await
+                    .map_err(unavailable)?;
+                Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+            }
+        }
+    }
+
+    async fn put(&mut self, live: &Live, ring_timeout: Duration) -> Result<(), Refusal> {
+        match self {
+            Self::Local { live: calls, .. } => {
+                calls.insert(live.call.call_id.clone(), live.clone());
+                Ok(())
+            }
+            Self::Shared(records) => {
+                let ttl = if live.call.state == CallState::Ringing {
+                    ring_timeout * 2 + Duration::from_secs(10)
+                } else {
+                    ACTIVE_CALL_TTL
+                };
+                let text = serde_json::to_string(live).map_err(unavailable)?;
+                records
+                    .put(&format!("call:{}", live.call.call_id), &text, ttl)
+                    .await
+                    .map_err(unavailable)
+            }
+        }
+    }
+
+    async fn remove(&mut self, call_id: &str) -> Result<(), Refusal> {
+        match self {
+            Self::Local { live, .. } => {
+                live.remove(call_id);
+                Ok(())
+            }
+            Self::Shared(records) => records
+                .delete(&format!("call:{call_id}"))
+                .await
+                .map_err(unavailable),
+        }
+    }
+
+    async fn busy(&self, user_id: &str) -> Result<Option<String>, Refusal> {
+        match self {
+            Self::Local { busy, .. } => Ok(busy.get(user_id).cloned()),
+            Self::Shared(records) => records
+                .get(&format!("busy:{user_id}"))
+                .await
+                .map_err(unavailable),
+        }
+    }
+
+    async fn set_busy(&mut self, user_id: &str, call_id: &str) -> Result<(), Refusal> {
+        match self {
+            Self::Local { busy, .. } => {
+                busy.insert(user_id.to_owned(), call_id.to_owned());
+                Ok(())
+            }
+            Self::Shared(records) => records
+                .put(&format!("busy:{user_id}"), call_id, ACTIVE_CALL_TTL)
+                .await
+                .map_err(unavailable),
+        }
+    }
+
+    /// Frees `user_id` if `call_id` is the call he is in.
+    async fn clear_busy(&mut self, user_id: &str, call_id: &str) -> Result<(), Refusal> {
+        if self.busy(user_id).await?.as_deref() != Some(call_id) {
+            return Ok(());
+        }
+        match self {
+            Self::Local { busy, .. } => {
+                busy.remove(user_id);
+                Ok(())
+            }
+            Self::Shared(records) => records
+                .delete(&format!("busy:{user_id}"))
+                .await
+                .map_err(unavailable),
+        }
+    }
+}
+
 struct Calls {
     state: AppState,
     ring_timeout: Duration,
-    live: HashMap<String, Live>,
-    /// Who is in which call (ringing or active): for busy and for the
-    /// one-call-at-a-time rule.
-    busy: HashMap<String, String>,
+    book: Book,
     tx: mpsc::UnboundedSender<Command>,
 }
 
 /// Serves the calls of this node until every handle is gone.
 pub async fn run(state: AppState, handle: CallsHandle, mut inbox: CallsInbox) {
     let ring_timeout = Duration::from_secs(state.settings.calls.ring_timeout_secs);
+    let book = match &state.cluster {
+        Some(cluster) => Book::Shared(cluster.records("calls")),
+        None => Book::Local {
+            live: HashMap::new(),
+            busy: HashMap::new(),
+        },
+    };
     let mut calls = Calls {
         state,
         ring_timeout,
-        live: HashMap::new(),
-        busy: HashMap::new(),
+        book,
         tx: handle.tx.clone(),
     };
     drop(handle);
@@ -206,7 +334,26 @@ pub async fn run(state: AppState, handle: CallsHandle, mut inbox: CallsInbox) {
 }
 
 impl Calls {
+    /// Serves one command while holding the calls' lock (in a cluster,
+    /// another node may be changing the same call).
     async fn serve(&mut self, command: Command) {
+        let token = match self.book.lock().await {
+            Ok(token) => token,
+            Err(refusal) => {
+                match command {
+                    Command::Invite { reply, .. } | Command::Act { reply, .. } => {
+                        let _ = reply.send(Err(refusal));
+                    }
+                    Command::SocketGone(_) | Command::RingTimeout { .. } => {}
+                }
+                return;
+            }
+        };
+        self.serve_locked(command).await;
+        self.book.unlock(token).await;
+    }
+
+    async fn serve_locked(&mut self, command: Command) {
         match command {
             Command::Invite {
                 from,
@@ -230,14 +377,20 @@ impl Calls {
                 let answer = self.act(&from, &call_id, action).await;
                 let _ = reply.send(answer);
             }
-            Command::SocketGone(socket) => self.socket_gone(socket).await,
+            Command::SocketGone(socket) => {
+                if let Err(e) = self.socket_gone(socket).await {
+                    tracing::warn!(error = %e, "cannot end a call whose socket went away");
+                }
+            }
             Command::RingTimeout { call_id } => {
-                let rang_out = self
-                    .live
-                    .get_mut(&call_id)
-                    .is_some_and(|l| l.call.time_out(now_ms()).is_ok());
-                if rang_out {
-                    self.finish(&call_id).await;
+                let live = match self.book.get(&call_id).await {
+                    Ok(live) => live,
+                    Err(_) => return,
+                };
+                if let Some(mut live) = live {
+                    if live.call.time_out(now_ms()).is_ok() {
+                        self.finish(live).await;
+                    }
                 }
             }
         }
@@ -251,10 +404,10 @@ impl Calls {
         callee_id: String,
         media: CallMedia,
     ) -> Result<(), Refusal> {
-        if self.live.contains_key(&call_id) {
+        if self.book.get(&call_id).await?.is_some() {
             return Err(format!("call {call_id} exists already; make a new call_id"));
         }
-        if self.busy.contains_key(&from.user_id) {
+        if self.book.busy(&from.user_id).await?.is_some() {
             return Err("you are in a call already; end it first".into());
         }
         let call = Call::invite(
@@ -265,25 +418,20 @@ impl Calls {
             media,
             now_ms(),
         );
-        let callee_busy = self.busy.contains_key(&callee_id);
-        self.live.insert(
-            call_id.clone(),
-            Live {
-                call,
-                caller_conn: from.conn_id,
-                callee_conn: None,
-            },
-        );
-        if callee_busy {
-            if let Some(l) = self.live.get_mut(&call_id) {
-                let _ = l.call.busy(now_ms());
-            }
-            self.finish(&call_id).await;
+        let mut live = Live {
+            call,
+            caller_conn: from.conn_id,
+            callee_conn: None,
+        };
+        if self.book.busy(&callee_id).await?.is_some() {
+            let _ = live.call.busy(now_ms());
+            self.finish(live).await;
             return Ok(());
         }
-        self.busy.insert(from.user_id, call_id.clone());
-        self.busy.insert(callee_id, call_id.clone());
-        self.push_state("call.ringing", &call_id);
+        self.book.put(&live, self.ring_timeout).await?;
+        self.book.set_busy(&from.user_id, &call_id).await?;
+        self.book.set_busy(&callee_id, &call_id).await?;
+        self.push_state("call.ringing", &live);
         let tx = self.tx.clone();
         let timeout = self.ring_timeout;
         tokio::spawn(async move {
@@ -299,9 +447,10 @@ impl Calls {
         call_id: &str,
         action: CallAction,
     ) -> Result<(), Refusal> {
-        let live = self
-            .live
-            .get_mut(call_id)
+        let mut live = self
+            .book
+            .get(call_id)
+            .await?
             .filter(|l| l.call.involves(&from.user_id))
             .ok_or_else(|| format!("no call {call_id} of yours"))?;
         let now = now_ms();
@@ -311,11 +460,12 @@ impl Calls {
                     .accept(&from.user_id, now)
                     .map_err(|e| e.to_string())?;
                 live.callee_conn = Some(from.conn_id);
-                self.push_state("call.accepted", call_id);
+                self.book.put(&live, self.ring_timeout).await?;
+                self.push_state("call.accepted", &live);
             }
             CallAction::Signal(signal) => {
                 let in_call = live.socket_of(&from.user_id) == Some(from.conn_id)
-                    && live.call.state == livechat_domain::calls::CallState::Active;
+                    && live.call.state == CallState::Active;
                 if !in_call {
                     return Err("signals go only through the two sockets of an active call".into());
                 }
@@ -338,30 +488,30 @@ impl Calls {
                 live.call
                     .decline(&from.user_id, now)
                     .map_err(|e| e.to_string())?;
-                self.finish(call_id).await;
+                self.finish(live).await;
             }
             CallAction::Cancel => {
                 live.call
                     .cancel(&from.user_id, now)
                     .map_err(|e| e.to_string())?;
-                self.finish(call_id).await;
+                self.finish(live).await;
             }
             CallAction::Hangup { failed } => {
                 live.call
                     .hangup(&from.user_id, failed, now)
                     .map_err(|e| e.to_string())?;
-                self.finish(call_id).await;
+                self.finish(live).await;
             }
         }
         Ok(())
     }
 
-    async fn socket_gone(&mut self, socket: SocketRef) {
-        let Some(call_id) = self.busy.get(&socket.user_id).cloned() else {
-            return;
+    async fn socket_gone(&mut self, socket: SocketRef) -> Result<(), Refusal> {
+        let Some(call_id) = self.book.busy(&socket.user_id).await? else {
+            return Ok(());
         };
-        let Some(live) = self.live.get(&call_id) else {
-            return;
+        let Some(mut live) = self.book.get(&call_id).await? else {
+            return Ok(());
         };
         let in_call = live.socket_of(&socket.user_id) == Some(socket.conn_id);
         let callee_gone = socket.user_id == live.call.callee_id
@@ -371,21 +521,18 @@ impl Calls {
                 .is_online(&socket.user_id)
                 .await
                 .unwrap_or(false);
-        let ended = self.live.get_mut(&call_id).is_some_and(|l| {
-            l.call
-                .socket_gone(&socket.user_id, in_call, callee_gone, now_ms())
-        });
-        if ended {
-            self.finish(&call_id).await;
+        if live
+            .call
+            .socket_gone(&socket.user_id, in_call, callee_gone, now_ms())
+        {
+            self.finish(live).await;
         }
+        Ok(())
     }
 
     /// Tells both parties' sockets the call's state (`call.ringing`,
     /// `call.accepted`, `call.ended`).
-    fn push_state(&self, kind: &'static str, call_id: &str) {
-        let Some(live) = self.live.get(call_id) else {
-            return;
-        };
+    fn push_state(&self, kind: &'static str, live: &Live) {
         let call = &live.call;
         let audience = Audience {
             users: vec![call.caller_id.clone(), call.callee_id.clone()],
@@ -399,15 +546,18 @@ impl Calls {
 
     /// An ended call: both parties are told, it is forgotten, and its
     /// record is stored and pushed like any message.
-    async fn finish(&mut self, call_id: &str) {
-        self.push_state("call.ended", call_id);
-        let Some(live) = self.live.remove(call_id) else {
-            return;
-        };
-        for party in [&live.call.caller_id, &live.call.callee_id] {
-            if self.busy.get(party).map(String::as_str) == Some(call_id) {
-                self.busy.remove(party);
+    async fn finish(&mut self, live: Live) {
+        self.push_state("call.ended", &live);
+        let call_id = live.call.call_id.clone();
+        let forgotten = async {
+            self.book.remove(&call_id).await?;
+            for party in [&live.call.caller_id, &live.call.callee_id] {
+                self.book.clear_busy(party, &call_id).await?;
             }
+            Ok::<(), Refusal>(())
+        };
+        if let Err(e) = forgotten.await {
+            tracing::error!(error = %e, call_id, "cannot forget an ended call");
         }
         if let Err(e) = store_record(&self.state, live.call).await {
             tracing::error!(error = %e, call_id, "cannot store a call record");

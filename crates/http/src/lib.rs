@@ -18,6 +18,7 @@ pub mod settings;
 pub mod spa;
 pub mod state;
 pub mod uploads;
+pub mod user_cache;
 pub mod ws;
 
 pub use app::build;
@@ -25,4 +26,4 @@ pub use error::ApiError;
 /// Re-exported so the server can name JWT algorithms without its own dependency.
 pub use jsonwebtoken::Algorithm;
 pub use settings::{CallSettings, ChatIdentity, HttpSettings, Limits};
-pub use state::AppState;
+pub use state::{AppState, Realtime};

@@ -171,7 +171,11 @@ pub async fn metrics(
         "gauge",
         "Delay of events from other nodes (0: this node is alone).",
     );
-    let _ = writeln!(out, "livechat_broker_lag_seconds 0");
+    let _ = writeln!(
+        out,
+        "livechat_broker_lag_seconds {}",
+        state.broker.lag_seconds()
+    );
     family(
         &mut out,
         "livechat_http_request_duration_seconds",

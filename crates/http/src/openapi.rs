@@ -26,7 +26,7 @@ impl Modify for BearerAuth {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "livechat", description = "Real-time customer-service chat. Every route but /health, /api/config, /api/auth/login and /api/auth/session needs `Authorization: Bearer <token>`. The WebSocket is /ws/{user_id}?token=… (see docs/realtime.md)."),
+    info(title = "livechat", description = "Real-time customer-service chat. Every route but /health, /api/config, /api/auth/login and /api/auth/session needs `Authorization: Bearer <token>`. The WebSocket is /ws/{user_id}?token=…, or with the token as the subprotocol `bearer.<token>` beside `livechat` (see docs/realtime.md)."),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth),
     security(("bearer" = []))

@@ -106,6 +106,9 @@ pub struct HttpSettings {
     pub static_dir: PathBuf,
     /// Origins allowed to call the API from a browser.
     pub cors_origins: Vec<String>,
+    /// Origins whose pages may frame `/chat` (the embeddable widget); they
+    /// may call the API from a browser as well.
+    pub embed_origins: Vec<String>,
     /// HMAC secret of every token.
     pub jwt_secret: String,
     /// HS256, HS384 or HS512.
@@ -134,6 +137,9 @@ pub struct HttpSettings {
     pub metrics_token: String,
     /// Most messages a reconnecting socket is sent; past it, `resync`.
     pub resume_limit: i64,
+    /// How long an authenticated user is trusted from memory before being
+    /// read again (0: read every time).
+    pub user_cache_secs: u64,
 }
 
 impl HttpSettings {
@@ -145,6 +151,7 @@ impl HttpSettings {
             max_file_size: 10 * 1024 * 1024,
             static_dir: PathBuf::from("frontend/dist"),
             cors_origins: vec![],
+            embed_origins: vec![],
             jwt_secret: "test-secret-test-secret-test-secret".into(),
             jwt_algorithm: Algorithm::HS256,
             admin_token_days: 7,
@@ -159,6 +166,7 @@ impl HttpSettings {
             trusted_proxies: crate::client_addr::TrustedProxies::default(),
             metrics_token: String::new(),
             resume_limit: 1000,
+            user_cache_secs: 5,
         }
     }
 

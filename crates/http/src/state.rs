@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use livechat_realtime::{Broker, HubHandle};
+use livechat_realtime::{Broker, Cluster, HubHandle};
 use livechat_store::Db;
 
 use crate::limiter::RateLimiter;
@@ -33,9 +33,12 @@ pub struct AppState {
     pub db: Db,
     /// The in-process hub (presence queries, socket registration).
     pub hub: HubHandle,
-    /// Where events are published; the in-process hub unless a multi-node
-    /// broker is plugged in.
+    /// Where events are published: the hub of a node alone, or the cluster.
     pub broker: Arc<dyn Broker>,
+    /// The cluster this node belongs to, if any.
+    pub cluster: Option<Cluster>,
+    /// The users tokens name, cached for a few seconds.
+    pub users: Arc<crate::user_cache::UserCache>,
     /// Validated settings.
     pub settings: Arc<HttpSettings>,
     /// Rate limiters.
@@ -50,22 +53,53 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
 }
 
+/// How a node reaches sockets: its own hub, and the cluster it is part of
+/// (`None`: the node is alone).
+#[derive(Clone)]
+pub struct Realtime {
+    /// This node's hub.
+    pub hub: HubHandle,
+    /// The cluster, when `REDIS_URL` joins this node to others.
+    pub cluster: Option<Cluster>,
+}
+
 impl AppState {
-    /// Builds the state around a database and a running hub, and starts
-    /// the calls task (so it must run inside the tokio runtime).
-    pub fn new(db: Db, hub: HubHandle, settings: HttpSettings) -> Self {
+    /// Builds the state around a database and a running hub (and cluster),
+    /// and starts the calls task (so it must run inside the tokio runtime).
+    pub fn new(db: Db, realtime: Realtime, settings: HttpSettings) -> Self {
+        let Realtime { hub, cluster } = realtime;
         let l = &settings.limits;
+        let counters = cluster.as_ref().map(Cluster::counters);
         let login_window = Duration::from_secs(l.login_window_secs);
+        let minute = Duration::from_secs(60);
         let limiters = Limiters {
-            login_user: RateLimiter::new(l.login_failures_per_username, login_window),
-            login_ip: RateLimiter::new(l.login_failures_per_ip, login_window),
-            sends: RateLimiter::new(l.sends_per_minute, Duration::from_secs(60)),
-            uploads: RateLimiter::new(l.uploads_per_minute, Duration::from_secs(60)),
+            login_user: RateLimiter::new("login_user", l.login_failures_per_username, login_window)
+                .shared(counters.clone()),
+            login_ip: RateLimiter::new("login_ip", l.login_failures_per_ip, login_window)
+                .shared(counters.clone()),
+            sends: RateLimiter::new("sends", l.sends_per_minute, minute).shared(counters.clone()),
+            uploads: RateLimiter::new("uploads", l.uploads_per_minute, minute).shared(counters),
+        };
+        let users = Arc::new(crate::user_cache::UserCache::new(Duration::from_secs(
+            settings.user_cache_secs,
+        )));
+        let broker: Arc<dyn Broker> = match &cluster {
+            Some(cluster) => {
+                let cache = users.clone();
+                cluster.on_user_changed(Arc::new(move |user| match user {
+                    Some(id) => cache.invalidate(id),
+                    None => cache.flush(),
+                }));
+                Arc::new(cluster.clone())
+            }
+            None => Arc::new(hub.clone()),
         };
         let (calls, inbox) = crate::calls::channel();
         let state = Self {
             db,
-            broker: Arc::new(hub.clone()),
+            broker,
+            cluster,
+            users,
             hub,
             settings: Arc::new(settings),
             limiters: Arc::new(limiters),
@@ -76,5 +110,11 @@ impl AppState {
         };
         tokio::spawn(crate::calls::run(state.clone(), calls, inbox));
         state
+    }
+
+    /// An admin changed user `id`: cached copies go, here and on every node.
+    pub fn user_changed(&self, id: &str) {
+        self.users.invalidate(id);
+        self.broker.user_changed(id);
     }
 }

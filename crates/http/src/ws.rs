@@ -1,5 +1,7 @@
 //! `/ws/{user_id}?token=…`: one task per socket, racing the client's frames,
-//! the socket's outbound queue and a heartbeat.
+//! the socket's outbound queue and a heartbeat. The token may instead come
+//! as a subprotocol, `Sec-WebSocket-Protocol: livechat, bearer.<token>`,
+//! which keeps it out of URLs that browsers and proxies log.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -33,6 +35,30 @@ pub struct WsQuery {
     pub since: Option<i64>,
 }
 
+/// The subprotocol the server speaks; a client that offers it is answered with it.
+pub const PROTOCOL: &str = "livechat";
+/// Prefix of the subprotocol that carries the token.
+const BEARER_PROTOCOL: &str = "bearer.";
+
+/// The subprotocols the client offered, in order (every header line, comma-separated).
+fn offered_protocols(req: &HttpRequest) -> Vec<String> {
+    req.headers()
+        .get_all(actix_web::http::header::SEC_WEBSOCKET_PROTOCOL)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// The token a client offered as a `bearer.<token>` subprotocol.
+fn protocol_token(offered: &[String]) -> Option<String> {
+    offered
+        .iter()
+        .find_map(|p| p.strip_prefix(BEARER_PROTOCOL))
+        .map(str::to_string)
+}
+
 fn close_reason(code: u16, reason: &str) -> CloseReason {
     CloseReason {
         code: CloseCode::from(code),
@@ -50,13 +76,25 @@ pub async fn socket(
     user_id: web::Path<String>,
     query: web::Query<WsQuery>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (response, session, stream) = actix_ws::handle(&req, body)?;
+    let (mut response, session, stream) = actix_ws::handle(&req, body)?;
+    let offered = offered_protocols(&req);
+    if offered.iter().any(|p| p == PROTOCOL) {
+        // A browser that offered protocols fails a handshake that picks none.
+        response.headers_mut().insert(
+            actix_web::http::header::SEC_WEBSOCKET_PROTOCOL,
+            actix_web::http::header::HeaderValue::from_static(PROTOCOL),
+        );
+    }
     let user_id = user_id.into_inner();
     let WsQuery {
         token,
         after_id,
         since,
     } = query.into_inner();
+    // `?token=` first (the documented form), else the subprotocol.
+    let token = token
+        .filter(|t| !t.is_empty())
+        .or_else(|| protocol_token(&offered));
     // Every line the socket logs names its user (never its token).
     let span = tracing::info_span!("socket", user = %user_id);
     actix_web::rt::spawn(

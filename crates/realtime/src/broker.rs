@@ -7,14 +7,14 @@ use crate::Audience;
 
 /// Delivers events to the sockets of an audience, wherever they are.
 ///
-/// HTTP handlers publish through this trait (as `Arc<dyn Broker>` or a
-/// generic) instead of calling the hub directly. Today the only
-/// implementation is [`HubHandle`], the in-process hub: every socket lives in
-/// this process. To run several server nodes, a broker that relays these
-/// calls over a shared bus (Redis pub/sub, NATS, Postgres
-/// `LISTEN/NOTIFY`) to every node's local hub can implement it, without
-/// touching a handler. Presence across nodes would then also need a shared
-/// registry, which is why presence queries stay on [`HubHandle`].
+/// HTTP handlers publish through this trait (as `Arc<dyn Broker>`) instead
+/// of calling the hub directly. Two implementations exist: [`HubHandle`],
+/// the in-process hub of a node alone, and [`Cluster`], which applies each
+/// call to the local hub and relays it over Redis to every other node's hub.
+/// Presence queries stay on [`HubHandle`]: in a cluster its answers already
+/// count the other nodes' users.
+///
+/// [`Cluster`]: crate::cluster::Cluster
 ///
 /// All calls are fire-and-forget: they never block and never fail
 /// from the caller's point of view (delivery is best effort; clients catch
@@ -35,6 +35,19 @@ pub trait Broker: Send + Sync + 'static {
     /// Closes every socket of `user_id` with `code` and `reason` (4403 when
     /// an admin disables the user) and marks him offline.
     fn close_user(&self, user_id: &str, code: u16, reason: &str);
+    /// Tells the other nodes that `user_id` changed (an admin disabled or
+    /// edited him), so that they drop cached copies. The caller drops its
+    /// own node's copy itself. Nothing to do for a node alone.
+    fn user_changed(&self, _user_id: &str) {}
+    /// Whether event delivery works (`/ready`): always for a node alone;
+    /// for a cluster, while Redis answers.
+    fn is_ready(&self) -> bool {
+        true
+    }
+    /// How late, in seconds, events from other nodes arrive (0 alone).
+    fn lag_seconds(&self) -> f64 {
+        0.0
+    }
 }
 
 impl Broker for HubHandle {

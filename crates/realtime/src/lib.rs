@@ -50,6 +50,7 @@
 //! ```
 
 pub mod broker;
+pub mod cluster;
 pub mod frames;
 pub mod hub;
 pub mod typing;
@@ -57,13 +58,14 @@ pub mod typing;
 use std::time::Duration;
 
 pub use broker::Broker;
+pub use cluster::{Cluster, ClusterConfig, ClusterError, UserListener};
 pub use frames::{
     error_frame, online_users_frame, read_frame, status_frame, typing_frame, ClientFrame, Presence,
     PONG_FRAME,
 };
 pub use hub::{
-    spawn_hub, Connection, HubConfig, HubError, HubHandle, HubStats, Outbound, OVERFLOW_REASON,
-    SHUTDOWN_REASON,
+    spawn_hub, spawn_hub_reporting, Connection, HubConfig, HubError, HubHandle, HubStats,
+    LocalPresence, Outbound, OVERFLOW_REASON, SHUTDOWN_REASON,
 };
 pub use livechat_domain::events::Audience;
 pub use typing::{FrameBudget, TypingLimiter, TypingVerdict};

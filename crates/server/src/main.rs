@@ -39,7 +39,7 @@ async fn main() -> std::process::ExitCode {
         settings.log.sql,
         settings.log.format == "json",
     );
-    let app = match Application::build(&settings) {
+    let app = match Application::build(&settings).await {
         Ok(app) => app,
         Err(e) => {
             tracing::error!("cannot start: {e}");

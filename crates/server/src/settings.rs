@@ -25,6 +25,10 @@ pub struct ServerSection {
     pub port: u16,
     pub base_url: String,
     pub cors_origins: String,
+    /// Comma-separated origins (`https://shop.example.com`) whose pages may
+    /// frame `/chat` (the widget) and call the API; empty: none.
+    #[serde(default)]
+    pub embed_origins: String,
     pub static_dir: PathBuf,
     pub workers: usize,
     /// Comma-separated addresses or networks of the proxies in front.
@@ -65,6 +69,14 @@ pub struct MessagesSection {
 pub struct RealtimeSection {
     /// Most messages a reconnecting socket is sent before `resync`.
     pub resume_limit: i64,
+    /// `redis://…` joins this node to the others on that Redis; empty: alone.
+    pub redis_url: String,
+    /// Prefix of the cluster's keys and channel in Redis.
+    pub redis_prefix: String,
+    /// A node silent for this long is taken for dead, its users offline.
+    pub node_ttl_secs: u64,
+    /// How long an authenticated user is trusted from memory.
+    pub user_cache_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -112,13 +124,15 @@ pub struct Settings {
 }
 
 /// The seed's variable names and the keys they set.
-const SEED_VARIABLES: [(&str, &str); 19] = [
+const SEED_VARIABLES: [(&str, &str); 20] = [
     ("HOST", "server.host"),
     ("PORT", "server.port"),
     ("BASE_URL", "server.base_url"),
     ("CORS_ORIGINS", "server.cors_origins"),
+    ("EMBED_ORIGINS", "server.embed_origins"),
     ("TRUSTED_PROXIES", "server.trusted_proxies"),
     ("DATABASE_URL", "database.url"),
+    ("REDIS_URL", "realtime.redis_url"),
     ("MEDIA_DIR", "media.dir"),
     ("MAX_FILE_SIZE", "media.max_file_size"),
     ("JWT_SECRET_KEY", "auth.jwt_secret"),
@@ -200,6 +214,7 @@ impl Settings {
                 ),
             );
         }
+        self.embed_origins()?;
         if self.database.pool_size == 0 || self.database.pool_size > 64 {
             return bad("database.pool_size", "must be between 1 and 64".into());
         }
@@ -235,6 +250,35 @@ impl Settings {
             return bad(
                 "log.format",
                 format!("`{}`: expected text or json", self.log.format),
+            );
+        }
+        let redis_url = self.realtime.redis_url.trim();
+        if !(redis_url.is_empty()
+            || redis_url.starts_with("redis://")
+            || redis_url.starts_with("rediss://"))
+        {
+            return bad(
+                "realtime.redis_url",
+                "expected redis://host:port (or rediss://), or empty for a node alone".into(),
+            );
+        }
+        let prefix = &self.realtime.redis_prefix;
+        if prefix.is_empty() || prefix.len() > 64 || prefix.chars().any(|c| c.is_whitespace()) {
+            return bad(
+                "realtime.redis_prefix",
+                "expected 1 to 64 characters without spaces".into(),
+            );
+        }
+        if !(2..=3600).contains(&self.realtime.node_ttl_secs) {
+            return bad(
+                "realtime.node_ttl_secs",
+                "must be between 2 and 3600 seconds".into(),
+            );
+        }
+        if self.realtime.user_cache_secs > 60 {
+            return bad(
+                "realtime.user_cache_secs",
+                "must be at most 60 seconds".into(),
             );
         }
         if !(1..=100_000).contains(&self.realtime.resume_limit) {
@@ -315,6 +359,36 @@ impl Settings {
         })
     }
 
+    /// The origins allowed to embed the chat, each checked to be an origin:
+    /// `http(s)://host[:port]`, nothing after it.
+    pub fn embed_origins(&self) -> Result<Vec<String>, SettingsError> {
+        self.server
+            .embed_origins
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|origin| {
+                let rest = origin
+                    .strip_prefix("https://")
+                    .or_else(|| origin.strip_prefix("http://"));
+                let valid = rest.is_some_and(|host| {
+                    !host.is_empty()
+                        && host.chars().all(|c| {
+                            c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')
+                        })
+                });
+                if valid {
+                    Ok(origin.to_ascii_lowercase())
+                } else {
+                    Err(SettingsError(format!(
+                        "server.embed_origins: `{origin}` is not an origin; expected \
+                         http(s)://host[:port] with no path, e.g. https://shop.example.com"
+                    )))
+                }
+            })
+            .collect()
+    }
+
     /// What the HTTP layer needs.
     pub fn http(&self) -> Result<HttpSettings, SettingsError> {
         Ok(HttpSettings {
@@ -330,6 +404,7 @@ impl Settings {
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
                 .collect(),
+            embed_origins: self.embed_origins()?,
             jwt_secret: self.auth.jwt_secret.clone(),
             jwt_algorithm: self.jwt_algorithm()?,
             admin_token_days: self.auth.admin_token_days,
@@ -343,6 +418,7 @@ impl Settings {
             calls: self.calls.clone(),
             metrics_token: self.metrics.token.clone(),
             resume_limit: self.realtime.resume_limit,
+            user_cache_secs: self.realtime.user_cache_secs,
             trusted_proxies: livechat_http::client_addr::TrustedProxies::parse(
                 &self.server.trusted_proxies,
             )
@@ -414,6 +490,40 @@ mod tests {
             err.to_string().contains("auth.chat_signing_secret"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn embed_origins_are_a_checked_list() {
+        let s = Settings::load_from(&dir(), &vars(&[])).unwrap();
+        assert!(
+            s.http().unwrap().embed_origins.is_empty(),
+            "none by default"
+        );
+        let s = Settings::load_from(
+            &dir(),
+            &vars(&[(
+                "EMBED_ORIGINS",
+                " https://Shop.example.com , http://127.0.0.1:3000,",
+            )]),
+        )
+        .unwrap();
+        assert_eq!(
+            s.http().unwrap().embed_origins,
+            ["https://shop.example.com", "http://127.0.0.1:3000"]
+        );
+        for bad in [
+            "shop.example.com",
+            "https://shop.example.com/",
+            "https://a.com/x",
+            "ftp://a.com",
+            "https://",
+        ] {
+            let err = Settings::load_from(&dir(), &vars(&[("EMBED_ORIGINS", bad)])).unwrap_err();
+            assert!(
+                err.to_string().contains("server.embed_origins"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::HttpServer;
-use livechat_http::AppState;
-use livechat_realtime::{spawn_hub, HubConfig, HubHandle};
+use livechat_http::{AppState, Realtime};
+use livechat_realtime::{spawn_hub, Cluster, ClusterConfig, HubConfig, HubHandle};
 use livechat_store::Db;
 
 use crate::settings::{Settings, SettingsError};
@@ -26,6 +26,8 @@ pub enum StartupError {
         addr: String,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Cluster(#[from] livechat_realtime::ClusterError),
     #[error("cannot create the media folder {path}: {source}")]
     Media {
         path: String,
@@ -38,6 +40,7 @@ pub struct Application {
     port: u16,
     server: Server,
     hub: HubHandle,
+    cluster: Option<Cluster>,
     db: Db,
     draining: Arc<AtomicBool>,
     drain: Duration,
@@ -52,8 +55,9 @@ pub fn open_db(settings: &Settings) -> Result<Db, StartupError> {
 }
 
 impl Application {
-    /// Builds everything; must run inside the actix/tokio runtime.
-    pub fn build(settings: &Settings) -> Result<Self, StartupError> {
+    /// Builds everything (and joins the cluster when `REDIS_URL` is set);
+    /// must run inside the actix/tokio runtime.
+    pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
         let http = settings.http()?;
         std::fs::create_dir_all(&http.media_dir).map_err(|source| StartupError::Media {
             path: http.media_dir.display().to_string(),
@@ -67,8 +71,9 @@ impl Application {
         tokio::task::spawn_blocking(move || {
             livechat_http::uploads::sweep_stale_temp_files(&media_dir)
         });
-        let hub = spawn_hub(HubConfig::default());
-        let state = AppState::new(db.clone(), hub.clone(), http);
+        let realtime = join_realtime(settings).await?;
+        let (hub, cluster) = (realtime.hub.clone(), realtime.cluster.clone());
+        let state = AppState::new(db.clone(), realtime, http);
         let draining = state.draining.clone();
         let drain = Duration::from_secs(settings.server.drain_secs);
         let addr = format!("{}:{}", settings.server.host, settings.server.port);
@@ -109,6 +114,7 @@ impl Application {
             port,
             server,
             hub,
+            cluster,
             db,
             draining,
             drain,
@@ -135,6 +141,7 @@ impl Application {
         Stopper {
             server: self.server.handle(),
             hub: self.hub.clone(),
+            cluster: self.cluster.clone(),
             draining: self.draining.clone(),
             drain: self.drain,
         }
@@ -151,6 +158,7 @@ impl Application {
 pub struct Stopper {
     server: ServerHandle,
     hub: HubHandle,
+    cluster: Option<Cluster>,
     draining: Arc<AtomicBool>,
     drain: Duration,
 }
@@ -166,11 +174,36 @@ impl Stopper {
             tracing::info!(secs = self.drain.as_secs(), "draining before closing");
             tokio::time::sleep(self.drain).await;
         }
+        if let Some(cluster) = &self.cluster {
+            cluster.leave().await;
+        }
         if let Err(e) = self.hub.shutdown().await {
             tracing::warn!(error = %e, "hub already stopped");
         }
         self.server.stop(true).await;
     }
+}
+
+/// The hub alone, or the hub joined to the cluster on `REDIS_URL`.
+async fn join_realtime(settings: &Settings) -> Result<Realtime, StartupError> {
+    let redis_url = settings.realtime.redis_url.trim();
+    if redis_url.is_empty() {
+        return Ok(Realtime {
+            hub: spawn_hub(HubConfig::default()),
+            cluster: None,
+        });
+    }
+    let (cluster, hub) = Cluster::start(ClusterConfig {
+        redis_url: redis_url.to_owned(),
+        prefix: settings.realtime.redis_prefix.clone(),
+        node_ttl: Duration::from_secs(settings.realtime.node_ttl_secs),
+        hub: HubConfig::default(),
+    })
+    .await?;
+    Ok(Realtime {
+        hub,
+        cluster: Some(cluster),
+    })
 }
 
 /// Resolves on SIGINT or SIGTERM.

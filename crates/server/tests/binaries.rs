@@ -1,5 +1,6 @@
 //! The shipped binaries as a person runs them: `create-admin`,
-//! `change-password` and `livechat-server` (start-up checks, logs).
+//! `change-password`, `backup`, `migrate-data` and `livechat-server`
+//! (start-up checks, logs).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Read};
@@ -43,6 +44,7 @@ const CREATE_ADMIN: &str = env!("CARGO_BIN_EXE_create-admin");
 const CHANGE_PASSWORD: &str = env!("CARGO_BIN_EXE_change-password");
 const SERVER: &str = env!("CARGO_BIN_EXE_livechat-server");
 const BACKUP: &str = env!("CARGO_BIN_EXE_backup");
+const MIGRATE_DATA: &str = env!("CARGO_BIN_EXE_migrate-data");
 
 #[test]
 fn create_admin_and_change_password_say_what_went_wrong() {
@@ -382,4 +384,272 @@ fn backup_copies_a_live_database() {
     assert!(out.contains("never overwrites"), "{out}");
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+/// `migrate-data` names what is wrong with its arguments and exits with
+/// the code for it, before touching any database.
+#[test]
+fn migrate_data_says_what_is_wrong_with_its_arguments() {
+    let env = Env::new();
+    let db = env.dir.path().join("cli.db");
+    let db = db.to_str().unwrap();
+    // Never reached: everything before it is refused first.
+    let pg = "postgres://nobody@127.0.0.1:1/none";
+    let cases: &[(&[&str], i32, &str)] = &[
+        (&[], 2, "--from is missing"),
+        (&["--from", db], 2, "--to is missing"),
+        (&["--from"], 2, "--from needs a value"),
+        (
+            &["--from", db, "--to", pg, "--force"],
+            2,
+            "unknown argument `--force`",
+        ),
+        (
+            &["--from", db, "--to", pg, "--batch-size", "0"],
+            2,
+            "--batch-size must be a number of at least 1",
+        ),
+        (
+            &["--from", "postgres://u@h/db", "--to", pg],
+            2,
+            "--from must be a SQLite database",
+        ),
+        (&["--from=mysql://h/db", "--to", pg], 2, "not `mysql://…`"),
+        (
+            &["--from", db, "--to", "sqlite://other.db"],
+            2,
+            "--to must be a PostgreSQL database",
+        ),
+        (
+            &["--from", db, "--to", pg],
+            3,
+            "there is no SQLite database at",
+        ),
+        (
+            &["--from", "sqlite:///no/such.db", "--to", pg],
+            3,
+            "sqlite:////var/lib/x.db",
+        ),
+    ];
+    for (args, code, says) in cases {
+        let (got, out) = env.run(MIGRATE_DATA, args);
+        assert_eq!(got, *code, "{args:?}: {out}");
+        assert!(out.contains(says), "{args:?}: {out}");
+    }
+    assert!(
+        !env.dir.path().join("cli.db").exists(),
+        "no source was created"
+    );
+    let (code, out) = env.run(MIGRATE_DATA, &["--help"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("usage: migrate-data --from sqlite://PATH --to postgres://"),
+        "{out}"
+    );
+}
+
+/// The row in `migrate-data`'s summary for `table`: rows and max id.
+fn summary_row(out: &str, table: &str) -> (i64, Option<i64>) {
+    let line = out
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(table))
+        .unwrap_or_else(|| panic!("no {table} row: {out}"));
+    let cells: Vec<&str> = line.split_whitespace().collect();
+    (cells[1].parse().unwrap(), cells[2].parse().ok())
+}
+
+/// The way from SQLite to PostgreSQL as the deployment guide tells it: a
+/// running server's database is copied (a consistent snapshot while it
+/// goes on writing), the server is started on PostgreSQL and answers the
+/// same history, new messages get fresh ids, and a second copy into the
+/// filled database is refused.
+#[test]
+fn migrate_data_moves_a_live_installation_to_postgres() {
+    if livechat_store::testing::skip_postgres() {
+        eprintln!("skipped: LIVECHAT_SKIP_POSTGRES=1");
+        return;
+    }
+    let target =
+        livechat_store::testing::TempPgDatabase::create().unwrap_or_else(|e| panic!("{e}"));
+    let env = Env::new();
+    let (mut child, port, _stdout) = start(&env);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let session = move |client: reqwest::Client, base: String| async move {
+        let session: serde_json::Value = client
+            .post(format!("{base}/api/auth/session"))
+            .json(&serde_json::json!({"user_id": "b1"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        session["access_token"].as_str().unwrap().to_string()
+    };
+    let token = rt.block_on(session(client.clone(), base.clone()));
+    let conv = rt.block_on(async {
+        let conv: serde_json::Value = client
+            .post(format!("{base}/api/conversations/"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"target_id": "m1"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        conv["id"].as_i64().unwrap()
+    });
+    let say = move |client: reqwest::Client, base: String, token: String, text: String| async move {
+        let res = client
+            .post(format!("{base}/api/messages/"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"conversation_id": conv, "message_type": "text", "content": text}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        let body: serde_json::Value = res.json().await.unwrap();
+        body["id"].as_i64().unwrap()
+    };
+    rt.block_on(async {
+        for i in 0..20 {
+            say(
+                client.clone(),
+                base.clone(),
+                token.clone(),
+                format!("迁移前 {i}"),
+            )
+            .await;
+        }
+    });
+    // Writes go on while the copy is made.
+    let writer = std::thread::spawn({
+        let (base, token) = (base.clone(), token.clone());
+        move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                for i in 0..20 {
+                    say(
+                        reqwest::Client::new(),
+                        base.clone(),
+                        token.clone(),
+                        format!("迁移中 {i}"),
+                    )
+                    .await;
+                }
+            });
+        }
+    });
+    let source = format!("sqlite:///{}", env.dir.path().join("cli.db").display());
+    let (code, out) = env.run(
+        MIGRATE_DATA,
+        &["--from", &source, "--to", target.url(), "--batch-size", "7"],
+    );
+    writer.join().unwrap();
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("rows, ids and checksums match the source"),
+        "{out}"
+    );
+    assert!(out.contains("messages: "), "progress per table: {out}");
+    let (copied, max_id) = summary_row(&out, "messages");
+    assert!(
+        (20..=40).contains(&copied),
+        "a snapshot of a live database: {out}"
+    );
+    assert_eq!(summary_row(&out, "users").0, 12, "{out}");
+    assert_eq!(summary_row(&out, "conversations"), (1, Some(conv)), "{out}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // What SQLite holds now: the copy is exactly its first messages.
+    let lite =
+        livechat_store::Db::open(env.dir.path().join("cli.db").to_str().unwrap(), 1).unwrap();
+    let history = |db: &livechat_store::Db| {
+        db.read_blocking(move |c| {
+            let page = livechat_domain::paging::Page::new(None, Some(100), 100).unwrap();
+            livechat_store::messages::history(
+                c,
+                conv,
+                livechat_store::messages::HistoryQuery {
+                    order: livechat_domain::paging::Order::Asc,
+                    before_id: None,
+                    after_id: None,
+                    visible_after: 0,
+                    page,
+                },
+            )
+        })
+        .unwrap()
+        .1
+    };
+    let all = history(&lite);
+    assert_eq!(all.len(), 40);
+    let copied_rows = history(&livechat_store::Db::open(target.url(), 1).unwrap());
+    assert_eq!(
+        copied_rows,
+        all[..copied as usize].to_vec(),
+        "a consistent snapshot"
+    );
+    assert_eq!(copied_rows.last().map(|m| m.id), max_id);
+
+    // The server on PostgreSQL answers the same and goes on from there.
+    let (mut child, port, _stdout) = start_with(&env, &[("DATABASE_URL", target.url())]);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    rt.block_on(async {
+        let token = session(client.clone(), base.clone()).await;
+        let page: serde_json::Value = client
+            .get(format!(
+                "{base}/api/conversations/{conv}/messages?order=asc&page_size=100"
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(page["count"], copied, "{page}");
+        let served: Vec<(i64, String)> = page["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["id"].as_i64().unwrap(),
+                    m["content"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let stored: Vec<(i64, String)> = copied_rows
+            .iter()
+            .map(|m| (m.id, m.content.clone()))
+            .collect();
+        assert_eq!(served, stored);
+        let fresh = say(client.clone(), base.clone(), token, "迁移后".into()).await;
+        assert_eq!(
+            Some(fresh),
+            max_id.map(|m| m + 1),
+            "a fresh id after the copied ones"
+        );
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let (code, out) = env.run(MIGRATE_DATA, &["--from", &source, "--to", target.url()]);
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.contains("the target database is not empty") && out.contains("createdb"),
+        "{out}"
+    );
 }

@@ -506,3 +506,68 @@ async fn graceful_shutdown_sends_every_socket_a_close_frame() {
     assert_eq!(a.closed().await.code, 1001);
     assert_eq!(b.closed().await.code, 1001);
 }
+
+/// Opens `/ws/{user_id}` (no query) offering `protocols` in
+/// `Sec-WebSocket-Protocol`; answers the socket and the protocol the
+/// server picked.
+async fn ws_with_protocols(
+    app: &TestApp,
+    user_id: &str,
+    protocols: &str,
+) -> (WsClient, Option<String>) {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = format!("ws://127.0.0.1:{}/ws/{user_id}", app.port)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("Sec-WebSocket-Protocol", protocols.parse().unwrap());
+    let (stream, response) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let picked = response
+        .headers()
+        .get("Sec-WebSocket-Protocol")
+        .map(|v| v.to_str().unwrap().to_string());
+    (WsClient { stream }, picked)
+}
+
+#[actix_web::test]
+async fn the_token_may_come_as_a_subprotocol_and_the_server_answers_livechat() {
+    let app = spawn_app().await;
+    let (b1, m1) = (app.token("b1").await, app.token("m1").await);
+    let conv = app.open(&b1, "m1").await;
+    let (mut m1_ws, picked) =
+        ws_with_protocols(&app, "m1", &format!("livechat, bearer.{m1}")).await;
+    assert_eq!(picked.as_deref(), Some("livechat"));
+    m1_ws.next_of_type("online_users").await;
+    assert!(app.hub.is_online("m1").await.unwrap());
+    let sent = app.say(&b1, conv, "协议里的令牌").await;
+    let pushed = m1_ws.next_of_type("message").await;
+    assert_eq!(pushed["message"], sent);
+
+    // The query form still works, and a client that offered no protocol gets none.
+    let url = format!("ws://127.0.0.1:{}/ws/b1?token={b1}", app.port);
+    let (stream, response) = tokio_tungstenite::connect_async(url).await.unwrap();
+    assert!(response.headers().get("Sec-WebSocket-Protocol").is_none());
+    let mut b1_ws = WsClient { stream };
+    b1_ws.next_of_type("online_users").await;
+}
+
+#[actix_web::test]
+async fn a_bad_or_foreign_subprotocol_token_closes_with_4401_or_4403() {
+    let app = spawn_app().await;
+    let b1 = app.token("b1").await;
+    for offered in [
+        "livechat",
+        "livechat, bearer.",
+        "livechat, bearer.forged.token.value",
+    ] {
+        let (mut ws, picked) = ws_with_protocols(&app, "b1", offered).await;
+        assert_eq!(picked.as_deref(), Some("livechat"), "{offered}");
+        let closed = ws.closed().await;
+        assert_eq!(closed.code, 4401, "{offered}: {closed:?}");
+    }
+    let (mut other, _) = ws_with_protocols(&app, "b2", &format!("livechat, bearer.{b1}")).await;
+    let closed = other.closed().await;
+    assert_eq!(closed.code, 4403, "{closed:?}");
+    assert!(!app.hub.is_online("b1").await.unwrap());
+    assert!(!app.hub.is_online("b2").await.unwrap());
+}

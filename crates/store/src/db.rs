@@ -425,7 +425,7 @@ impl Db {
 /// Runs pending migrations: on PostgreSQL under a session-level advisory
 /// lock, so that nodes starting together wait for each other and the
 /// migrations run once.
-fn migrate(conn: &mut Conn) -> Result<(), StoreError> {
+pub(crate) fn migrate(conn: &mut Conn) -> Result<(), StoreError> {
     fn failed(e: Box<dyn std::error::Error + Send + Sync>) -> StoreError {
         StoreError::Setup(format!("migrations failed: {e}"))
     }

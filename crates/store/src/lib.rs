@@ -50,6 +50,7 @@ pub mod quick_replies;
 pub mod schema;
 pub mod stats;
 pub mod testing;
+pub mod transfer;
 pub mod uploads;
 pub mod users;
 

@@ -67,8 +67,8 @@ export const adminApi = {
   stats: (params) => data(client.get('/admin/stats', { params: cleanParams(params) })),
 }
 
-/** The admin's WebSocket URL on the current origin. */
-export function wsUrl(userId, token, loc = window.location) {
+/** The admin's WebSocket URL on the current origin (the token goes in the handshake's protocols). */
+export function wsUrl(userId, loc = window.location) {
   const proto = loc.protocol === 'https:' ? 'wss:' : 'ws:'
-  return `${proto}//${loc.host}/ws/${encodeURIComponent(userId)}?token=${encodeURIComponent(token)}`
+  return `${proto}//${loc.host}/ws/${encodeURIComponent(userId)}`
 }

@@ -1,4 +1,4 @@
-import { createI18n } from 'vue-i18n'
+import { createI18n } from './translate'
 import zhCommon from './zh/common'
 import enCommon from './en/common'
 
@@ -11,23 +11,7 @@ export function initialLocale() {
   return saved === 'en' ? 'en' : 'zh'
 }
 
-/**
- * Compiles a message: the app's texts only use `{name}` (and `{0}`)
- * placeholders, so this replaces vue-i18n's full compiler, which the build
- * leaves out (`__INTLIFY_DROP_MESSAGE_COMPILER__`).
- */
-export function compileMessage(message) {
-  if (typeof message !== 'string') return () => message
-  const parts = message.split(/\{\s*(\w+)\s*\}/)
-  const fn = (ctx) =>
-    ctx.normalize(parts.map((p, i) => (i % 2 ? ctx.interpolate(/^\d+$/.test(p) ? ctx.list(Number(p)) : ctx.named(p)) : p)))
-  fn.source = message
-  return fn
-}
-
 const i18n = createI18n({
-  legacy: false,
-  messageCompiler: compileMessage,
   locale: initialLocale(),
   fallbackLocale: 'zh',
   // The chat's and the console's texts come with their pages:

@@ -1,7 +1,11 @@
-// Catch-up after a (re)connect (docs/realtime.md): the socket is open
-// first, then the conversation list is fetched again, then every held
-// conversation's messages after the highest id held at the moment the
-// socket opened, page by page. Merging by id keeps each message once.
+// Catch-up after a (re)connect (docs/realtime.md). A socket that resumed
+// (after_id and since, see connector.js) has the missed messages and
+// recalls replayed through the event table, so only the conversation list
+// is fetched again, once. Otherwise (the first connect, nothing held, or
+// the server answered `resync`): the socket is open first, then the list is
+// fetched again, then every held conversation's messages after the highest
+// id held at the moment the socket opened, page by page. Merging by id
+// keeps each message once.
 import { highestId } from './reducers'
 
 export const CATCH_UP_PAGE = 100
@@ -50,4 +54,19 @@ export async function catchUp({ cursors, reloadList, fetchPage, merge, pageSize 
     const msgs = await fetchAllAfter((cursor, size) => fetchPage(id, cursor, size), after, pageSize)
     if (msgs.length) merge(id, msgs)
   }
+}
+
+/**
+ * What a client does each time its socket opens (call it from the
+ * connector's `catchUp` hook, where `cursors` are taken before any frame of
+ * the socket is handled): after a resumed open, waits for the replay and
+ * runs `afterResume()` (the list, once), or `fullCatchUp(cursors)` if the
+ * server asked to resync; after any other open, `fullCatchUp(cursors)`.
+ * Rejects if the link drops before the replay is over (the next open
+ * resumes again).
+ */
+export async function onSocketOpen(conn, { resumed = false, cursors, fullCatchUp, afterResume }) {
+  if (!resumed) return fullCatchUp(cursors)
+  const outcome = await conn.replayed()
+  return outcome === 'resync' ? fullCatchUp(cursors) : afterResume()
 }

@@ -8,9 +8,18 @@
 //
 // - Close codes 4401 (bad or expired token) and 4403 (wrong or disabled
 //   user) are fatal: no retry; `onFatal(code)` decides what to do.
-// - `catchUp(reconnected)` runs each time a socket opens, synchronously and
-//   before any frame of that socket is dispatched, so a client can take its
-//   cursors there before a push can move them.
+// - `catchUp(reconnected, connector, {resumed})` runs each time a socket
+//   opens, synchronously and before any frame of that socket is dispatched,
+//   so a client can take its cursors there before a push can move them.
+// - Resume: with `resumeFrom()` (the highest message id the client holds),
+//   a link that goes down notes that id and the time of the last frame
+//   received, and the next socket asks with `after_id` and `since` for what
+//   it missed. `resumed` is then true, and `replayed()` tells when the
+//   server has sent it all ('replayed') or asked for a full catch-up
+//   ('resync'). The cursor is taken when the link goes down, so a history
+//   fetched while it is down cannot move it past messages never received.
+// - `protocols()` are offered in the handshake (the token travels there,
+//   never in the URL, so no browser log shows it).
 // - A heartbeat ping every `pingInterval`; a link that shows no traffic for
 //   `pongTimeout` after one is closed and retried. The server answers a
 //   ping behind every event published before it, so `barrier()` (a ping
@@ -18,6 +27,11 @@
 import { createBackoff } from './backoff'
 
 export const FATAL_CODES = [4401, 4403]
+
+/** What a client offers in the handshake: the app's protocol, and its token as a second one. */
+export function socketProtocols(token) {
+  return ['livechat', `bearer.${token}`]
+}
 
 /** A server frame as an object with a `type`, or null for anything else. */
 export function parseFrame(data) {
@@ -40,6 +54,8 @@ export function dispatch(events, evt) {
 export class RealtimeConnector {
   constructor({
     url,
+    protocols = null,
+    resumeFrom = null,
     events = {},
     catchUp = () => {},
     onState = () => {},
@@ -52,6 +68,8 @@ export class RealtimeConnector {
     pongTimeout = 10000,
   }) {
     this.url = url
+    this.protocols = protocols
+    this.resumeFrom = resumeFrom
     this.events = events
     this.catchUp = catchUp
     this.onStateCb = onState
@@ -70,6 +88,10 @@ export class RealtimeConnector {
     this.pings = [] // one entry per ping awaiting its pong: a barrier's callbacks, or null
     this.nextRetryAt = 0
     this.opens = 0
+    this.live = false // the current socket has opened and not gone down yet
+    this.lastFrameAt = 0
+    this.resumeCursor = null // { afterId, since } for the next socket
+    this.resyncAsked = false
   }
 
   setState(s) {
@@ -89,12 +111,23 @@ export class RealtimeConnector {
     this.connect()
   }
 
+  /** The URL of the next socket: the base one, with the resume cursor if any. */
+  socketUrl() {
+    const base = typeof this.url === 'function' ? this.url() : this.url
+    const r = this.resumeCursor
+    if (!r) return base
+    return `${base}${base.includes('?') ? '&' : '?'}after_id=${r.afterId}&since=${r.since}`
+  }
+
   connect() {
     this.setState('connecting')
     let ws
+    const resumed = !!this.resumeCursor
     try {
       const WS = this.WS || globalThis.WebSocket
-      ws = new WS(typeof this.url === 'function' ? this.url() : this.url)
+      const protocols = typeof this.protocols === 'function' ? this.protocols() : this.protocols
+      const url = this.socketUrl()
+      ws = protocols ? new WS(url, protocols) : new WS(url)
     } catch {
       this.scheduleRetry()
       return
@@ -104,16 +137,20 @@ export class RealtimeConnector {
       if (this.ws !== ws) return
       this.backoff.reset()
       this.opens += 1
+      this.live = true
+      this.resyncAsked = false
       this.setState('open')
       this.startPing()
-      this.catchUp(this.opens > 1, this)
+      this.catchUp(this.opens > 1, this, { resumed })
     }
     ws.onmessage = (ev) => {
       if (this.ws !== ws) return
       this.gotTraffic()
+      this.lastFrameAt = this.now()
       const evt = parseFrame(ev.data)
       if (!evt) return
       if (evt.type === 'pong') return this.gotPong()
+      if (evt.type === 'resync') this.resyncAsked = true
       dispatch(this.events, evt)
     }
     ws.onerror = () => {}
@@ -178,6 +215,16 @@ export class RealtimeConnector {
   }
 
   /**
+   * After a resumed open: resolves to 'replayed' once every missed message
+   * and recall the server replayed has been dispatched, or to 'resync' when
+   * it asked for a full catch-up instead; rejects if the link drops first.
+   */
+  async replayed() {
+    await this.barrier()
+    return this.resyncAsked ? 'resync' : 'replayed'
+  }
+
+  /**
    * Resolves once every event the server published before this call has
    * been dispatched; rejects when the link is down or drops first.
    */
@@ -206,6 +253,13 @@ export class RealtimeConnector {
   }
 
   linkDown() {
+    if (this.live) {
+      this.live = false
+      // Where the next socket resumes from. Nothing held, or no frame ever
+      // received (no time to resume from), means a full catch-up instead.
+      const afterId = this.resumeFrom ? Number(this.resumeFrom()) || 0 : 0
+      this.resumeCursor = afterId > 0 && this.lastFrameAt > 0 ? { afterId, since: this.lastFrameAt } : null
+    }
     this.stopPing()
     const waiting = this.pings
     this.pings = []

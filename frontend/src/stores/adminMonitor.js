@@ -5,12 +5,13 @@
 import { defineStore } from 'pinia'
 import { ref, reactive, computed } from 'vue'
 import { adminApi, wsUrl } from '../api/admin'
-import { RealtimeConnector, dispatch } from '../realtime/connector'
+import { RealtimeConnector, dispatch, socketProtocols } from '../realtime/connector'
 import { createBackoff } from '../realtime/backoff'
-import { catchUp as runCatchUp, cursorsOf } from '../realtime/catchUp'
+import { catchUp as runCatchUp, cursorsOf, onSocketOpen } from '../realtime/catchUp'
 import {
   MONITOR,
   mergeMessages,
+  highestId,
   upsertConversation,
   patchConversation,
   replaceConversations,
@@ -212,6 +213,23 @@ export const useAdminMonitorStore = defineStore('adminMonitor', () => {
     }
   }
 
+  /** The highest message id held across watched conversations (where a resumed socket starts). */
+  function highestHeld() {
+    let max = 0
+    for (const list of Object.values(messages)) if (list) max = Math.max(max, highestId(list))
+    return max
+  }
+
+  /**
+   * Runs on every open: after a resumed one, the replay has brought the
+   * watched conversations' messages and recalls, so only the list is
+   * fetched again (once); a first open, or a `resync`, catches up in full.
+   */
+  function onOpen(conn, resumed) {
+    const cursors = cursorsOf(messages)
+    return onSocketOpen(conn, { resumed, cursors, fullCatchUp: catchUp, afterResume: () => loadConversations() }).catch(() => {})
+  }
+
   function statusOf(state) {
     if (state === 'open' || state === 'connecting') return state
     if (state === 'waiting' || state === 'held') return 'closed'
@@ -222,14 +240,13 @@ export const useAdminMonitorStore = defineStore('adminMonitor', () => {
   function connect(userId, token, refused) {
     if (connector) connector.stop()
     const conn = new RealtimeConnector({
-      url: () => wsUrl(userId, token),
+      url: () => wsUrl(userId),
+      protocols: () => socketProtocols(token),
+      resumeFrom: highestHeld,
       events,
       backoff: createBackoff(MONITOR_BACKOFF),
       // the socket is open first, so nothing from now on is missed
-      catchUp: () => {
-        const cursors = cursorsOf(messages)
-        catchUp(cursors).catch(() => {})
-      },
+      catchUp: (reconnected, c, { resumed = false } = {}) => onOpen(c, resumed),
       onState: (s) => {
         if (connector !== conn) return
         status.value = statusOf(s)
@@ -290,6 +307,7 @@ export const useAdminMonitorStore = defineStore('adminMonitor', () => {
     openConversation,
     loadOlder,
     catchUp,
+    highestHeld,
     connect,
     reconnectNow,
     disconnect,

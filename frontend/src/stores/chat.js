@@ -6,8 +6,9 @@ import { ref, shallowRef, computed, markRaw, watch } from 'vue'
 import { createThreads } from './chat/threads'
 import { createOutbox } from './chat/outbox'
 import { createQuickReplies } from './chat/quickReplies'
-import { RealtimeConnector } from '../realtime/connector'
+import { RealtimeConnector, socketProtocols } from '../realtime/connector'
 import { createBackoff } from '../realtime/backoff'
+import { onSocketOpen } from '../realtime/catchUp'
 import { conversationName, isGroup, memberName } from '../realtime/reducers'
 import { localPreview } from '../realtime/previews'
 import { createTypingSender } from '../utils/typing'
@@ -45,7 +46,7 @@ export const useChatStore = defineStore('chat', () => {
 
   function wsUrl(session) {
     const proto = location.protocol === 'https:' ? 'wss' : 'ws'
-    return `${proto}://${location.host}/ws/${encodeURIComponent(session.user.id)}?token=${encodeURIComponent(session.token)}`
+    return `${proto}://${location.host}/ws/${encodeURIComponent(session.user.id)}`
   }
 
   function notifyIncoming(msg, conv, { viewing }) {
@@ -89,13 +90,15 @@ export const useChatStore = defineStore('chat', () => {
     })
     connector = new RealtimeConnector({
       url: () => wsUrl(session),
+      protocols: () => socketProtocols(session.token),
+      resumeFrom: () => th.highestHeld(),
       events: combineEvents(th.events, callEvents),
       backoff: createBackoff(CHAT_BACKOFF),
-      catchUp: () => {
+      catchUp: (reconnected, conn, { resumed = false } = {}) => {
         everOpened.value = true
         // Cursors first, before any pushed event of this socket is handled.
         const cursors = th.snapshotCursors()
-        th.catchUp(cursors)
+        onSocketOpen(conn, { resumed, cursors, fullCatchUp: th.catchUp, afterResume: th.afterResume })
           .catch(() => {})
           // Then what waited for the network, in order.
           .then(() => outbox.value && outbox.value.flush())

@@ -1,10 +1,12 @@
 // The chat user's session: opened from the page's query (trusted
-// `?user_id=` or signed `?user_id&expires&signature`), kept in
+// `?user_id=` or signed `?user_id&expires&signature`) or, in the widget's
+// panel (`?embed=1`), handed over by the embedding page; kept in
 // sessionStorage so two users in two windows of one browser both work.
 import { defineStore } from 'pinia'
 import { ref, markRaw } from 'vue'
 import { openSession, createChatApi, refreshToken, bareMe as fetchMe } from '../api/chat'
 import { useServerConfigStore } from './serverConfig'
+import { isEmbedded, sessionFromParent } from '../utils/embed'
 
 export const SESSION_KEY = 'livechat.chat.session'
 
@@ -127,7 +129,8 @@ export const useSessionStore = defineStore('chatSession', () => {
     useServerConfigStore().load()
     error.value = null
     params = sessionParams(query)
-    const stored = readStored()
+    // In the widget's panel the embedding page hands over its session.
+    const stored = (!params && isEmbedded(query) && (await sessionFromParent())) || readStored()
     const usable =
       stored && tokenExpiry(stored.token) > Date.now() + 60000 && (!params || stored.user.id === params.user_id)
     try {

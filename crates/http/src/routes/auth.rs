@@ -1,7 +1,5 @@
 //! Admin login, chat sessions, their renewal and `/api/auth/me`.
 
-use std::time::Instant;
-
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use livechat_domain::Role;
 use livechat_store::models::UserRow;
@@ -84,25 +82,24 @@ pub async fn login(
         .map(|ip| ip.to_string())
         .unwrap_or_default();
     let user_key = body.username.trim().to_lowercase();
-    let now = Instant::now();
     let limiters = &state.limiters;
-    if let Err(wait) = limiters
-        .login_ip
-        .check(&ip, now)
-        .and(limiters.login_user.check(&user_key, now))
-    {
+    let verdict = match limiters.login_ip.check(&ip).await {
+        Ok(()) => limiters.login_user.check(&user_key).await,
+        refused => refused,
+    };
+    if let Err(wait) = verdict {
         return Err(ApiError::RateLimited(
             format!("too many failed logins; try again in {wait} s"),
             wait,
         ));
     }
     let Some(user) = admin_with_password(&state, body.username.trim(), body.password).await? else {
-        limiters.login_ip.record(&ip, now);
-        limiters.login_user.record(&user_key, now);
+        limiters.login_ip.record(&ip).await;
+        limiters.login_user.record(&user_key).await;
         tracing::info!("failed admin login");
         return Err(ApiError::Unauthorized(LOGIN_FAILED.into()));
     };
-    limiters.login_user.clear(&user_key);
+    limiters.login_user.clear(&user_key).await;
     token_answer(
         &state,
         &user,

@@ -21,20 +21,26 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// Readiness for a load balancer: 200 while the database answers and the
-/// node is not draining; 503 from the moment it was told to stop (so the
-/// balancer sends new clients elsewhere while it finishes).
-#[utoipa::path(tag = "system", security(()), responses((status = 200, description = "ready"), (status = 503, description = "draining, or the database is unavailable")))]
+/// Readiness for a load balancer: 200 while the database (and Redis, for a
+/// node of a cluster) answers and the node is not draining; 503 from the
+/// moment it was told to stop (so the balancer sends new clients elsewhere
+/// while it finishes).
+#[utoipa::path(tag = "system", security(()), responses((status = 200, description = "ready"), (status = 503, description = "draining, or the database or Redis is unavailable")))]
 #[get("/ready")]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let draining = state.draining.load(std::sync::atomic::Ordering::Relaxed);
     let database = state.db.ping().await.is_ok();
-    let body = json!({
-        "status": if database && !draining { "ready" } else { "unavailable" },
+    let broker = state.broker.is_ready();
+    let ok = database && broker && !draining;
+    let mut body = json!({
+        "status": if ok { "ready" } else { "unavailable" },
         "database": if database { "ok" } else { "unavailable" },
         "draining": draining,
     });
-    if database && !draining {
+    if state.cluster.is_some() {
+        body["redis"] = json!(if broker { "ok" } else { "unavailable" });
+    }
+    if ok {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)

@@ -75,7 +75,11 @@ pub async fn send_message(
 ) -> ApiResult<HttpResponse> {
     let request = SendRequest::parse(body.into_inner())?;
     let me = user.0;
-    state.limiters.sends.admit(&me.id, "too many messages")?;
+    state
+        .limiters
+        .sends
+        .admit(&me.id, "too many messages")
+        .await?;
     let (draft, users) = self::draft(&state, me, request).await?;
     let outcome = state
         .db

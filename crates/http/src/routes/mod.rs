@@ -12,6 +12,7 @@ pub mod quick_replies;
 pub mod stats;
 pub mod uploads;
 pub mod users;
+pub mod widget_demo;
 
 use livechat_domain::paging::Page;
 
@@ -34,7 +35,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .configure(quick_replies::configure)
         .configure(orders::configure)
         .configure(uploads::configure)
-        .configure(stats::configure);
+        .configure(stats::configure)
+        .configure(widget_demo::configure);
 }
 
 /// Validates `page` and `page_size` (SPEC: page ≥ 1, size 1 to 100) with a default size.

@@ -32,7 +32,11 @@ async fn upload(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let me = user.0;
-    state.limiters.uploads.admit(&me.id, "too many uploads")?;
+    state
+        .limiters
+        .uploads
+        .admit(&me.id, "too many uploads")
+        .await?;
     let row = uploads::handle(&state, &me.id, kind, &req, payload).await?;
     Ok(HttpResponse::Created().json(UploadDto::new(&row, &state.settings)))
 }

@@ -201,6 +201,7 @@ pub async fn update_user(
             livechat_store::users::update(c, &id, &changes)
         })
         .await?;
+    state.user_changed(&row.id);
     if !row.is_active() {
         state.broker.close_user(&row.id, 4403, "account disabled");
     }

@@ -1,5 +1,6 @@
 //! The hub's handle: the commands it sends and the answers it returns.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
@@ -78,6 +79,18 @@ pub(super) enum Command {
     },
     Stats {
         reply: oneshot::Sender<HubStats>,
+    },
+    RemotePresence {
+        node: String,
+        user_id: String,
+        online: bool,
+    },
+    RemoteNode {
+        node: String,
+        users: HashSet<String>,
+    },
+    LocalUsers {
+        reply: oneshot::Sender<Vec<(String, usize)>>,
     },
     /// Closes every socket, answers, and ends the hub task.
     Shutdown {
@@ -250,6 +263,34 @@ impl HubHandle {
         }
         self.ask(|reply| Command::OnlineAmong { user_ids, reply })
             .await
+    }
+
+    /// Another node of the cluster, `node`, now holds a socket of
+    /// `user_id` (`online`) or no longer holds any. Presence changes
+    /// that follow are sent to this node's sockets.
+    pub fn remote_presence(&self, node: &str, user_id: &str, online: bool) {
+        self.tell(Command::RemotePresence {
+            node: node.to_owned(),
+            user_id: user_id.to_owned(),
+            online,
+        });
+    }
+
+    /// Another node of the cluster, `node`, holds sockets of exactly
+    /// `users` (its listing on a heartbeat; empty when the node is gone).
+    pub fn remote_node(&self, node: &str, users: HashSet<String>) {
+        self.tell(Command::RemoteNode {
+            node: node.to_owned(),
+            users,
+        });
+    }
+
+    /// The users with sockets on this node and how many each holds.
+    ///
+    /// # Errors
+    /// [`HubError::Stopped`] when the hub has shut down.
+    pub async fn local_users(&self) -> Result<Vec<(String, usize)>, HubError> {
+        self.ask(|reply| Command::LocalUsers { reply }).await
     }
 
     /// Open sockets and online users.

@@ -43,6 +43,7 @@
 mod connection;
 mod contacts;
 mod handle;
+mod remote;
 
 use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
@@ -55,6 +56,7 @@ use tracing::{debug, info, warn};
 
 pub use connection::{Connection, Outbound};
 pub use handle::{HubError, HubHandle, HubStats};
+use remote::Remote;
 
 use crate::frames::{online_users_frame, status_frame, Presence};
 use crate::{Audience, ADMIN_QUEUE_CAPACITY, PING_INTERVAL, QUEUE_CAPACITY};
@@ -82,6 +84,20 @@ pub struct HubConfig {
     /// message of the platform, so its queue must absorb bursts that a
     /// participant's never sees.
     pub admin_queue_capacity: usize,
+    /// The id of this hub's first socket. Socket ids must be unique across
+    /// the nodes of a cluster (a call's signal names the socket it goes
+    /// to), so each node starts from its own range.
+    pub first_conn_id: u64,
+}
+
+/// How many sockets a user now holds on this node, told after each change
+/// by a hub started with [`spawn_hub_reporting`] (0: his last one closed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalPresence {
+    /// The user.
+    pub user_id: String,
+    /// His open sockets on this node.
+    pub sockets: usize,
 }
 
 impl Default for HubConfig {
@@ -91,6 +107,7 @@ impl Default for HubConfig {
         Self {
             queue_capacity: QUEUE_CAPACITY,
             admin_queue_capacity: ADMIN_QUEUE_CAPACITY,
+            first_conn_id: 1,
         }
     }
 }
@@ -104,8 +121,24 @@ impl Default for HubConfig {
 /// When called outside a tokio runtime.
 pub fn spawn_hub(config: HubConfig) -> HubHandle {
     let (commands, inbox) = mpsc::unbounded_channel();
-    tokio::spawn(Hub::new(config).run(inbox));
+    tokio::spawn(Hub::new(config, None).run(inbox));
     HubHandle::new(commands)
+}
+
+/// Starts a hub that is one node of a cluster: it also reports every change
+/// in its users' socket counts (for the other nodes), and takes the other
+/// nodes' users into account for presence ([`HubHandle::remote_presence`],
+/// [`HubHandle::remote_node`]).
+///
+/// # Panics
+/// When called outside a tokio runtime.
+pub fn spawn_hub_reporting(
+    config: HubConfig,
+) -> (HubHandle, mpsc::UnboundedReceiver<LocalPresence>) {
+    let (commands, inbox) = mpsc::unbounded_channel();
+    let (report, reports) = mpsc::unbounded_channel();
+    tokio::spawn(Hub::new(config, Some(report)).run(inbox));
+    (HubHandle::new(commands), reports)
 }
 
 /// A user with at least one open socket.
@@ -157,19 +190,41 @@ struct Hub {
     deliveries: std::cell::Cell<u64>,
     /// Sockets closed because their queue overflowed, since start.
     overflows: u64,
+    /// The users online on the other nodes of a cluster.
+    remote: Remote,
+    /// Where socket-count changes are reported, in a cluster.
+    report: Option<mpsc::UnboundedSender<LocalPresence>>,
 }
 
 impl Hub {
-    fn new(config: HubConfig) -> Self {
+    fn new(config: HubConfig, report: Option<mpsc::UnboundedSender<LocalPresence>>) -> Self {
         Self {
             queue_capacity: config.queue_capacity.max(1),
             admin_queue_capacity: config.admin_queue_capacity.max(1),
-            next_conn_id: 1,
+            next_conn_id: config.first_conn_id.max(1),
             online: HashMap::new(),
             admins: HashSet::new(),
             contacts: Contacts::default(),
             deliveries: std::cell::Cell::new(0),
             overflows: 0,
+            remote: Remote::default(),
+            report,
+        }
+    }
+
+    /// Whether `user_id` has a socket on this node or on another.
+    fn is_online(&self, user_id: &str) -> bool {
+        self.online.contains_key(user_id) || self.remote.contains(user_id)
+    }
+
+    /// Tells the cluster how many sockets `user_id` holds here now.
+    fn report(&self, user_id: &str) {
+        if let Some(report) = &self.report {
+            let sockets = self.online.get(user_id).map_or(0, |u| u.sockets.len());
+            let _ = report.send(LocalPresence {
+                user_id: user_id.to_owned(),
+                sockets,
+            });
         }
     }
 
@@ -233,20 +288,44 @@ impl Hub {
                 reason,
             } => self.close_user(&user_id, code, &reason),
             Command::OnlineUsers { reply } => {
-                let mut users: Vec<String> = self.online.keys().cloned().collect();
+                let mut users: Vec<String> = self
+                    .online
+                    .keys()
+                    .map(String::as_str)
+                    .chain(
+                        self.remote
+                            .users()
+                            .filter(|u| !self.online.contains_key(*u)),
+                    )
+                    .map(str::to_owned)
+                    .collect();
                 users.sort_unstable();
                 let _ = reply.send(users);
             }
             Command::IsOnline { user_id, reply } => {
-                let _ = reply.send(self.online.contains_key(&user_id));
+                let _ = reply.send(self.is_online(&user_id));
             }
             Command::OnlineAmong {
                 mut user_ids,
                 reply,
             } => {
                 let mut seen = HashSet::new();
-                user_ids.retain(|id| self.online.contains_key(id) && seen.insert(id.clone()));
+                user_ids.retain(|id| self.is_online(id) && seen.insert(id.clone()));
                 let _ = reply.send(user_ids);
+            }
+            Command::RemotePresence {
+                node,
+                user_id,
+                online,
+            } => self.remote_presence(&node, &user_id, online),
+            Command::RemoteNode { node, users } => self.remote_node(&node, users),
+            Command::LocalUsers { reply } => {
+                let users = self
+                    .online
+                    .iter()
+                    .map(|(id, u)| (id.clone(), u.sockets.len()))
+                    .collect();
+                let _ = reply.send(users);
             }
             Command::Stats { reply } => {
                 let _ = reply.send(HubStats {
@@ -285,7 +364,7 @@ impl Hub {
         // A fresh queue has room: this cannot fail.
         let _ = socket.try_send(&listing);
 
-        let first = !self.online.contains_key(&user_id);
+        let first = !self.is_online(&user_id);
         self.online
             .entry(user_id.clone())
             .or_insert_with(|| OnlineUser {
@@ -299,6 +378,7 @@ impl Hub {
             self.admins.remove(&user_id);
         }
         debug!(user_id = %user_id, conn_id = id, first, "socket registered");
+        self.report(&user_id);
         if first {
             let mut removals = Vec::new();
             self.broadcast_presence(&user_id, Presence::Online, &mut removals);
@@ -313,12 +393,17 @@ impl Hub {
             self.online
                 .keys()
                 .map(String::as_str)
+                .chain(
+                    self.remote
+                        .users()
+                        .filter(|u| !self.online.contains_key(*u)),
+                )
                 .filter(|u| *u != user_id)
                 .collect()
         } else {
             self.contacts
                 .peers(user_id)
-                .filter(|p| self.online.contains_key(*p))
+                .filter(|p| self.is_online(p))
                 .collect()
         };
         users.sort_unstable();
@@ -397,14 +482,13 @@ impl Hub {
         if a == b {
             return;
         }
-        let (a_online, b_online) = (self.online.contains_key(a), self.online.contains_key(b));
-        if !a_online && !b_online {
-            // Both offline: nothing to tell, and either side's next connect
-            // lists the new conversation.
+        if !self.online.contains_key(a) && !self.online.contains_key(b) {
+            // Neither has a socket here: nothing to tell on this node, and
+            // either side's next connect lists the new conversation.
             return;
         }
         self.contacts.link(a, b);
-        if a_online && b_online {
+        if self.is_online(a) && self.is_online(b) {
             let mut removals = Vec::new();
             self.deliver(a, &status_frame(b, Presence::Online), &mut removals);
             self.deliver(b, &status_frame(a, Presence::Online), &mut removals);
@@ -415,18 +499,21 @@ impl Hub {
     fn set_contacts(&mut self, user_id: &str, contacts: Vec<String>) {
         let before: HashSet<String> = self.contacts.peers(user_id).map(str::to_owned).collect();
         self.contacts.reset(user_id, contacts);
+        let new: Vec<String> = if self.is_online(user_id) {
+            self.contacts
+                .peers(user_id)
+                .filter(|p| !before.contains(*p) && self.is_online(p))
+                .map(str::to_owned)
+                .collect()
+        } else {
+            Vec::new()
+        };
         if !self.online.contains_key(user_id) {
+            // Relations with nobody on this node are not kept here.
             let online = &self.online;
             self.contacts
                 .forget_offline(user_id, |peer| online.contains_key(peer));
-            return;
         }
-        let new: Vec<String> = self
-            .contacts
-            .peers(user_id)
-            .filter(|p| !before.contains(*p) && self.online.contains_key(*p))
-            .map(str::to_owned)
-            .collect();
         let mut removals = Vec::new();
         for peer in new {
             self.deliver(
@@ -466,11 +553,60 @@ impl Hub {
     /// `online` already removed).
     fn went_offline(&mut self, user_id: &str, removals: &mut Vec<Removal>) {
         self.admins.remove(user_id);
-        self.broadcast_presence(user_id, Presence::Offline, removals);
+        self.report(user_id);
+        if !self.remote.contains(user_id) {
+            self.broadcast_presence(user_id, Presence::Offline, removals);
+        }
         let online = &self.online;
         self.contacts
             .forget_offline(user_id, |peer| online.contains_key(peer));
         debug!(user_id, "user offline");
+    }
+
+    /// Another node now holds (or no longer holds) a socket of `user_id`.
+    fn remote_presence(&mut self, node: &str, user_id: &str, online: bool) {
+        let here = self.online.contains_key(user_id);
+        let changed = if online {
+            self.remote.add(node, user_id)
+        } else {
+            self.remote.remove(node, user_id)
+        };
+        if changed && !here {
+            let presence = if online {
+                Presence::Online
+            } else {
+                Presence::Offline
+            };
+            self.presence_changed_elsewhere(user_id, presence);
+        }
+    }
+
+    /// `node` holds exactly `users` now (none: it is gone).
+    fn remote_node(&mut self, node: &str, users: HashSet<String>) {
+        let changed = self.remote.replace(node, users);
+        for user_id in changed.came {
+            if !self.online.contains_key(&user_id) {
+                self.presence_changed_elsewhere(&user_id, Presence::Online);
+            }
+        }
+        for user_id in changed.went {
+            if !self.online.contains_key(&user_id) {
+                self.presence_changed_elsewhere(&user_id, Presence::Offline);
+            }
+        }
+    }
+
+    /// A user without sockets here came online or went offline on the
+    /// cluster: this node's contacts and admins are told.
+    fn presence_changed_elsewhere(&mut self, user_id: &str, presence: Presence) {
+        let mut removals = Vec::new();
+        self.broadcast_presence(user_id, presence, &mut removals);
+        if presence == Presence::Offline {
+            let online = &self.online;
+            self.contacts
+                .forget_offline(user_id, |peer| online.contains_key(peer));
+        }
+        self.remove_sockets(removals);
     }
 
     /// Removes sockets, closing overflowed ones; removals can cascade (an
@@ -504,6 +640,8 @@ impl Hub {
             if last {
                 self.online.remove(&user_id);
                 self.went_offline(&user_id, &mut removals);
+            } else {
+                self.report(&user_id);
             }
         }
     }
@@ -539,6 +677,7 @@ impl Hub {
         }
         self.admins.clear();
         self.contacts.clear();
+        self.remote.clear();
     }
 }
 

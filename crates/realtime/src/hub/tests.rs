@@ -297,6 +297,7 @@ async fn a_full_queue_closes_that_socket_only() {
     let hub = spawn_hub(HubConfig {
         queue_capacity: 4,
         admin_queue_capacity: 4,
+        ..HubConfig::default()
     });
     let mut fast = join(&hub, "b1", &[]).await;
     let mut slow = join(&hub, "b1", &[]).await;
@@ -328,6 +329,7 @@ async fn a_full_queue_still_ends_with_a_close_in_band() {
     let hub = spawn_hub(HubConfig {
         queue_capacity: 3,
         admin_queue_capacity: 3,
+        ..HubConfig::default()
     });
     let mut merchant = join(&hub, "m1", &["b1"]).await;
     let mut slow = join(&hub, "b1", &[]).await;
@@ -472,7 +474,7 @@ fn mirrored_flags() {
 
 #[test]
 fn hub_state_forgets_offline_pairs() {
-    let mut hub = Hub::new(HubConfig::default());
+    let mut hub = Hub::new(HubConfig::default(), None);
     let b1 = hub.connect("b1".into(), false, vec!["m1".into(), "m2".into()]);
     let m1 = hub.connect("m1".into(), false, vec![]);
     hub.link("b2", "m9");
@@ -541,6 +543,7 @@ async fn admin_sockets_have_the_larger_queue() {
     let hub = spawn_hub(HubConfig {
         queue_capacity: 2,
         admin_queue_capacity: 8,
+        ..HubConfig::default()
     });
     let mut admin = join_as(&hub, "a1", true, &[]).await;
     let mut user = join(&hub, "b1", &[]).await;
@@ -598,4 +601,103 @@ async fn set_contacts_ends_and_starts_relations() {
     hub.disconnect("p1", p1.id);
     settle(&hub).await;
     assert_eq!(next(&mut b1), status("p1", "offline"));
+}
+
+#[tokio::test]
+async fn presence_is_the_union_of_this_node_and_the_others() {
+    let hub = hub();
+    let mut admin = join_as(&hub, "a1", true, &[]).await;
+    let mut buyer = join(&hub, "b1", &["m1"]).await;
+    settle(&hub).await;
+    assert_eq!(next(&mut buyer), online_users(&[]));
+    while admin.rx.try_recv().is_ok() {}
+
+    // m1 opens a socket on node 2: b1 and the admin here are told once.
+    hub.remote_presence("n2", "m1", true);
+    hub.remote_presence("n3", "m1", true);
+    settle(&hub).await;
+    assert_eq!(next(&mut buyer), status("m1", "online"));
+    assert_eq!(next(&mut admin), status("m1", "online"));
+    assert_quiet(&mut buyer);
+    assert!(hub.is_online("m1").await.unwrap());
+    assert_eq!(
+        hub.online_among(vec!["m1".into(), "x".into()])
+            .await
+            .unwrap(),
+        vec!["m1".to_string()]
+    );
+    assert_eq!(
+        hub.online_users().await.unwrap(),
+        vec!["a1".to_string(), "b1".into(), "m1".into()]
+    );
+
+    // A socket here too, then gone: still online on the others, no frame.
+    let local = join(&hub, "m1", &["b1"]).await;
+    hub.disconnect("m1", local.id);
+    settle(&hub).await;
+    assert_quiet(&mut buyer);
+
+    // A new admin's listing counts the other nodes.
+    let mut late_admin = join_as(&hub, "a2", true, &[]).await;
+    settle(&hub).await;
+    assert_eq!(next(&mut late_admin), online_users(&["a1", "b1", "m1"]));
+
+    // Node 2 lets go, node 3 is gone: offline once, when the last goes.
+    hub.remote_presence("n2", "m1", false);
+    settle(&hub).await;
+    assert_quiet(&mut buyer);
+    hub.remote_node("n3", HashSet::new());
+    settle(&hub).await;
+    assert_eq!(next(&mut buyer), status("m1", "offline"));
+    assert!(!hub.is_online("m1").await.unwrap());
+}
+
+#[tokio::test]
+async fn a_node_listing_brings_and_takes_users_and_links_cross_nodes() {
+    let hub = hub();
+    let mut buyer = join(&hub, "b1", &[]).await;
+    settle(&hub).await;
+    assert_eq!(next(&mut buyer), online_users(&[]));
+
+    hub.remote_node("n2", ["m1".to_string(), "m2".to_string()].into());
+    settle(&hub).await;
+    assert_quiet(&mut buyer);
+    // A conversation between b1 here and m1 on node 2 is made.
+    hub.link("b1", "m1");
+    settle(&hub).await;
+    assert_eq!(next(&mut buyer), status("m1", "online"));
+    // A group makes m2 one of b1's contacts.
+    hub.set_contacts("b1", vec!["m1".into(), "m2".into()]);
+    settle(&hub).await;
+    assert_eq!(next(&mut buyer), status("m2", "online"));
+
+    hub.remote_node("n2", ["m2".to_string()].into());
+    settle(&hub).await;
+    assert_eq!(next(&mut buyer), status("m1", "offline"));
+    assert_quiet(&mut buyer);
+}
+
+#[tokio::test]
+async fn a_reporting_hub_tells_each_change_of_socket_counts() {
+    let (hub, mut reports) = spawn_hub_reporting(HubConfig {
+        first_conn_id: (7 << 40) + 1,
+        ..HubConfig::default()
+    });
+    let one = join(&hub, "b1", &[]).await;
+    let two = join(&hub, "b1", &[]).await;
+    assert_eq!(
+        one.id,
+        (7 << 40) + 1,
+        "socket ids start where the node says"
+    );
+    hub.disconnect("b1", one.id);
+    hub.close_user("b1", 4403, "account disabled");
+    settle(&hub).await;
+    let mut seen = Vec::new();
+    while let Ok(report) = reports.try_recv() {
+        seen.push(report.sockets);
+    }
+    assert_eq!(seen, vec![1, 2, 1, 0]);
+    assert_eq!(hub.local_users().await.unwrap(), Vec::new());
+    drop(two);
 }

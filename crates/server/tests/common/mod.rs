@@ -5,7 +5,11 @@
 //! The database is a SQLite file, or with `LIVECHAT_TEST_DATABASE=postgres`
 //! a PostgreSQL database made for the test (on `LIVECHAT_TEST_POSTGRES_URL`,
 //! by default postgres://postgres@127.0.0.1:5432/postgres) and dropped with
-//! the app: the same tests, either backend.
+//! the app: the same tests, either backend. With `LIVECHAT_TEST_BROKER=redis`
+//! the app joins a cluster through the Redis at 127.0.0.1:6379 (or
+//! `LIVECHAT_TEST_REDIS_URL`) under a key prefix of its own, so every event,
+//! limit and call goes through the cluster's code; [`spawn_node`] starts a
+//! second node of the same cluster on the same database.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
@@ -36,6 +40,9 @@ pub struct TestApp {
     pub media_dir: PathBuf,
     pub client: reqwest::Client,
     pub hub: livechat_realtime::HubHandle,
+    /// What a second node needs to join this one.
+    pub database_url: String,
+    pub redis_prefix: Option<String>,
     stopper: Stopper,
     /// The PostgreSQL database, dropped with the app (last).
     pg: Option<livechat_store::testing::TempPgDatabase>,
@@ -50,6 +57,49 @@ pub fn on_postgres() -> bool {
     }
 }
 
+/// Whether the tests run through the Redis broker (`LIVECHAT_TEST_BROKER=redis`).
+pub fn on_redis() -> bool {
+    match std::env::var("LIVECHAT_TEST_BROKER").as_deref() {
+        Ok("redis") => true,
+        Ok("hub") | Ok("") | Err(_) => false,
+        Ok(other) => panic!("LIVECHAT_TEST_BROKER={other}: expected `hub` or `redis`"),
+    }
+}
+
+pub fn redis_url() -> String {
+    std::env::var("LIVECHAT_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A key prefix no other test or run uses.
+pub fn unique_redis_prefix() -> String {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    format!(
+        "livechat-test-{}-{}-{}",
+        std::process::id(),
+        livechat_domain::now_ms(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
+/// Starts a second node of `first`'s cluster, on its database and Redis
+/// prefix (needs PostgreSQL and Redis, or a SQLite file both can open).
+/// `extra`: more settings, as for [`spawn_app_with`].
+pub async fn spawn_node(first: &TestApp, extra: &[(&str, &str)]) -> TestApp {
+    let prefix = first
+        .redis_prefix
+        .clone()
+        .expect("the first node runs with Redis");
+    let redis = redis_url();
+    let mut vars = vec![
+        ("DATABASE_URL", first.database_url.as_str()),
+        ("REDIS_URL", redis.as_str()),
+        ("LIVECHAT__REALTIME__REDIS_PREFIX", prefix.as_str()),
+        ("SEED_DEMO", "false"),
+    ];
+    vars.extend_from_slice(extra);
+    start(&vars, false).await
+}
+
 /// Starts the app with demo data and an admin (`a1` / `admin` / `admin123`).
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
@@ -57,9 +107,13 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the app with extra environment variables (seed names or `LIVECHAT__…`).
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    start(extra, true).await
+}
+
+async fn start(extra: &[(&str, &str)], first: bool) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let media_dir = dir.path().join("media");
-    let pg = on_postgres().then(|| {
+    let pg = (first && on_postgres()).then(|| {
         livechat_store::testing::TempPgDatabase::create().unwrap_or_else(|e| panic!("{e}"))
     });
     let database_url = match &pg {
@@ -79,25 +133,36 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
             dir.path().join("no-dist").display().to_string(),
         ),
     ];
+    if on_redis() {
+        vars.push(("REDIS_URL".into(), redis_url()));
+        vars.push((
+            "LIVECHAT__REALTIME__REDIS_PREFIX".into(),
+            unique_redis_prefix(),
+        ));
+    }
     for (k, v) in extra {
         vars.retain(|(key, _)| key != k);
         vars.push((k.to_string(), v.to_string()));
     }
     let config_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config");
     let settings = Settings::load_from(&config_dir, &vars).expect("test settings");
-    let app = Application::build(&settings).expect("app builds");
+    let app = Application::build(&settings).await.expect("app builds");
     let port = app.port();
     let db = app.db();
     let stopper = app.stopper();
     let hub = app.hub();
-    livechat_server::admin_tools::create_admin(
-        &db,
-        ADMIN_ID,
-        ADMIN_USER,
-        ADMIN_PASSWORD,
-        settings.auth.bcrypt_cost,
-    )
-    .expect("admin created");
+    if first {
+        livechat_server::admin_tools::create_admin(
+            &db,
+            ADMIN_ID,
+            ADMIN_USER,
+            ADMIN_PASSWORD,
+            settings.auth.bcrypt_cost,
+        )
+        .expect("admin created");
+    }
+    let redis_prefix =
+        (!settings.realtime.redis_url.is_empty()).then(|| settings.realtime.redis_prefix.clone());
     actix_web::rt::spawn(app.run());
     TestApp {
         base: format!("http://127.0.0.1:{port}"),
@@ -107,6 +172,8 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         media_dir,
         client: reqwest::Client::builder().build().unwrap(),
         hub,
+        database_url: settings.database.url.clone(),
+        redis_prefix,
         stopper,
         pg,
     }

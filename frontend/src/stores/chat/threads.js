@@ -7,6 +7,7 @@
 import { reactive } from 'vue'
 import {
   mergeMessages,
+  highestId,
   lowestId,
   highestIncomingId,
   upsertConversation,
@@ -385,6 +386,31 @@ export function createThreads({
     return cursorsOf(held)
   }
 
+  /** The highest message id held across loaded threads (where a resumed socket starts). */
+  function highestHeld() {
+    let max = 0
+    for (const t of Object.values(state.threads)) if (t.loaded) max = Math.max(max, highestId(t.items))
+    return max
+  }
+
+  /**
+   * After a resumed socket has replayed what was missed (through the event
+   * table, so merged by id like any push): the list once, for previews,
+   * unread counts, read marks and removals; no history is fetched again.
+   */
+  async function afterResume() {
+    await loadConversations()
+    await retryFailedHistory()
+    markReadIfVisible()
+  }
+
+  /** A history that failed to load is fetched again now the link is back. */
+  async function retryFailedHistory() {
+    const active = state.activeId != null ? state.threads[state.activeId] : null
+    if (active && !active.loaded && active.error && !active.loading) await loadLatest(state.activeId).catch(() => {})
+  }
+
+  /** The full catch-up (first connect, or the server asked to resync): the list, then each held thread. */
   async function catchUp(cursors = snapshotCursors()) {
     await runCatchUp({
       cursors,
@@ -404,9 +430,7 @@ export function createThreads({
     // Recalls are not new messages: those made while the link was down show
     // in the newest page of each held thread.
     for (const key of Object.keys(cursors)) await resyncRecalls(Number.isNaN(Number(key)) ? key : Number(key))
-    // A history that failed to load is fetched again now the link is back.
-    const active = state.activeId != null ? state.threads[state.activeId] : null
-    if (active && !active.loaded && active.error && !active.loading) await loadLatest(state.activeId).catch(() => {})
+    await retryFailedHistory()
     markReadIfVisible()
   }
 
@@ -558,7 +582,9 @@ export function createThreads({
     events,
     handleEvent,
     snapshotCursors,
+    highestHeld,
     catchUp,
+    afterResume,
     dispose,
   }
 }
