@@ -124,7 +124,7 @@ pub struct Settings {
 }
 
 /// The seed's variable names and the keys they set.
-const SEED_VARIABLES: [(&str, &str); 20] = [
+const SEED_VARIABLES: &[(&str, &str)] = &[
     ("HOST", "server.host"),
     ("PORT", "server.port"),
     ("BASE_URL", "server.base_url"),
@@ -166,7 +166,7 @@ impl Settings {
             .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
             .add_source(File::from(dir.join("default.toml")).required(false))
             .add_source(File::from(dir.join(format!("{env}.toml"))).required(false));
-        for (name, key) in SEED_VARIABLES {
+        for &(name, key) in SEED_VARIABLES {
             if let Some(value) = var(name) {
                 builder = builder
                     .set_override(key, value)
