@@ -47,8 +47,9 @@ elif ! pg_isready -h 127.0.0.1 -q; then
   hint+=("start it: ${pg_start}")
 fi
 
-# The multi-node test (`just test-multinode`) runs its own nginx from
-# Debian's package and three nodes on a Redis at 127.0.0.1:6379.
+# The PostgreSQL run goes through the Redis broker, and the multi-node
+# test (`just test-multinode`) runs three nodes on that Redis behind its
+# own nginx from Debian's package.
 nginx_bin="${LIVECHAT_TEST_NGINX:-/usr/sbin/nginx}"
 if [ ! -x "${nginx_bin}" ]; then
   missing+=("nginx at ${nginx_bin} (the multi-node test runs its own; the system service need not run)")
@@ -56,10 +57,10 @@ if [ ! -x "${nginx_bin}" ]; then
 fi
 redis_start="redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no"
 if ! command -v redis-cli >/dev/null 2>&1; then
-  missing+=("Redis (redis-cli not found), for the multi-node test")
+  missing+=("Redis (redis-cli not found), for the broker and multi-node tests")
   hint+=("apt-get install redis-server, then: ${redis_start}")
 elif [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" != "PONG" ]; then
-  missing+=("Redis at 127.0.0.1:6379 is not answering (the multi-node test)")
+  missing+=("Redis at 127.0.0.1:6379 is not answering (the broker and multi-node tests)")
   hint+=("start it: ${redis_start}")
 fi
 
