@@ -8,7 +8,7 @@ default:
 
 # Install the front end's packages, build it and the server (release), serve at http://localhost:8000.
 run: web-build
-    cargo build --release --bin livechat-server --bin create-admin --bin change-password --bin migrate-data
+    cargo build --release --bin livechat-server --bin create-admin --bin change-password --bin migrate-data --bin create-api-key --bin revoke-api-key
     ./target/release/livechat-server
 
 # Every test: front-end lint, Rust (unit and integration, on SQLite and on PostgreSQL, three nodes behind nginx), front-end unit, browser end-to-end.

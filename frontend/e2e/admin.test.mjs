@@ -377,6 +377,74 @@ test('messages: a two-character Chinese search finds the message and paging move
   assert.notEqual(await firstCell(), before)
 })
 
+test('an API key made in the console works with fetch, shows its last use and is revoked', async () => {
+  await menu('apiKeys')
+  await page.locator('[data-test=api-key-create]').click()
+  const dialog = page.locator('.el-dialog', { has: page.locator('[data-test=api-key-name]') })
+  await dialog.waitFor()
+  // nothing chosen: the form says so and sends nothing
+  await dialog.locator('[data-test=api-key-submit]').click()
+  await dialog.getByText('请输入名称').waitFor()
+  await dialog.locator(':is([data-test=api-key-name] input, input[data-test=api-key-name])').fill('商城后台')
+  await dialog.locator('[data-test="api-key-scope-users:write"]').click()
+  await dialog.locator('[data-test="api-key-scope-sessions:write"]').click()
+  await dialog.locator('[data-test=api-key-submit]').click()
+  const shown = page.locator('[data-test=api-key-value]')
+  await shown.waitFor()
+  const key = (await shown.innerText()).trim()
+  assert.match(key, /^lck_[0-9a-f]{16}_[0-9a-f]{64}$/)
+  const id = key.slice(4, 20)
+  await page.locator('[data-test=api-key-copy]').click()
+  await page.locator('[data-test=api-key-done]').click()
+  await page.locator(`[data-test=api-key-used-${id}]`, { hasText: '从未使用' }).waitFor()
+  assert.ok(!(await page.locator('[data-test=api-keys-table]').innerText()).includes(key.slice(21)), 'the secret is never listed')
+
+  const call = (method, path, body) =>
+    fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: body ? JSON.stringify(body) : undefined,
+    })
+  const made = await call('PUT', '/api/integrations/users/b55', { username: '接口买家', role: 'buyer' })
+  assert.equal(made.status, 201)
+  assert.equal((await made.json()).username, '接口买家')
+  const session = await call('POST', '/api/integrations/sessions', { user_id: 'b55' })
+  assert.equal(session.status, 200)
+  assert.ok((await session.json()).access_token)
+  const refused = await call('GET', '/api/integrations/messages?conversation_id=1')
+  assert.equal(refused.status, 403)
+  assert.match((await refused.json()).detail, /messages:read/)
+
+  // the list shows the use once refreshed
+  await page.locator('[data-test=api-keys] .toolbar button').first().click()
+  await page.waitForFunction(
+    (sel) => {
+      const el = document.querySelector(sel)
+      return el && el.textContent.trim() && !el.textContent.includes('从未使用')
+    },
+    `[data-test=api-key-used-${id}]`,
+  )
+
+  // revoked after confirming: the key stops working
+  await page.locator(`[data-test=api-key-revoke-${id}]`).click()
+  const box = page.locator('.el-message-box')
+  await box.waitFor()
+  assert.match(await box.innerText(), /商城后台/)
+  await box.locator('.el-message-box__btns .el-button--danger').click()
+  await page.locator(`[data-test=api-key-state-${id}]`, { hasText: '已吊销' }).waitFor()
+  const after = await call('POST', '/api/integrations/sessions', { user_id: 'b55' })
+  assert.equal(after.status, 401)
+
+  // the audit log lists what the key and the admin did, newest first
+  await menu('audit')
+  const table = page.locator('[data-test=audit-table]')
+  await table.getByText('吊销密钥').first().waitFor()
+  const text = await table.innerText()
+  for (const words of ['开启会话', '创建用户', '创建密钥', '商城后台', 'b55']) assert.ok(text.includes(words), `${words} in ${text}`)
+  assert.ok(text.indexOf('吊销密钥') < text.indexOf('创建密钥'), 'newest first')
+  await page.screenshot({ path: join(shots, 'admin-audit.png') })
+})
+
 test('switching to English and logging out', async () => {
   await page.locator('[data-test=lang-switch]').click()
   await page.locator('.el-select-dropdown__item', { hasText: 'English' }).click()

@@ -39,6 +39,8 @@
 //! - `openapi`: derives `utoipa::ToSchema` on the request types (the HTTP
 //!   layer turns it on to describe them in `/openapi.json`).
 
+pub mod api_keys;
+pub mod audit;
 pub mod calls;
 pub mod conversations;
 pub mod error;

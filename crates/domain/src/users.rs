@@ -339,6 +339,89 @@ impl UserEdit {
     }
 }
 
+/// A chat user as a marketplace's server sends it
+/// (`PUT /api/integrations/users/{id}`): the fields of [`NewUser`] for a
+/// new user, of [`UserEdit`] for a stored one, with the role limited to
+/// chat roles. On an update, an absent avatar, description or status stays
+/// as it is, and an empty avatar or description clears it.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChatUserFields {
+    /// The display name.
+    pub username: String,
+    /// buyer, merchant or platform.
+    pub role: String,
+    /// An avatar path or URL.
+    pub avatar: Option<String>,
+    /// A description.
+    pub description: Option<String>,
+    /// `active` (a new user's default) or `disabled`.
+    pub status: Option<String>,
+}
+
+/// Refuses the admin role for a user managed by an integration.
+fn chat_role_only(role: Role) -> Result<(), DomainError> {
+    if role.is_chat() {
+        Ok(())
+    } else {
+        Err(DomainError::Validation(
+            "role must be buyer, merchant or platform: API keys manage chat users only".into(),
+        ))
+    }
+}
+
+impl ChatUserFields {
+    /// The user to create under `id`, and his status, checked by
+    /// [`NewUser::parse`] (no password: chat users have none).
+    pub fn new_user(&self, id: String) -> Result<(NewUser, UserStatus), DomainError> {
+        Role::parse(&self.role).and_then(chat_role_only)?;
+        let new = NewUser::parse(
+            id,
+            &self.username,
+            &self.role,
+            self.avatar.clone(),
+            self.description.clone().filter(|d| !d.trim().is_empty()),
+            None,
+        )?;
+        let status = self
+            .status
+            .as_deref()
+            .map(UserStatus::parse)
+            .transpose()?
+            .unwrap_or(UserStatus::Active);
+        Ok((new, status))
+    }
+
+    /// The edit of the stored user `id`, checked by [`UserEdit::parse`];
+    /// [`ChatUserFields::check_stored`] and [`UserEdit::check_against`]
+    /// then check it against the stored user.
+    pub fn edit(&self, id: &str) -> Result<UserEdit, DomainError> {
+        validate_user_id(id)?;
+        Role::parse(&self.role).and_then(chat_role_only)?;
+        let fields = UserEditFields {
+            username: Some(self.username.clone()),
+            role: Some(self.role.clone()),
+            avatar: self.avatar.clone(),
+            description: self.description.clone(),
+            status: self.status.clone(),
+            password: None,
+        };
+        // No editor: a key is nobody's account, so it cannot lock itself out.
+        UserEdit::parse(fields, "", id)
+    }
+
+    /// A stored administrator is out of an integration's reach.
+    pub fn check_stored(id: &str, current_role: Role) -> Result<(), DomainError> {
+        if current_role.is_chat() {
+            Ok(())
+        } else {
+            Err(DomainError::Conflict(format!(
+                "user `{id}` is an administrator: API keys manage chat users only"
+            )))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -467,5 +550,40 @@ mod tests {
         )
         .unwrap();
         assert_eq!(cleared.avatar, Some(None));
+    }
+
+    #[test]
+    fn integrations_upsert_chat_users_only() {
+        let fields = |role: &str| ChatUserFields {
+            username: " 新店 ".into(),
+            role: role.into(),
+            avatar: None,
+            description: Some(String::new()),
+            status: None,
+        };
+        let (new, status) = fields("merchant").new_user("m9".into()).unwrap();
+        assert_eq!(
+            (new.username.as_str(), new.role, status),
+            ("新店", Role::Merchant, UserStatus::Active)
+        );
+        assert_eq!(new.description, None);
+        assert!(fields("admin").new_user("x".into()).is_err());
+        assert!(fields("admin").edit("x").is_err());
+        assert!(fields("buyer").new_user("a b".into()).is_err());
+        assert!(fields("buyer").edit("a b").is_err());
+        let mut empty = fields("buyer");
+        empty.username = "  ".into();
+        assert!(empty.new_user("b9".into()).is_err());
+        assert!(empty.edit("b9").is_err());
+        let edit = fields("buyer").edit("m1").unwrap();
+        assert_eq!(edit.role, Some(Role::Buyer));
+        assert_eq!(edit.avatar, None, "an absent avatar stays");
+        assert_eq!(edit.description, Some(None), "an empty description clears");
+        assert!(matches!(
+            edit.check_against(Role::Merchant, false, true),
+            Err(DomainError::Conflict(_))
+        ));
+        assert!(ChatUserFields::check_stored("a1", Role::Admin).is_err());
+        assert!(ChatUserFields::check_stored("b1", Role::Buyer).is_ok());
     }
 }

@@ -2,14 +2,18 @@
 //! turn a request's bearer token into the acting user.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 
 use actix_web::{web, FromRequest, HttpRequest};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use jsonwebtoken::{decode, encode, DecodingKey, EncodingKey, Header, Validation};
+use livechat_domain::api_keys::{last_used_due, looks_like_key, PresentedKey, Scope};
+use livechat_domain::audit::{ActorKind, AuditAction};
 use livechat_domain::{now_ms, signed_links, Role};
-use livechat_store::models::UserRow;
+use livechat_store::audit::NewAudit;
+use livechat_store::models::{ApiKeyRow, UserRow};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -153,6 +157,10 @@ pub async fn user_for_token(state: &AppState, token: &str) -> Result<UserRow, Ap
 /// Loads the active user a token names, with the token's kind; the same
 /// refusals as [`user_for_token`].
 pub async fn holder_of_token(state: &AppState, token: &str) -> Result<TokenHolder, ApiError> {
+    if looks_like_key(token) {
+        verify_key(state, token).await?;
+        return Err(ApiError::Forbidden(KEY_ON_USER_ROUTE.into()));
+    }
     let claims = decode_token(state, token)?;
     let user = match state.users.get(&claims.sub) {
         Some(user) => user,
@@ -300,6 +308,210 @@ impl FromRequest for AdminUser {
     fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
         let fut = with_role(req, payload, |r| r == Role::Admin, "administrators only");
         Box::pin(async move { fut.await.map(AdminUser) })
+    }
+}
+
+/// The refusal of a valid API key on a chat user's or an admin's route.
+pub const KEY_ON_USER_ROUTE: &str =
+    "an API key cannot act as a chat user or an administrator: it opens the integration routes only";
+
+/// Checks a presented API key: malformed, unknown (or a wrong secret) and
+/// revoked keys are 401, each with its own message.
+pub async fn verify_key(state: &AppState, token: &str) -> Result<ApiKeyRow, ApiError> {
+    let presented =
+        PresentedKey::parse(token).map_err(|e| ApiError::Unauthorized(e.to_string()))?;
+    let id = presented.id.clone();
+    let key = state
+        .db
+        .read(move |c| livechat_store::api_keys::get(c, &id))
+        .await?
+        .filter(|k| presented.matches(&k.secret_hash))
+        .ok_or_else(|| ApiError::Unauthorized("unknown API key".into()))?;
+    if !key.is_active() {
+        return Err(ApiError::Unauthorized("this API key was revoked".into()));
+    }
+    Ok(key)
+}
+
+/// Records a key's use: `last_used_at` is written when it is a minute
+/// old (by this node's memory or the stored value), not on every request.
+async fn note_use(state: &AppState, key: &ApiKeyRow) -> Result<(), ApiError> {
+    let now = now_ms();
+    let due = match state.key_usage.lock() {
+        Ok(mut seen) => {
+            let recorded = seen.get(&key.id).copied().max(key.last_used_at);
+            let due = last_used_due(recorded, now);
+            if due {
+                seen.insert(key.id.clone(), now);
+            }
+            due
+        }
+        Err(_) => false,
+    };
+    if due {
+        let id = key.id.clone();
+        state
+            .db
+            .write(move |c| livechat_store::api_keys::touch(c, &id, now))
+            .await?;
+    }
+    Ok(())
+}
+
+/// The scope a route needs, as a type, so that [`ApiKey`] can demand it.
+pub trait RequiredScope {
+    /// The scope.
+    const SCOPE: Scope;
+}
+
+/// `users:write`.
+#[derive(Debug)]
+pub struct UsersWrite;
+impl RequiredScope for UsersWrite {
+    const SCOPE: Scope = Scope::UsersWrite;
+}
+
+/// `orders:write`.
+#[derive(Debug)]
+pub struct OrdersWrite;
+impl RequiredScope for OrdersWrite {
+    const SCOPE: Scope = Scope::OrdersWrite;
+}
+
+/// `sessions:write`.
+#[derive(Debug)]
+pub struct SessionsWrite;
+impl RequiredScope for SessionsWrite {
+    const SCOPE: Scope = Scope::SessionsWrite;
+}
+
+/// `messages:read`.
+#[derive(Debug)]
+pub struct MessagesRead;
+impl RequiredScope for MessagesRead {
+    const SCOPE: Scope = Scope::MessagesRead;
+}
+
+/// A valid, unrevoked API key holding scope `S`: anything else that
+/// presents itself is refused (a user's token 403, a bad key 401, a key
+/// without the scope 403 naming it, a key past its rate 429).
+#[derive(Debug)]
+pub struct ApiKey<S>(pub ApiKeyRow, PhantomData<S>);
+
+impl<S> ApiKey<S> {
+    /// An audit entry of this key's `action` on `target`.
+    pub fn audit(
+        &self,
+        action: AuditAction,
+        target: impl Into<String>,
+        details: serde_json::Value,
+    ) -> NewAudit {
+        Actor::Key(self.0.id.clone()).audit(action, target, details)
+    }
+}
+
+/// Resolves a key and admits one more of its requests needing `scope`.
+async fn admit_key(state: &AppState, token: &str, scope: Scope) -> Result<ApiKeyRow, ApiError> {
+    let key = verify_key(state, token).await?;
+    state
+        .limiters
+        .api_keys
+        .admit(&key.id, "too many requests with this API key")
+        .await?;
+    note_use(state, &key).await?;
+    key.scopes.require(scope)?;
+    Ok(key)
+}
+
+impl<S: RequiredScope + 'static> FromRequest for ApiKey<S> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let token = bearer(req);
+        let state = state_of(req);
+        Box::pin(async move {
+            let (token, state) = (token?, state?);
+            if !looks_like_key(&token) {
+                // A user's token: refuse it as such, once it is known to be one.
+                holder_of_token(&state, &token).await?;
+                return Err(ApiError::Forbidden(format!(
+                    "this route takes an API key with the `{}` scope (`Authorization: Bearer lck_…`)",
+                    S::SCOPE
+                )));
+            }
+            Ok(ApiKey(
+                admit_key(&state, &token, S::SCOPE).await?,
+                PhantomData,
+            ))
+        })
+    }
+}
+
+/// An administrator, or an API key holding scope `S` (routes both may use).
+#[derive(Debug)]
+pub enum AdminOrKey<S> {
+    /// An administrator's token.
+    Admin(UserRow),
+    /// An API key with the scope.
+    Key(ApiKey<S>),
+}
+
+impl<S> AdminOrKey<S> {
+    /// Who is acting, for the audit log.
+    pub fn actor(&self) -> Actor {
+        match self {
+            AdminOrKey::Admin(u) => Actor::Admin(u.id.clone()),
+            AdminOrKey::Key(k) => Actor::Key(k.0.id.clone()),
+        }
+    }
+}
+
+impl<S: RequiredScope + 'static> FromRequest for AdminOrKey<S> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let is_key = bearer(req).is_ok_and(|t| looks_like_key(&t));
+        if is_key {
+            let fut = ApiKey::<S>::from_request(req, payload);
+            Box::pin(async move { fut.await.map(AdminOrKey::Key) })
+        } else {
+            let fut = AdminUser::from_request(req, payload);
+            Box::pin(async move { fut.await.map(|a| AdminOrKey::Admin(a.0)) })
+        }
+    }
+}
+
+/// Who did something, for the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// An administrator, by user id.
+    Admin(String),
+    /// An API key, by key id.
+    Key(String),
+}
+
+impl Actor {
+    /// An audit entry of this actor's `action` on `target`, now.
+    pub fn audit(
+        &self,
+        action: AuditAction,
+        target: impl Into<String>,
+        details: serde_json::Value,
+    ) -> NewAudit {
+        let (actor_kind, actor_id) = match self {
+            Actor::Admin(id) => (ActorKind::Admin, id.clone()),
+            Actor::Key(id) => (ActorKind::Key, id.clone()),
+        };
+        NewAudit {
+            actor_kind,
+            actor_id: Some(actor_id),
+            action,
+            target: Some(target.into()),
+            details,
+            at: now_ms(),
+        }
     }
 }
 

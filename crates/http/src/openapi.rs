@@ -20,13 +20,28 @@ impl Modify for BearerAuth {
                         .build(),
                 ),
             );
+            components.add_security_scheme(
+                "api_key",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .bearer_format("lck_<key id>_<secret>")
+                        .description(Some(
+                            "An API key of the marketplace's servers, sent as `Authorization: Bearer lck_…`. \
+                             Each integration route names the scope it needs (users:write, orders:write, \
+                             sessions:write, messages:read); a key without it is 403, an unknown, malformed \
+                             or revoked key 401, and a key on any other route 403.",
+                        ))
+                        .build(),
+                ),
+            );
         }
     }
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "livechat", description = "Real-time customer-service chat. Every route but /health, /api/config, /api/auth/login and /api/auth/session needs `Authorization: Bearer <token>`. The WebSocket is /ws/{user_id}?token=…, or with the token as the subprotocol `bearer.<token>` beside `livechat` (see docs/realtime.md)."),
+    info(title = "livechat", description = "Real-time customer-service chat. Every route but /health, /api/config, /api/auth/login and /api/auth/session needs `Authorization: Bearer <token>`; the integration routes (and PUT /api/orders/{order_no}) take an API key instead, `Bearer lck_…`, with the scope each names. The WebSocket is /ws/{user_id}?token=…, or with the token as the subprotocol `bearer.<token>` beside `livechat` (see docs/realtime.md)."),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth),
     security(("bearer" = []))

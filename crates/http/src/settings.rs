@@ -29,6 +29,8 @@ pub struct Limits {
     pub sends_per_minute: u32,
     /// Uploads one user may make per minute.
     pub uploads_per_minute: u32,
+    /// Requests one API key may make per minute.
+    pub api_key_requests_per_minute: u32,
 }
 
 impl Default for Limits {
@@ -39,6 +41,7 @@ impl Default for Limits {
             login_window_secs: 900,
             sends_per_minute: 600,
             uploads_per_minute: 30,
+            api_key_requests_per_minute: 600,
         }
     }
 }

@@ -24,6 +24,8 @@ pub struct Limiters {
     pub sends: RateLimiter,
     /// Uploads per user.
     pub uploads: RateLimiter,
+    /// Requests per API key.
+    pub api_keys: RateLimiter,
 }
 
 /// Everything a handler needs.
@@ -51,6 +53,9 @@ pub struct AppState {
     pub draining: Arc<std::sync::atomic::AtomicBool>,
     /// What `/metrics` reports.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// When each API key's use was last written (unix ms), so that
+    /// `last_used_at` costs a write at most once a minute per key.
+    pub key_usage: Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
 }
 
 /// How a node reaches sockets: its own hub, and the cluster it is part of
@@ -78,7 +83,10 @@ impl AppState {
             login_ip: RateLimiter::new("login_ip", l.login_failures_per_ip, login_window)
                 .shared(counters.clone()),
             sends: RateLimiter::new("sends", l.sends_per_minute, minute).shared(counters.clone()),
-            uploads: RateLimiter::new("uploads", l.uploads_per_minute, minute).shared(counters),
+            uploads: RateLimiter::new("uploads", l.uploads_per_minute, minute)
+                .shared(counters.clone()),
+            api_keys: RateLimiter::new("api_keys", l.api_key_requests_per_minute, minute)
+                .shared(counters),
         };
         let users = Arc::new(crate::user_cache::UserCache::new(Duration::from_secs(
             settings.user_cache_secs,
@@ -107,6 +115,7 @@ impl AppState {
             calls: calls.clone(),
             draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             metrics: Arc::default(),
+            key_usage: Arc::default(),
         };
         tokio::spawn(crate::calls::run(state.clone(), calls, inbox));
         state

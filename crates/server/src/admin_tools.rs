@@ -1,5 +1,7 @@
-//! What `create-admin` and `change-password` do, testable without a terminal.
+//! What `create-admin`, `change-password`, `create-api-key` and
+//! `revoke-api-key` do, testable without a terminal.
 
+use livechat_domain::audit::AuditAction;
 use livechat_domain::users::{validate_password, validate_user_id, validate_username};
 use livechat_domain::{now_ms, Role, UserStatus};
 use livechat_store::models::UserRow;
@@ -82,4 +84,67 @@ pub fn change_password(
     };
     let id = id.to_string();
     Ok(db.write_blocking(move |c| livechat_store::users::update(c, &id, &changes))?)
+}
+
+/// Makes an API key from the command line: answers its row and the whole
+/// key, which is shown this once. The audit log records it as an
+/// administrator's action with no actor id (the command line).
+pub fn create_api_key(
+    db: &Db,
+    name: &str,
+    scopes: &str,
+) -> Result<(livechat_store::models::ApiKeyRow, String), ToolError> {
+    use livechat_domain::api_keys::{validate_key_name, GeneratedKey, Scopes};
+    use rand::RngCore;
+    let name = validate_key_name(name)?;
+    let scopes = Scopes::parse_list(scopes)?;
+    let made = GeneratedKey::generate(|buf| rand::rngs::OsRng.fill_bytes(buf));
+    let key = made.key.clone();
+    let row = db.write_blocking(move |c| {
+        let now = now_ms();
+        let row = livechat_store::api_keys::insert(c, &made, &name, &scopes, None, now)?;
+        livechat_store::audit::record(
+            c,
+            &command_line_audit(
+                AuditAction::KeyCreate,
+                &row.id,
+                serde_json::json!({"name": name, "scopes": scopes.names()}),
+                now,
+            ),
+        )?;
+        Ok(row)
+    })?;
+    Ok((row, key))
+}
+
+/// Revokes an API key from the command line.
+pub fn revoke_api_key(db: &Db, id: &str) -> Result<livechat_store::models::ApiKeyRow, ToolError> {
+    livechat_domain::api_keys::validate_key_id(id)?;
+    let id = id.to_string();
+    Ok(db.write_blocking(move |c| {
+        let now = now_ms();
+        let row = livechat_store::api_keys::revoke(c, &id, now)?;
+        livechat_store::audit::record(
+            c,
+            &command_line_audit(AuditAction::KeyRevoke, &id, serde_json::json!({}), now),
+        )?;
+        Ok(row)
+    })?)
+}
+
+/// An audit entry of an action taken at the command line.
+fn command_line_audit(
+    action: AuditAction,
+    target: &str,
+    details: serde_json::Value,
+    at: i64,
+) -> livechat_store::audit::NewAudit {
+    livechat_store::audit::NewAudit {
+        actor_kind: livechat_domain::audit::ActorKind::Admin,
+        actor_id: None,
+        action,
+        target: Some(target.to_string()),
+        details,
+        at,
+    }
 }

@@ -287,6 +287,12 @@ impl Settings {
                 "must be between 1 and 100000".into(),
             );
         }
+        if self.limits.api_key_requests_per_minute == 0 {
+            return bad(
+                "limits.api_key_requests_per_minute",
+                "must be at least 1".into(),
+            );
+        }
         if self.server.drain_secs > 300 {
             return bad("server.drain_secs", "must be at most 300 seconds".into());
         }

@@ -1168,6 +1168,13 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/upload/file"),
     ("post", "/api/upload/voice"),
     ("get", "/api/admin/stats"),
+    ("put", "/api/integrations/users/{id}"),
+    ("post", "/api/integrations/sessions"),
+    ("get", "/api/integrations/messages"),
+    ("get", "/api/admin/api-keys"),
+    ("post", "/api/admin/api-keys"),
+    ("post", "/api/admin/api-keys/{id}/revoke"),
+    ("get", "/api/admin/audit"),
 ];
 
 /// A concrete path for an OpenAPI path template.

@@ -45,6 +45,8 @@ const CHANGE_PASSWORD: &str = env!("CARGO_BIN_EXE_change-password");
 const SERVER: &str = env!("CARGO_BIN_EXE_livechat-server");
 const BACKUP: &str = env!("CARGO_BIN_EXE_backup");
 const MIGRATE_DATA: &str = env!("CARGO_BIN_EXE_migrate-data");
+const CREATE_API_KEY: &str = env!("CARGO_BIN_EXE_create-api-key");
+const REVOKE_API_KEY: &str = env!("CARGO_BIN_EXE_revoke-api-key");
 
 #[test]
 fn create_admin_and_change_password_say_what_went_wrong() {
@@ -83,6 +85,79 @@ fn create_admin_and_change_password_say_what_went_wrong() {
         "admin123",
         user.password_hash.as_deref().unwrap()
     ));
+}
+
+#[test]
+fn api_keys_are_printed_once_and_revoked_from_the_command_line() {
+    let env = Env::new();
+    let (code, out) = env.run(
+        CREATE_API_KEY,
+        &["shop backend", "--scopes", "users:write,orders:write"],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("will not be shown again"), "{out}");
+    let key = out
+        .split_whitespace()
+        .find(|w| w.starts_with("lck_"))
+        .expect("the key is printed")
+        .to_string();
+    let presented = livechat_domain::api_keys::PresentedKey::parse(&key).unwrap();
+    let db = livechat_store::Db::open(env.dir.path().join("cli.db").to_str().unwrap(), 1).unwrap();
+    let id = presented.id.clone();
+    let stored = db
+        .read_blocking(move |c| livechat_store::api_keys::get(c, &id))
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.name, "shop backend");
+    assert_eq!(stored.scopes.to_list(), "users:write,orders:write");
+    assert!(
+        presented.matches(&stored.secret_hash),
+        "only the hash is stored"
+    );
+    assert!(!stored.secret_hash.contains(&presented.secret));
+
+    let (code, out) = env.run(CREATE_API_KEY, &["x", "--scopes", "users:write,users:read"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("unknown scope `users:read`"), "{out}");
+    let (code, out) = env.run(CREATE_API_KEY, &["  ", "--scopes", "users:write"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("name must be 1 to 64"), "{out}");
+    let (code, out) = env.run(CREATE_API_KEY, &["no-scopes"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("usage"), "{out}");
+
+    let (code, out) = env.run(REVOKE_API_KEY, &["not-a-key"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("16 lowercase hex digits"), "{out}");
+    let (code, out) = env.run(REVOKE_API_KEY, &["ffffffffffffffff"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("no API key `ffffffffffffffff`"), "{out}");
+    let (code, out) = env.run(REVOKE_API_KEY, &[]);
+    assert_eq!(code, 2, "{out}");
+    let (code, out) = env.run(REVOKE_API_KEY, &[&presented.id]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("revoked"), "{out}");
+    let (code, out) = env.run(REVOKE_API_KEY, &[&presented.id]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("already revoked"), "{out}");
+    let id = presented.id.clone();
+    let stored = db
+        .read_blocking(move |c| livechat_store::api_keys::get(c, &id))
+        .unwrap()
+        .unwrap();
+    assert!(stored.revoked_at.is_some());
+    let (n, entries) = db
+        .read_blocking(|c| {
+            livechat_store::audit::list(
+                c,
+                &livechat_store::audit::AuditFilter::default(),
+                livechat_domain::paging::Page::new(None, None, 20).unwrap(),
+            )
+        })
+        .unwrap();
+    assert_eq!(n, 2, "one creation and one revocation: {entries:?}");
+    assert_eq!(entries[0].action.as_str(), "api_key.revoke");
+    assert_eq!(entries[0].actor_id, None, "the command line");
 }
 
 #[test]

@@ -7,6 +7,8 @@ use diesel::deserialize::{self, FromSql, FromSqlRow};
 use diesel::expression::AsExpression;
 use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::{Nullable, Text};
+use livechat_domain::api_keys::Scopes;
+use livechat_domain::audit::{ActorKind, AuditAction};
 use livechat_domain::calls::Call;
 use livechat_domain::groups::SystemEvent;
 use livechat_domain::orders::OrderSnapshot;
@@ -87,6 +89,44 @@ text_enum!(
     /// `participants.role`.
     ParticipantRoleColumn => ParticipantRole
 );
+text_enum!(
+    /// `audit_log.actor_kind`.
+    ActorKindColumn => ActorKind
+);
+text_enum!(
+    /// `audit_log.action`.
+    AuditActionColumn => AuditAction
+);
+
+/// `api_keys.scopes`: a key's scopes, comma-separated, read strictly
+/// (written as [`Scopes::to_list`]).
+#[derive(Debug, Clone, PartialEq, Eq, FromSqlRow)]
+pub struct ScopesColumn(pub Scopes);
+
+impl From<ScopesColumn> for Scopes {
+    fn from(c: ScopesColumn) -> Self {
+        c.0
+    }
+}
+
+impl From<Scopes> for ScopesColumn {
+    fn from(s: Scopes) -> Self {
+        Self(s)
+    }
+}
+
+impl<DB> FromSql<Text, DB> for ScopesColumn
+where
+    DB: Backend,
+    String: FromSql<Text, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+        let text = String::from_sql(bytes)?;
+        Scopes::parse_list(&text)
+            .map(Self)
+            .map_err(|e| format!("corrupt Scopes in the database: {e}").into())
+    }
+}
 
 /// A nullable column holding a domain value as JSON.
 macro_rules! json_column {

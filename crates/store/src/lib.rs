@@ -37,6 +37,8 @@ macro_rules! on_both_backends {
 #[cfg(test)]
 pub(crate) use on_both_backends;
 
+pub mod api_keys;
+pub mod audit;
 pub mod backup;
 pub mod columns;
 pub mod conversations;

@@ -291,3 +291,43 @@ impl From<UploadRow> for Upload {
         }
     }
 }
+
+/// An API key as stored: its secret only as a SHA-256.
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
+#[diesel(table_name = crate::schema::api_keys)]
+pub struct ApiKeyRow {
+    pub id: String,
+    pub name: String,
+    #[diesel(deserialize_as = crate::columns::ScopesColumn)]
+    pub scopes: livechat_domain::api_keys::Scopes,
+    pub secret_hash: String,
+    pub created_at: i64,
+    /// The administrator who made it; `None` from the command line.
+    pub created_by: Option<String>,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+impl ApiKeyRow {
+    /// Whether the key still works.
+    pub fn is_active(&self) -> bool {
+        self.revoked_at.is_none()
+    }
+}
+
+/// One audit log entry.
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
+#[diesel(table_name = crate::schema::audit_log)]
+pub struct AuditRow {
+    pub id: i64,
+    #[diesel(deserialize_as = crate::columns::ActorKindColumn)]
+    pub actor_kind: livechat_domain::audit::ActorKind,
+    /// The admin's user id or the key's id; `None`: the command line.
+    pub actor_id: Option<String>,
+    #[diesel(deserialize_as = crate::columns::AuditActionColumn)]
+    pub action: livechat_domain::audit::AuditAction,
+    pub target: Option<String>,
+    /// A JSON object.
+    pub details: String,
+    pub at: i64,
+}

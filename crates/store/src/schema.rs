@@ -113,6 +113,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        name -> Text,
+        scopes -> Text,
+        secret_hash -> Text,
+        created_at -> BigInt,
+        created_by -> Nullable<Text>,
+        last_used_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        action -> Text,
+        target -> Nullable<Text>,
+        details -> Text,
+        at -> BigInt,
+    }
+}
+
 diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(participants -> conversations (conversation_id));
 diesel::joinable!(participants -> users (user_id));
@@ -127,5 +152,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     uploads,
     messages,
     quick_replies,
-    orders
+    orders,
+    api_keys,
+    audit_log
 );

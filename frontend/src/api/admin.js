@@ -65,6 +65,11 @@ export const adminApi = {
   searchMessages: (params) => data(client.get('/messages/', { params: cleanParams(params) })),
 
   stats: (params) => data(client.get('/admin/stats', { params: cleanParams(params) })),
+
+  listApiKeys: (params) => data(client.get('/admin/api-keys', { params: cleanParams(params) })),
+  createApiKey: (body) => data(client.post('/admin/api-keys', body)),
+  revokeApiKey: (id) => data(client.post(`/admin/api-keys/${encodeURIComponent(id)}/revoke`)),
+  listAudit: (params) => data(client.get('/admin/audit', { params: cleanParams(params) })),
 }
 
 /** The admin's WebSocket URL on the current origin (the token goes in the handshake's protocols). */

@@ -138,7 +138,7 @@ async fn admin_with_password(
 }
 
 /// Issues a token of `kind` for `user` and answers it with the user.
-async fn token_answer(
+pub(crate) async fn token_answer(
     state: &AppState,
     user: &UserRow,
     kind: TokenKind,
@@ -188,7 +188,7 @@ pub async fn session(
 }
 
 /// How long a new token of `kind` is valid, in seconds.
-fn lifetime(state: &AppState, kind: TokenKind) -> i64 {
+pub(crate) fn lifetime(state: &AppState, kind: TokenKind) -> i64 {
     match kind {
         TokenKind::Admin => state.settings.admin_token_days * 86_400,
         TokenKind::Chat => state.settings.chat_session_hours * 3600,

@@ -1,11 +1,14 @@
 //! Route handlers, one module per resource.
 
+pub mod api_keys;
+pub mod audit;
 pub mod auth;
 pub mod calls;
 pub mod config;
 pub mod conversations;
 pub mod groups;
 pub mod health;
+pub mod integrations;
 pub mod messages;
 pub mod orders;
 pub mod quick_replies;
@@ -36,7 +39,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .configure(orders::configure)
         .configure(uploads::configure)
         .configure(stats::configure)
-        .configure(widget_demo::configure);
+        .configure(widget_demo::configure)
+        .configure(integrations::configure)
+        .configure(api_keys::configure)
+        .configure(audit::configure);
 }
 
 /// Validates `page` and `page_size` (SPEC: page ≥ 1, size 1 to 100) with a default size.

@@ -10,7 +10,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::conversations::visible;
 use super::page_of;
-use crate::auth::{AdminUser, AuthUser};
+use livechat_domain::audit::AuditAction;
+
+use crate::auth::{AdminOrKey, AuthUser, OrdersWrite};
 use crate::dto::{OrderDto, Paged};
 use crate::error::ApiResult;
 use crate::state::AppState;
@@ -76,13 +78,15 @@ pub async fn list_orders(
     Ok(HttpResponse::Ok().json(Paged { count, results }))
 }
 
-/// Creates (201) or replaces (200) an order (admins only).
+/// Creates (201) or replaces (200) an order: admins, or an API key with
+/// the `orders:write` scope.
 #[utoipa::path(tag = "orders", request_body = OrderFields,
-    responses((status = 201, body = OrderDto), (status = 200, body = OrderDto), (status = 422, description = "invalid values or parties")))]
+    security(("bearer" = []), ("api_key" = ["orders:write"])),
+    responses((status = 201, body = OrderDto), (status = 200, body = OrderDto), (status = 403, description = "not an admin, or a key without `orders:write`"), (status = 422, description = "invalid values or parties")))]
 #[put("/api/orders/{order_no}")]
 pub async fn upsert_order(
     state: web::Data<AppState>,
-    _admin: AdminUser,
+    actor: AdminOrKey<OrdersWrite>,
     order_no: web::Path<String>,
     body: web::Json<OrderFields>,
 ) -> ApiResult<HttpResponse> {
@@ -97,10 +101,17 @@ pub async fn upsert_order(
     let role_of = |id: &str| roles.iter().find(|u| u.id == id).map(|u| u.role);
     order.check_parties(role_of(&order.buyer_id), role_of(&order.merchant_id))?;
     let row = OrderRow::new(order, first_seen, now_ms());
+    let actor = actor.actor();
     let (created, stored) = state
         .db
         .write(move |c| {
             let created = livechat_store::orders::upsert(c, &row)?;
+            let audit = actor.audit(
+                AuditAction::OrderUpsert,
+                row.order_no.clone(),
+                serde_json::json!({"created": created, "buyer_id": row.buyer_id, "merchant_id": row.merchant_id}),
+            );
+            livechat_store::audit::record(c, &audit)?;
             let stored = livechat_store::orders::get(c, &row.order_no)?
                 .ok_or_else(|| StoreError::Task("order vanished".into()))?;
             Ok((created, stored))

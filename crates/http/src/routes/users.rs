@@ -11,7 +11,10 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{page_of, text_filter};
-use crate::auth::{hash_password, AdminUser, AuthUser};
+use livechat_domain::audit::AuditAction;
+use serde_json::json;
+
+use crate::auth::{hash_password, Actor, AdminUser, AuthUser};
 use crate::dto::{Paged, UserDto};
 use crate::error::{ApiError, ApiResult};
 use crate::events::presence;
@@ -123,7 +126,7 @@ pub struct CreateUserBody {
 #[post("/api/users/")]
 pub async fn create_user(
     state: web::Data<AppState>,
-    _admin: AdminUser,
+    admin: AdminUser,
     body: web::Json<CreateUserBody>,
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
@@ -153,9 +156,17 @@ pub async fn create_user(
         updated_at: now,
     };
     let stored = row.clone();
+    let audit = Actor::Admin(admin.0.id).audit(
+        AuditAction::UserCreate,
+        row.id.clone(),
+        json!({"username": row.username, "role": row.role.as_str()}),
+    );
     state
         .db
-        .write(move |c| livechat_store::users::insert(c, &stored))
+        .write(move |c| {
+            livechat_store::users::insert(c, &stored)?;
+            livechat_store::audit::record(c, &audit)
+        })
         .await?;
     Ok(HttpResponse::Created().json(UserDto::new(&row, &state.settings, false)))
 }
@@ -172,7 +183,13 @@ pub async fn update_user(
     body: web::Json<UserEditFields>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let edit = UserEdit::parse(body.into_inner(), &admin.0.id, &id)?;
+    let fields = body.into_inner();
+    let audit = Actor::Admin(admin.0.id.clone()).audit(
+        user_action(fields.status.as_deref()),
+        id.clone(),
+        json!({"fields": edited_fields(&fields)}),
+    );
+    let edit = UserEdit::parse(fields, &admin.0.id, &id)?;
     let password_hash = edit
         .password
         .as_deref()
@@ -198,19 +215,49 @@ pub async fn update_user(
                 current.password_hash.is_some(),
                 has_conversations,
             )?;
-            livechat_store::users::update(c, &id, &changes)
+            let row = livechat_store::users::update(c, &id, &changes)?;
+            livechat_store::audit::record(c, &audit)?;
+            Ok(row)
         })
         .await?;
+    Ok(HttpResponse::Ok().json(user_changed(&state, &row).await?))
+}
+
+/// What follows a stored change to a user, whoever made it: a disabled
+/// user's sockets close (his tokens already stop, as every request reloads
+/// him); answers the user as the API shows him.
+pub async fn user_changed(state: &AppState, row: &UserRow) -> ApiResult<UserDto> {
     state.user_changed(&row.id);
     if !row.is_active() {
         state.broker.close_user(&row.id, 4403, "account disabled");
     }
-    let online = presence(&state, [&row.id]).await?;
-    Ok(HttpResponse::Ok().json(UserDto::new(
-        &row,
-        &state.settings,
-        online.contains(&row.id),
-    )))
+    let online = presence(state, [&row.id]).await?;
+    Ok(UserDto::new(row, &state.settings, online.contains(&row.id)))
+}
+
+/// The audit action of an edit that sets `status` (disabling is its own).
+pub fn user_action(status: Option<&str>) -> AuditAction {
+    if status == Some(UserStatus::Disabled.as_str()) {
+        AuditAction::UserDisable
+    } else {
+        AuditAction::UserUpdate
+    }
+}
+
+/// The names of the fields an edit sets (never their values: a password
+/// is only said to have changed).
+fn edited_fields(f: &UserEditFields) -> Vec<&'static str> {
+    [
+        ("username", f.username.is_some()),
+        ("role", f.role.is_some()),
+        ("avatar", f.avatar.is_some()),
+        ("description", f.description.is_some()),
+        ("status", f.status.is_some()),
+        ("password", f.password.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect()
 }
 
 /// Registers this module's routes and their OpenAPI entries.

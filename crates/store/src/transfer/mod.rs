@@ -36,7 +36,10 @@ use diesel::sqlite::SqliteConnection;
 use thiserror::Error;
 
 use crate::db::{Conn, Target, MIGRATIONS, PG_MIGRATIONS};
-use crate::schema::{conversations, messages, orders, participants, quick_replies, uploads, users};
+use crate::schema::{
+    api_keys, audit_log, conversations, messages, orders, participants, quick_replies, uploads,
+    users,
+};
 
 /// Rows read per query, unless [`Options::batch_size`] says otherwise.
 pub const DEFAULT_BATCH_SIZE: i64 = 1000;
@@ -190,6 +193,14 @@ pub const TABLES: &[TableCopy] = &[
         name: "quick_replies",
         copy: copy_quick_replies,
     },
+    TableCopy {
+        name: "api_keys",
+        copy: copy_api_keys,
+    },
+    TableCopy {
+        name: "audit_log",
+        copy: copy_audit_log,
+    },
 ];
 
 /// Rows exactly as stored, every column in `schema.rs` order (Queryable
@@ -200,8 +211,34 @@ mod rows {
     use diesel::prelude::*;
 
     use crate::schema::{
-        conversations, messages, orders, participants, quick_replies, uploads, users,
+        api_keys, audit_log, conversations, messages, orders, participants, quick_replies, uploads,
+        users,
     };
+
+    #[derive(Debug, Queryable, Insertable, Hash)]
+    #[diesel(table_name = api_keys)]
+    pub struct ApiKey {
+        pub id: String,
+        pub name: String,
+        pub scopes: String,
+        pub secret_hash: String,
+        pub created_at: i64,
+        pub created_by: Option<String>,
+        pub last_used_at: Option<i64>,
+        pub revoked_at: Option<i64>,
+    }
+
+    #[derive(Debug, Queryable, Insertable, Hash)]
+    #[diesel(table_name = audit_log)]
+    pub struct Audit {
+        pub id: i64,
+        pub actor_kind: String,
+        pub actor_id: Option<String>,
+        pub action: String,
+        pub target: Option<String>,
+        pub details: String,
+        pub at: i64,
+    }
 
     #[derive(Debug, Queryable, Insertable, Hash)]
     #[diesel(table_name = users)]
@@ -499,6 +536,53 @@ fn copy_quick_replies(
             },
             write: |pg, rows| {
                 diesel::insert_into(quick_replies::table)
+                    .values(rows)
+                    .execute(pg)
+            },
+        },
+    )
+}
+
+fn copy_api_keys(s: &mut Session<'_>, name: &'static str) -> Result<TableReport, TransferError> {
+    s.copy(
+        name,
+        Table {
+            key: |r: &rows::ApiKey| r.id.clone(),
+            id: |_| None,
+            count: |c| api_keys::table.count().get_result(c),
+            read: |c, after, n| match after {
+                None => api_keys::table.order(api_keys::id).limit(n).load(c),
+                Some(k) => api_keys::table
+                    .filter(api_keys::id.gt(k))
+                    .order(api_keys::id)
+                    .limit(n)
+                    .load(c),
+            },
+            write: |pg, rows| {
+                diesel::insert_into(api_keys::table)
+                    .values(rows)
+                    .execute(pg)
+            },
+        },
+    )
+}
+
+fn copy_audit_log(s: &mut Session<'_>, name: &'static str) -> Result<TableReport, TransferError> {
+    s.copy(
+        name,
+        Table {
+            key: |r: &rows::Audit| r.id,
+            id: |r| Some(r.id),
+            count: |c| audit_log::table.count().get_result(c),
+            read: |c, after, n| {
+                audit_log::table
+                    .filter(audit_log::id.gt(after.copied().unwrap_or(i64::MIN)))
+                    .order(audit_log::id)
+                    .limit(n)
+                    .load(c)
+            },
+            write: |pg, rows| {
+                diesel::insert_into(audit_log::table)
                     .values(rows)
                     .execute(pg)
             },
