@@ -11,7 +11,7 @@ run: web-build
     cargo build --release --bin livechat-server --bin create-admin --bin change-password --bin migrate-data --bin create-api-key --bin revoke-api-key
     ./target/release/livechat-server
 
-# Every test: front-end lint, Rust (unit and integration, on SQLite and on PostgreSQL), front-end unit, browser end-to-end.
+# Every test: front-end lint, Rust (unit and integration, on SQLite and on PostgreSQL, three nodes behind nginx), front-end unit, browser end-to-end.
 test: check-test-tools web-install
     cd frontend && npm run lint
     # One debug build serves the Rust tests and the browser tests.
@@ -20,6 +20,7 @@ test: check-test-tools web-install
     cargo run -q -p livechat-domain --example signed_link
     RUSTDOCFLAGS="-D warnings" cargo doc -p livechat-domain --no-deps
     just test-postgres
+    just test-multinode
     cd frontend && npm run test:unit
     cd frontend && npm run build
     cd frontend && npm run test:bundle
@@ -33,6 +34,10 @@ test-rust:
 test-postgres:
     cargo test -p livechat-store
     LIVECHAT_TEST_DATABASE=postgres LIVECHAT_TEST_BROKER=redis cargo test -p livechat-server --tests
+
+# Three server processes on one PostgreSQL database and one Redis behind nginx (crates/server/tests/multinode.rs, ignored by the plain run): needs PostgreSQL, Redis at 127.0.0.1:6379 and /usr/sbin/nginx (`scripts/check-test-tools.sh` says how to get them).
+test-multinode:
+    cargo test -p livechat-server --test multinode -- --include-ignored
 
 # Browser tests only (needs `cargo build --bins` and a built front end).
 test-e2e: web-install

@@ -47,6 +47,23 @@ elif ! pg_isready -h 127.0.0.1 -q; then
   hint+=("start it: ${pg_start}")
 fi
 
+# The PostgreSQL run goes through the Redis broker, and the multi-node
+# test (`just test-multinode`) runs three nodes on that Redis behind its
+# own nginx from Debian's package.
+nginx_bin="${LIVECHAT_TEST_NGINX:-/usr/sbin/nginx}"
+if [ ! -x "${nginx_bin}" ]; then
+  missing+=("nginx at ${nginx_bin} (the multi-node test runs its own; the system service need not run)")
+  hint+=("apt-get install nginx   (or set LIVECHAT_TEST_NGINX)")
+fi
+redis_start="redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no"
+if ! command -v redis-cli >/dev/null 2>&1; then
+  missing+=("Redis (redis-cli not found), for the broker and multi-node tests")
+  hint+=("apt-get install redis-server, then: ${redis_start}")
+elif [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" != "PONG" ]; then
+  missing+=("Redis at 127.0.0.1:6379 is not answering (the broker and multi-node tests)")
+  hint+=("start it: ${redis_start}")
+fi
+
 if command -v fc-list >/dev/null 2>&1 && ! fc-list 2>/dev/null | grep -i "CJK" >/dev/null; then
   echo "note: no CJK font found (fonts-noto-cjk); screenshots will show boxes instead of Chinese" >&2
 fi

@@ -189,3 +189,36 @@ async fn counters_are_shared_and_expire_with_their_window() {
     two.counters().clear("x").await.unwrap();
     assert_eq!(one.counters().peek("x").await.unwrap().0, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_another_node_dropped_is_gone_here_too() {
+    let prefix = unique_prefix();
+    // Node one beats rarely (every 12 s), so nothing puts it back soon.
+    let (one, hub1) = node(&prefix, Duration::from_secs(60)).await;
+    let (_two, hub2) = node(&prefix, Duration::from_secs(2)).await;
+    let mut buyer = connect(&hub2, "b1", false, &["m1"]).await;
+    next(&mut buyer).await;
+    let _merchant = connect(&hub1, "m1", false, &["b1"]).await;
+    assert_eq!(next(&mut buyer).await["status"], "online");
+    // A third node found node one's heartbeat expired and removed it from
+    // the node set with its users, as its reconcile does: node two, which
+    // no longer sees node one listed, takes node one's users offline too.
+    let client = redis::Client::open(redis_url()).unwrap();
+    let mut redis = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::pipe()
+        .cmd("SREM")
+        .arg(format!("{prefix}:nodes"))
+        .arg(one.node_id())
+        .ignore()
+        .cmd("DEL")
+        .arg(format!("{prefix}:node:{}:users", one.node_id()))
+        .ignore()
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert_eq!(
+        next(&mut buyer).await,
+        json!({"type":"status","user_id":"m1","status":"offline"})
+    );
+    assert!(!hub2.is_online("m1").await.unwrap());
+}

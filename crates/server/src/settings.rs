@@ -167,7 +167,7 @@ impl Settings {
             .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
             .add_source(File::from(dir.join("default.toml")).required(false))
             .add_source(File::from(dir.join(format!("{env}.toml"))).required(false));
-        for (name, key) in SEED_VARIABLES {
+        for &(name, key) in SEED_VARIABLES {
             if let Some(value) = var(name) {
                 builder = builder
                     .set_override(key, value)

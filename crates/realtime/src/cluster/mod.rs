@@ -106,6 +106,10 @@ struct Inner {
     /// Age in ms of the last bus message received from another node.
     lag_ms: AtomicI64,
     listener: Mutex<Option<UserListener>>,
+    /// The other nodes alive at the last reconcile: one that has left the
+    /// node set since (another node found it dead and removed it) is gone
+    /// for this node too.
+    known_nodes: Mutex<HashSet<String>>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -200,6 +204,7 @@ impl Cluster {
                 healthy: AtomicBool::new(true),
                 lag_ms: AtomicI64::new(0),
                 listener: Mutex::new(None),
+                known_nodes: Mutex::new(HashSet::new()),
             }),
         };
         // Subscribed before announcing itself, so nothing said after the
@@ -489,7 +494,24 @@ impl Cluster {
             }
         };
         let others: Vec<&String> = nodes.iter().filter(|n| **n != self.inner.node_id).collect();
+        let vanished: Vec<String> = self
+            .inner
+            .known_nodes
+            .lock()
+            .map(|known| {
+                known
+                    .iter()
+                    .filter(|n| !others.contains(n))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        for node in vanished {
+            info!(node = %node, "a node left the cluster; its users are offline");
+            self.inner.hub.remote_node(&node, HashSet::new());
+        }
         if others.is_empty() {
+            self.remember_nodes(HashSet::new());
             return;
         }
         let mut pipe = redis::pipe();
@@ -503,8 +525,10 @@ impl Cluster {
                 return;
             }
         };
+        let mut alive_nodes = HashSet::new();
         for (node, (alive, users)) in others.into_iter().zip(answers) {
             if alive {
+                alive_nodes.insert(node.clone());
                 self.inner
                     .hub
                     .remote_node(node, users.into_iter().collect());
@@ -517,6 +541,13 @@ impl Cluster {
                     .query_async(&mut redis)
                     .await;
             }
+        }
+        self.remember_nodes(alive_nodes);
+    }
+
+    fn remember_nodes(&self, nodes: HashSet<String>) {
+        if let Ok(mut known) = self.inner.known_nodes.lock() {
+            *known = nodes;
         }
     }
 }
