@@ -425,91 +425,66 @@ struct Table<R, K> {
     write: fn(&mut PgConnection, &[R]) -> QueryResult<usize>,
 }
 
-fn copy_users(s: &mut Session<'_>, name: &'static str) -> Result<TableReport, TransferError> {
-    s.copy(
-        name,
-        Table {
-            key: |r: &rows::User| r.id.clone(),
-            id: |_| None,
-            count: |c| users::table.count().get_result(c),
-            read: |c, after, n| match after {
-                None => users::table.order(users::id).limit(n).load(c),
-                Some(k) => users::table
-                    .filter(users::id.gt(k))
-                    .order(users::id)
-                    .limit(n)
-                    .load(c),
-            },
-            write: |pg, rows| diesel::insert_into(users::table).values(rows).execute(pg),
-        },
-    )
+/// The copy of a table keyed by a numeric `id`, read in id order.
+macro_rules! copy_by_number {
+    ($copy:ident, $table:ident, $row:ident) => {
+        fn $copy(s: &mut Session<'_>, name: &'static str) -> Result<TableReport, TransferError> {
+            s.copy(
+                name,
+                Table {
+                    key: |r: &rows::$row| r.id,
+                    id: |r| Some(r.id),
+                    count: |c| $table::table.count().get_result(c),
+                    read: |c, after, n| {
+                        $table::table
+                            .filter($table::id.gt(after.copied().unwrap_or(i64::MIN)))
+                            .order($table::id)
+                            .limit(n)
+                            .load(c)
+                    },
+                    write: |pg, rows| diesel::insert_into($table::table).values(rows).execute(pg),
+                },
+            )
+        }
+    };
 }
 
-fn copy_uploads(s: &mut Session<'_>, name: &'static str) -> Result<TableReport, TransferError> {
-    s.copy(
-        name,
-        Table {
-            key: |r: &rows::Upload| r.id.clone(),
-            id: |_| None,
-            count: |c| uploads::table.count().get_result(c),
-            read: |c, after, n| match after {
-                None => uploads::table.order(uploads::id).limit(n).load(c),
-                Some(k) => uploads::table
-                    .filter(uploads::id.gt(k))
-                    .order(uploads::id)
-                    .limit(n)
-                    .load(c),
-            },
-            write: |pg, rows| diesel::insert_into(uploads::table).values(rows).execute(pg),
-        },
-    )
+/// The copy of a table keyed by a text column, read in that column's order.
+macro_rules! copy_by_text {
+    ($copy:ident, $table:ident, $row:ident, $key:ident) => {
+        fn $copy(s: &mut Session<'_>, name: &'static str) -> Result<TableReport, TransferError> {
+            s.copy(
+                name,
+                Table {
+                    key: |r: &rows::$row| r.$key.clone(),
+                    id: |_| None,
+                    count: |c| $table::table.count().get_result(c),
+                    read: |c, after, n| match after {
+                        None => $table::table.order($table::$key).limit(n).load(c),
+                        Some(k) => $table::table
+                            .filter($table::$key.gt(k))
+                            .order($table::$key)
+                            .limit(n)
+                            .load(c),
+                    },
+                    write: |pg, rows| diesel::insert_into($table::table).values(rows).execute(pg),
+                },
+            )
+        }
+    };
 }
 
-fn copy_orders(s: &mut Session<'_>, name: &'static str) -> Result<TableReport, TransferError> {
-    s.copy(
-        name,
-        Table {
-            key: |r: &rows::Order| r.order_no.clone(),
-            id: |_| None,
-            count: |c| orders::table.count().get_result(c),
-            read: |c, after, n| match after {
-                None => orders::table.order(orders::order_no).limit(n).load(c),
-                Some(k) => orders::table
-                    .filter(orders::order_no.gt(k))
-                    .order(orders::order_no)
-                    .limit(n)
-                    .load(c),
-            },
-            write: |pg, rows| diesel::insert_into(orders::table).values(rows).execute(pg),
-        },
-    )
-}
-
-fn copy_conversations(
-    s: &mut Session<'_>,
-    name: &'static str,
-) -> Result<TableReport, TransferError> {
-    s.copy(
-        name,
-        Table {
-            key: |r: &rows::Conversation| r.id,
-            id: |r| Some(r.id),
-            count: |c| conversations::table.count().get_result(c),
-            read: |c, after, n| {
-                conversations::table
-                    .filter(conversations::id.gt(after.copied().unwrap_or(i64::MIN)))
-                    .order(conversations::id)
-                    .limit(n)
-                    .load(c)
-            },
-            write: |pg, rows| {
-                diesel::insert_into(conversations::table)
-                    .values(rows)
-                    .execute(pg)
-            },
-        },
-    )
-}
+copy_by_text!(copy_users, users, User, id);
+copy_by_text!(copy_uploads, uploads, Upload, id);
+copy_by_text!(copy_orders, orders, Order, order_no);
+copy_by_text!(copy_api_keys, api_keys, ApiKey, id);
+copy_by_number!(copy_conversations, conversations, Conversation);
+copy_by_number!(copy_messages, messages, Message);
+copy_by_number!(copy_quick_replies, quick_replies, QuickReply);
+copy_by_number!(copy_audit_log, audit_log, Audit);
+copy_by_number!(copy_webhooks, webhooks, Webhook);
+copy_by_number!(copy_webhook_deliveries, webhook_deliveries, WebhookDelivery);
+copy_by_number!(copy_webhook_attempts, webhook_attempts, WebhookAttempt);
 
 fn copy_participants(
     s: &mut Session<'_>,
@@ -549,176 +524,6 @@ fn copy_participants(
 /// Messages, with everything search needs: on PostgreSQL that is the row
 /// itself (pg_trgm's indexes on `messages` fill as rows arrive); SQLite's
 /// FTS5 index is derived data and is not copied.
-fn copy_messages(s: &mut Session<'_>, name: &'static str) -> Result<TableReport, TransferError> {
-    s.copy(
-        name,
-        Table {
-            key: |r: &rows::Message| r.id,
-            id: |r| Some(r.id),
-            count: |c| messages::table.count().get_result(c),
-            read: |c, after, n| {
-                messages::table
-                    .filter(messages::id.gt(after.copied().unwrap_or(i64::MIN)))
-                    .order(messages::id)
-                    .limit(n)
-                    .load(c)
-            },
-            write: |pg, rows| {
-                diesel::insert_into(messages::table)
-                    .values(rows)
-                    .execute(pg)
-            },
-        },
-    )
-}
-
-fn copy_quick_replies(
-    s: &mut Session<'_>,
-    name: &'static str,
-) -> Result<TableReport, TransferError> {
-    s.copy(
-        name,
-        Table {
-            key: |r: &rows::QuickReply| r.id,
-            id: |r| Some(r.id),
-            count: |c| quick_replies::table.count().get_result(c),
-            read: |c, after, n| {
-                quick_replies::table
-                    .filter(quick_replies::id.gt(after.copied().unwrap_or(i64::MIN)))
-                    .order(quick_replies::id)
-                    .limit(n)
-                    .load(c)
-            },
-            write: |pg, rows| {
-                diesel::insert_into(quick_replies::table)
-                    .values(rows)
-                    .execute(pg)
-            },
-        },
-    )
-}
-
-fn copy_api_keys(s: &mut Session<'_>, name: &'static str) -> Result<TableReport, TransferError> {
-    s.copy(
-        name,
-        Table {
-            key: |r: &rows::ApiKey| r.id.clone(),
-            id: |_| None,
-            count: |c| api_keys::table.count().get_result(c),
-            read: |c, after, n| match after {
-                None => api_keys::table.order(api_keys::id).limit(n).load(c),
-                Some(k) => api_keys::table
-                    .filter(api_keys::id.gt(k))
-                    .order(api_keys::id)
-                    .limit(n)
-                    .load(c),
-            },
-            write: |pg, rows| {
-                diesel::insert_into(api_keys::table)
-                    .values(rows)
-                    .execute(pg)
-            },
-        },
-    )
-}
-
-fn copy_audit_log(s: &mut Session<'_>, name: &'static str) -> Result<TableReport, TransferError> {
-    s.copy(
-        name,
-        Table {
-            key: |r: &rows::Audit| r.id,
-            id: |r| Some(r.id),
-            count: |c| audit_log::table.count().get_result(c),
-            read: |c, after, n| {
-                audit_log::table
-                    .filter(audit_log::id.gt(after.copied().unwrap_or(i64::MIN)))
-                    .order(audit_log::id)
-                    .limit(n)
-                    .load(c)
-            },
-            write: |pg, rows| {
-                diesel::insert_into(audit_log::table)
-                    .values(rows)
-                    .execute(pg)
-            },
-        },
-    )
-}
-
-fn copy_webhooks(s: &mut Session<'_>, name: &'static str) -> Result<TableReport, TransferError> {
-    s.copy(
-        name,
-        Table {
-            key: |r: &rows::Webhook| r.id,
-            id: |r| Some(r.id),
-            count: |c| webhooks::table.count().get_result(c),
-            read: |c, after, n| {
-                webhooks::table
-                    .filter(webhooks::id.gt(after.copied().unwrap_or(i64::MIN)))
-                    .order(webhooks::id)
-                    .limit(n)
-                    .load(c)
-            },
-            write: |pg, rows| {
-                diesel::insert_into(webhooks::table)
-                    .values(rows)
-                    .execute(pg)
-            },
-        },
-    )
-}
-
-fn copy_webhook_deliveries(
-    s: &mut Session<'_>,
-    name: &'static str,
-) -> Result<TableReport, TransferError> {
-    s.copy(
-        name,
-        Table {
-            key: |r: &rows::WebhookDelivery| r.id,
-            id: |r| Some(r.id),
-            count: |c| webhook_deliveries::table.count().get_result(c),
-            read: |c, after, n| {
-                webhook_deliveries::table
-                    .filter(webhook_deliveries::id.gt(after.copied().unwrap_or(i64::MIN)))
-                    .order(webhook_deliveries::id)
-                    .limit(n)
-                    .load(c)
-            },
-            write: |pg, rows| {
-                diesel::insert_into(webhook_deliveries::table)
-                    .values(rows)
-                    .execute(pg)
-            },
-        },
-    )
-}
-
-fn copy_webhook_attempts(
-    s: &mut Session<'_>,
-    name: &'static str,
-) -> Result<TableReport, TransferError> {
-    s.copy(
-        name,
-        Table {
-            key: |r: &rows::WebhookAttempt| r.id,
-            id: |r| Some(r.id),
-            count: |c| webhook_attempts::table.count().get_result(c),
-            read: |c, after, n| {
-                webhook_attempts::table
-                    .filter(webhook_attempts::id.gt(after.copied().unwrap_or(i64::MIN)))
-                    .order(webhook_attempts::id)
-                    .limit(n)
-                    .load(c)
-            },
-            write: |pg, rows| {
-                diesel::insert_into(webhook_attempts::table)
-                    .values(rows)
-                    .execute(pg)
-            },
-        },
-    )
-}
 
 /// What was seen of a table's rows on one side.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
