@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vite'
 import vue from '@vitejs/plugin-vue'
 import Components from 'unplugin-vue-components/vite'
@@ -23,6 +24,11 @@ export default defineConfig({
     // Precompressed copies the server sends when the client accepts them.
     compression({ algorithms: ['gzip', 'brotliCompress'], include: /\.(js|css|svg|json)$/, threshold: 1024 }),
   ],
+  // Element Plus's colour library (through el-button, on every page) gives
+  // way to the few operations it needs: src/utils/tinycolor.js.
+  resolve: {
+    alias: { '@ctrl/tinycolor': fileURLToPath(new URL('./src/utils/tinycolor.js', import.meta.url)) },
+  },
   // Compile-time flags: no devtools hooks, no options API.
   define: {
     __VUE_PROD_DEVTOOLS__: 'false',

@@ -176,7 +176,7 @@ test('the language switches to English', async () => {
   await page.locator('[data-testid=tab-chats]').waitFor()
   assert.equal((await page.locator('[data-testid=tab-chats]').innerText()).trim().replace(/\d+$/, ''), 'Chats')
   await page.locator('[data-testid=lang-switch]').click()
-  await page.locator('.el-dropdown-menu__item', { hasText: '中文' }).click()
+  await page.locator('[data-testid=lang-option-zh]', { hasText: '中文' }).click()
   await until(async () => (await page.locator('[data-testid=tab-chats]').innerText()).startsWith('会话'), { message: 'back to Chinese' })
   await context.close()
 })

@@ -62,6 +62,67 @@ test('a message that met no network survives a reload and is delivered once', as
   }
 })
 
+// An 8×8 RGB PNG.
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAbElEQVR4nBXNQRUAUQhCUZOYhCQmeUlIQhISzR+XXA7ODDtouIHBQ4YOM8suWm5h8ZKl+0CskDiBsIioHhx76LiDw0eO3oN/4FVf+J8h0PduzBqZ8x/bxNQPwgaFy192SGgelC0q13/CJaXlA+odUoHdRJQGAAAAAElFTkSuQmCC',
+  'base64',
+)
+
+/** The keys of the outbox's kept files (IndexedDB) in the page. */
+function keptFiles(page) {
+  return page.evaluate(
+    () =>
+      new Promise((resolve, reject) => {
+        const req = indexedDB.open('livechat.outbox', 1)
+        req.onupgradeneeded = () => req.result.createObjectStore('files')
+        req.onerror = () => reject(req.error)
+        req.onsuccess = () => {
+          const all = req.result.transaction('files').objectStore('files').getAllKeys()
+          all.onsuccess = () => {
+            req.result.close()
+            resolve(all.result)
+          }
+          all.onerror = () => reject(all.error)
+        }
+      }),
+  )
+}
+
+test('an image attached offline survives a reload and is delivered once when the network is back', async () => {
+  const { context, page } = await openChat('user_id=b2&target=m1')
+  try {
+    const win = page.locator('[data-testid=chat-window]')
+    await win.waitFor()
+    const convId = Number(await win.getAttribute('data-conv-id'))
+    await socketOpen(page)
+    const imagesBefore = (await history('b2', convId)).filter((m) => m.message_type === 'image').length
+
+    await context.setOffline(true)
+    await page.locator('[data-testid=image-input]').setInputFiles({ name: '离线照片.png', mimeType: 'image/png', buffer: PNG })
+    const queued = page.locator('[data-testid=message][data-type=image][data-status=queued]')
+    await queued.waitFor()
+    assert.equal((await keptFiles(page)).length, 1, 'the file is kept in IndexedDB')
+
+    // Reloading offline reaches nothing; the page comes back once online.
+    await page.reload().then(
+      () => assert.fail('the reload should fail offline'),
+      () => {},
+    )
+    await context.setOffline(false)
+    await page.goto(`${server.baseUrl}/chat?user_id=b2&target=m1`)
+    await page.locator('[data-testid=message][data-type=image][data-status=sent]').waitFor()
+    await page.evaluate(() => window.__livechat.barrier())
+    const images = (await history('b2', convId)).filter((m) => m.message_type === 'image')
+    assert.equal(images.length, imagesBefore + 1, 'the image is stored exactly once')
+    assert.equal(await page.locator('[data-testid=message][data-type=image]').count(), imagesBefore + 1)
+    assert.equal(await page.evaluate(() => window.__livechat.queued()), 0)
+    assert.equal(await page.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith('livechat.outbox')).length), 0)
+    assert.deepEqual(await keptFiles(page), [], 'the kept file is dropped once sent')
+  } finally {
+    await context.close()
+  }
+})
+
 test('a refused text says why under the bubble and edit puts it back in the composer', async () => {
   const { context, page } = await openChat('user_id=b2&target=m3')
   try {

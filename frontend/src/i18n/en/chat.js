@@ -182,6 +182,7 @@ export default {
     loadFailed: 'Could not load the original chat',
   },
   errors: {
+    fileLost: 'The file was lost on reload; attach it again',
     tooLarge: 'Files must be {size} or less',
     unsupported: 'This file type is not allowed',
     rateLimited: 'Too many requests; try again shortly',

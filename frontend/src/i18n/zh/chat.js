@@ -186,6 +186,7 @@ export default {
     loadFailed: '原会话加载失败',
   },
   errors: {
+    fileLost: '文件在刷新后丢失，请重新选择',
     tooLarge: '文件不能超过 {size}',
     unsupported: '不支持的文件类型',
     rateLimited: '操作太频繁，请稍后再试',

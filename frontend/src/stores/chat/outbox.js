@@ -10,9 +10,15 @@
 // and after a reload) sends the queue again in order with the same ids, so
 // the server stores each once. A refusal (4xx) is never retried by itself:
 // the bubble shows why, with "edit" putting the text back.
+//
+// An upload whose file has not reached the server keeps the file itself in
+// IndexedDB (./outboxFiles.js, per user) beside its entry, so it too is
+// sent again after a reload: the upload first, then the send with the same
+// `client_msg_id`. The file is dropped once uploaded, stored or discarded.
 import { makeClientMsgId } from '../../utils/ids'
 import { messageKey } from '../../realtime/reducers'
 import { DEFAULT_LIMITS } from '../serverConfig'
+import { createFileStore } from './outboxFiles'
 
 /** Why a file cannot be uploaded under `limits` ('noFile', 'tooLarge', 'empty'), or null. */
 export function fileProblem(file, limits = DEFAULT_LIMITS) {
@@ -48,6 +54,29 @@ function defaultStorage() {
   }
 }
 
+// Files older than this are left over from a tab that was closed before
+// it could send them (sessionStorage, and so their entries, went with it).
+const FILE_MAX_AGE_MS = 7 * 24 * 3600 * 1000
+
+function defaultFiles() {
+  try {
+    return createFileStore()
+  } catch {
+    return null
+  }
+}
+
+function objectUrl(kind, file) {
+  if ((kind === 'image' || kind === 'voice') && typeof URL !== 'undefined' && URL.createObjectURL) {
+    try {
+      return URL.createObjectURL(file)
+    } catch {
+      return null
+    }
+  }
+  return null
+}
+
 export function createOutbox({
   api,
   threads,
@@ -57,15 +86,23 @@ export function createOutbox({
   makeId = makeClientMsgId,
   limits = () => DEFAULT_LIMITS,
   storage = defaultStorage(),
+  files = defaultFiles(),
 }) {
   let seq = 0
   let flushing = null
   const storageKey = `${OUTBOX_KEY}.${me}`
 
   // The unsent messages that can be sent again after a reload: texts,
-  // orders and uploads whose file already reached the server.
+  // orders, uploads whose file already reached the server, and (with a
+  // file store) uploads whose file is kept in it.
   function persistable(m) {
-    return m.message_type === 'text' || m.message_type === 'order' || !!m._uploadId
+    return m.message_type === 'text' || m.message_type === 'order' || !!m._uploadId || (!!files && !!m._fileKey)
+  }
+
+  const fileKey = (key) => `${me}:${key}`
+
+  function dropFile(key) {
+    if (files && key) files.remove(fileKey(key)).catch(() => {})
   }
 
   function readStored() {
@@ -103,15 +140,18 @@ export function createOutbox({
       file_size: m.file_size || null,
       mime: m.mime || null,
       duration_ms: m.duration_ms ?? null,
+      _fileKey: m._uploadId ? null : m._fileKey || null,
     }
     const list = readStored().filter((x) => x.client_msg_id !== m.client_msg_id && x.client_msg_id !== m._prevClientId)
     list.push(entry)
     writeStored(list)
   }
 
-  function forget(clientId) {
+  function forget(clientId, fileKeyOf = null) {
     const list = readStored()
     const next = list.filter((x) => x.client_msg_id !== clientId)
+    for (const x of list) if (x.client_msg_id === clientId && x._fileKey) dropFile(x._fileKey)
+    if (fileKeyOf) dropFile(fileKeyOf)
     if (next.length !== list.length) writeStored(next)
   }
 
@@ -194,23 +234,19 @@ export function createOutbox({
       e.code = problem
       return Promise.reject(e)
     }
-    let localUrl = null
-    if ((kind === 'image' || kind === 'voice') && typeof URL !== 'undefined' && URL.createObjectURL) {
-      try {
-        localUrl = URL.createObjectURL(file)
-      } catch {
-        localUrl = null
-      }
-    }
+    const base = pendingBase(convId, kind)
+    // The file waits in the file store too, until it is uploaded.
+    if (files) files.put(fileKey(base.client_msg_id), file).catch(() => {})
     return enqueue(convId, {
-      ...pendingBase(convId, kind),
+      ...base,
       file_name: file.name,
       file_size: file.size,
       mime: file.type,
       duration_ms: extra.duration_ms ?? null,
       _file: file,
       _uploadId: null,
-      _localUrl: localUrl,
+      _fileKey: files ? base.client_msg_id : null,
+      _localUrl: objectUrl(kind, file),
       _progress: 0,
     })
   }
@@ -229,14 +265,22 @@ export function createOutbox({
       else {
         let uploadId = m._uploadId
         if (!uploadId) {
-          const up = await api.upload(m.message_type, m._file, (pct) => patchLocal(convId, key, { _progress: pct }))
+          const file = m._file || (await keptFile(m))
+          if (!file) {
+            // Its file did not survive (storage refused or cleared): nothing to send.
+            forget(m.client_msg_id, m._fileKey)
+            patchLocal(convId, key, { _status: 'failed', _error: 'file_lost', _errorStatus: 0, _refused: true })
+            return null
+          }
+          const up = await api.upload(m.message_type, file, (pct) => patchLocal(convId, key, { _progress: pct }))
           uploadId = up.upload_id
-          remember(patchLocal(convId, key, { _uploadId: uploadId, _progress: 100 }) || m)
+          remember(patchLocal(convId, key, { _uploadId: uploadId, _progress: 100 }) || { ...m, _uploadId: uploadId })
+          dropFile(m._fileKey)
         }
         body.upload_id = uploadId
       }
       const stored = await api.send(body)
-      forget(m.client_msg_id)
+      forget(m.client_msg_id, m._uploadId ? null : m._fileKey)
       if (stored && stored.id != null) threads.receive(stored)
       return stored
     } catch (e) {
@@ -244,7 +288,7 @@ export function createOutbox({
         patchLocal(convId, key, { _status: 'queued', _error: 'network_error', _errorStatus: 0 })
         return null
       }
-      if (isRefusal(e)) forget(m.client_msg_id)
+      if (isRefusal(e)) forget(m.client_msg_id, m._fileKey)
       patchLocal(convId, key, {
         _refused: isRefusal(e),
         _errorDetail: e.detail || null,
@@ -267,7 +311,7 @@ export function createOutbox({
     const t = threads.state.threads[convId]
     if (!t) return
     const m = t.items.find((x) => messageKey(x) === key && x.id == null)
-    if (m) forget(m.client_msg_id)
+    if (m) forget(m.client_msg_id, m._fileKey)
     t.items = t.items.filter((x) => !(messageKey(x) === key && x.id == null))
   }
 
@@ -292,15 +336,37 @@ export function createOutbox({
     return p
   }
 
-  /** Puts the messages kept by an earlier page back into their threads, queued. */
+  /** The kept file of a restored upload (put back on the message), or null. */
+  async function keptFile(m) {
+    if (!files || !m._fileKey) return null
+    let file = null
+    try {
+      file = await files.get(fileKey(m._fileKey))
+    } catch {
+      file = null
+    }
+    if (file) {
+      const key = messageKey(m)
+      const cur = findLocal(m.conversation_id, key)
+      patchLocal(m.conversation_id, key, { _file: file, _localUrl: (cur && cur._localUrl) || objectUrl(m.message_type, file) })
+    }
+    return file
+  }
+
+  /**
+   * Puts the messages kept by an earlier page back into their threads,
+   * queued (an upload's kept file comes back with it, for its preview and
+   * its upload), and drops kept files too old for any page to send.
+   */
   function restore() {
     const list = readStored()
     for (const e of list) {
       if (findLocal(e.conversation_id, `c:${me}:${e.client_msg_id}`)) continue
-      threads.mergeInto(e.conversation_id, [
-        { ...pendingBase(e.conversation_id, e.message_type), ...e, _status: 'queued', _progress: null },
-      ])
+      const m = { ...pendingBase(e.conversation_id, e.message_type), ...e, _status: 'queued', _progress: null }
+      threads.mergeInto(e.conversation_id, [m])
+      if (m._fileKey && !m._uploadId) keptFile(m)
     }
+    if (files) files.prune(`${me}:`, now() - FILE_MAX_AGE_MS).catch(() => {})
     return list.length
   }
 
