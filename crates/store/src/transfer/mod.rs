@@ -479,6 +479,9 @@ copy_by_text!(copy_uploads, uploads, Upload, id);
 copy_by_text!(copy_orders, orders, Order, order_no);
 copy_by_text!(copy_api_keys, api_keys, ApiKey, id);
 copy_by_number!(copy_conversations, conversations, Conversation);
+// Messages, with everything search needs: on PostgreSQL that is the row
+// itself (pg_trgm's indexes on `messages` fill as rows arrive); SQLite's
+// FTS5 index is derived data and is not copied.
 copy_by_number!(copy_messages, messages, Message);
 copy_by_number!(copy_quick_replies, quick_replies, QuickReply);
 copy_by_number!(copy_audit_log, audit_log, Audit);
@@ -520,10 +523,6 @@ fn copy_participants(
         },
     )
 }
-
-/// Messages, with everything search needs: on PostgreSQL that is the row
-/// itself (pg_trgm's indexes on `messages` fill as rows arrive); SQLite's
-/// FTS5 index is derived data and is not copied.
 
 /// What was seen of a table's rows on one side.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
