@@ -16,6 +16,8 @@ export default [
       // also change it, as Vue keeps that whitespace as a space.
       'vue/max-attributes-per-line': 'off',
       'vue/singleline-html-element-content-newline': 'off',
+      // Translations go through the app's own helper (src/i18n/translate.js).
+      'no-restricted-imports': ['error', { paths: [{ name: 'vue-i18n', message: "use '../i18n/translate' instead" }] }],
     },
   },
   {
