@@ -27,6 +27,9 @@ pub enum ApiError {
     /// 409.
     #[error("{0}")]
     Conflict(String),
+    /// 408: the request body did not arrive in time.
+    #[error("{0}")]
+    RequestTimeout(String),
     /// 409: a unique value of `field` is taken.
     #[error("{detail}")]
     Taken {
@@ -94,6 +97,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::AccessRestricted => "access_restricted",
             ApiError::NotFound(_) => "not_found",
+            ApiError::RequestTimeout(_) => "request_timeout",
             ApiError::Conflict(_) | ApiError::Taken { .. } => "conflict",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
@@ -116,6 +120,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) | ApiError::AccessRestricted => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Conflict(_) | ApiError::Taken { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,

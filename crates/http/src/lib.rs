@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod body_deadline;
 pub mod calls;
 pub mod client_addr;
 pub mod dto;

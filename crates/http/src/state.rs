@@ -16,8 +16,11 @@ pub const DECODE_SLOTS: usize = 2;
 /// The rate limiters of the API.
 #[derive(Debug)]
 pub struct Limiters {
-    /// Failed logins per username.
+    /// Failed logins per username, from anywhere: past the limit only
+    /// addresses without recent failures for that name may still try.
     pub login_user: RateLimiter,
+    /// Failed logins per (username, IP address).
+    pub login_user_ip: RateLimiter,
     /// Failed logins per IP address.
     pub login_ip: RateLimiter,
     /// Sends per user.
@@ -80,6 +83,12 @@ impl AppState {
         let limiters = Limiters {
             login_user: RateLimiter::new("login_user", l.login_failures_per_username, login_window)
                 .shared(counters.clone()),
+            login_user_ip: RateLimiter::new(
+                "login_user_ip",
+                l.login_failures_per_username,
+                login_window,
+            )
+            .shared(counters.clone()),
             login_ip: RateLimiter::new("login_ip", l.login_failures_per_ip, login_window)
                 .shared(counters.clone()),
             sends: RateLimiter::new("sends", l.sends_per_minute, minute).shared(counters.clone()),

@@ -207,7 +207,8 @@ async fn a_burst_of_failed_logins_is_rate_limited() {
     }
     assert_eq!(&statuses[..10], &[401; 10]);
     assert_eq!(&statuses[10..], &[429, 429]);
-    // Even the right password waits now: the window protects the account.
+    // Even the right password waits now, from this address: the window
+    // protects the account (other addresses: tests/limits.rs).
     let a = app
         .call(
             Method::POST,
