@@ -50,6 +50,9 @@ pub enum ApiError {
     /// 429, with the seconds to wait.
     #[error("{0}")]
     RateLimited(String, u64),
+    /// 503: the node cannot take this now (near its open-file limit).
+    #[error("{0}")]
+    Unavailable(String),
     /// 500; the cause is logged, and shown only outside production.
     #[error("internal error: {0}")]
     Internal(String),
@@ -103,6 +106,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Validation(_) => "validation_error",
             ApiError::RateLimited(..) => "rate_limited",
+            ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -126,6 +130,7 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited(..) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod settings;
+pub mod sockets;
 pub mod spa;
 pub mod state;
 pub mod uploads;

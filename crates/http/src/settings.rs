@@ -34,6 +34,10 @@ pub struct Limits {
     /// An upload must arrive at least this fast (bytes per second, on top
     /// of `server.body_timeout_secs`) or it is cut off with 408.
     pub upload_min_bytes_per_sec: u64,
+    /// WebSockets one user may hold at once, over the whole cluster (4429 past it).
+    pub sockets_per_user: u32,
+    /// WebSockets one client address may hold at once on one node (4429 past it).
+    pub sockets_per_ip: u32,
 }
 
 impl Default for Limits {
@@ -46,6 +50,8 @@ impl Default for Limits {
             uploads_per_minute: 30,
             api_key_requests_per_minute: 600,
             upload_min_bytes_per_sec: 4096,
+            sockets_per_user: 20,
+            sockets_per_ip: 200,
         }
     }
 }

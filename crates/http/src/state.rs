@@ -52,6 +52,8 @@ pub struct AppState {
     pub decode_slots: Arc<tokio::sync::Semaphore>,
     /// The calls of this node.
     pub calls: crate::calls::CallsHandle,
+    /// Sockets per user and address, and the descriptor reserve.
+    pub sockets: Arc<crate::sockets::SocketLimits>,
     /// Set when the node was told to stop: `/ready` answers 503.
     pub draining: Arc<std::sync::atomic::AtomicBool>,
     /// What `/metrics` reports.
@@ -111,6 +113,10 @@ impl AppState {
             }
             None => Arc::new(hub.clone()),
         };
+        let sockets = Arc::new(crate::sockets::SocketLimits::new(
+            settings.limits.sockets_per_user,
+            settings.limits.sockets_per_ip,
+        ));
         let (calls, inbox) = crate::calls::channel();
         let state = Self {
             db,
@@ -122,6 +128,7 @@ impl AppState {
             limiters: Arc::new(limiters),
             decode_slots: Arc::new(tokio::sync::Semaphore::new(DECODE_SLOTS)),
             calls: calls.clone(),
+            sockets,
             draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             metrics: Arc::default(),
             key_usage: Arc::default(),

@@ -308,6 +308,12 @@ impl Settings {
                 "must be at least 1 byte per second".into(),
             );
         }
+        if self.limits.sockets_per_user == 0 || self.limits.sockets_per_ip == 0 {
+            return bad(
+                "limits.sockets_per_user / limits.sockets_per_ip",
+                "must be at least 1".into(),
+            );
+        }
         if self.server.drain_secs > 300 {
             return bad("server.drain_secs", "must be at most 300 seconds".into());
         }

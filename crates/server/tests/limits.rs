@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use common::*;
+use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 /// A client whose connections leave from `source` (any 127.x address
@@ -186,4 +187,82 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
             }
         })
         .collect()
+}
+
+#[actix_web::test]
+async fn a_user_and_an_address_past_their_socket_limits_are_closed_with_4429() {
+    let app = spawn_app_with(&[
+        ("LIVECHAT__LIMITS__SOCKETS_PER_USER", "2"),
+        ("LIVECHAT__LIMITS__SOCKETS_PER_IP", "3"),
+    ])
+    .await;
+    let b1 = app.token("b1").await;
+    let b2 = app.token("b2").await;
+    let (first, _) = app.ws_ready("b1", &b1).await;
+    let (_second, _) = app.ws_ready("b1", &b1).await;
+    let closed = app.ws("b1", &b1).await.closed().await;
+    assert_eq!(closed.code, 4429);
+    assert!(
+        closed.reason.contains("this user already holds 2"),
+        "{}",
+        closed.reason
+    );
+    // The address's limit: b2's first socket is its third, the next is refused.
+    let (_third, _) = app.ws_ready("b2", &b2).await;
+    let closed = app.ws("b2", &b2).await.closed().await;
+    assert_eq!(closed.code, 4429);
+    assert!(
+        closed.reason.contains("this address already holds 3"),
+        "{}",
+        closed.reason
+    );
+    // A closed socket gives its place back.
+    first.close().await;
+    let deadline = std::time::Instant::now() + EVENT_TIMEOUT;
+    loop {
+        let mut ws = app.ws("b1", &b1).await;
+        let first = ws.next_event().await;
+        if first["type"] == "online_users" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no place given back: {first}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn a_users_sockets_are_counted_over_the_cluster() {
+    let prefix = unique_redis_prefix();
+    let redis = redis_url();
+    let vars = [
+        ("REDIS_URL", redis.as_str()),
+        ("LIVECHAT__REALTIME__REDIS_PREFIX", prefix.as_str()),
+        ("LIVECHAT__LIMITS__SOCKETS_PER_USER", "2"),
+    ];
+    let one = spawn_app_with(&vars).await;
+    let two = spawn_node(&one, &[("LIVECHAT__LIMITS__SOCKETS_PER_USER", "2")]).await;
+    let b1 = one.token("b1").await;
+    let (_a, _) = one.ws_ready("b1", &b1).await;
+    let (_b, _) = one.ws_ready("b1", &b1).await;
+    // Node two learns node one's count through Redis; poll until it does.
+    let deadline = std::time::Instant::now() + EVENT_TIMEOUT;
+    let closed = loop {
+        let mut ws = two.ws("b1", &b1).await;
+        let first = ws.stream.next().await;
+        match first {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(Some(frame)))) => break frame,
+            _ => assert!(
+                std::time::Instant::now() < deadline,
+                "node two never counted node one's sockets"
+            ),
+        }
+    };
+    assert_eq!(u16::from(closed.code), 4429);
+    assert!(
+        closed.reason.contains("this user already holds 2"),
+        "{}",
+        closed.reason
+    );
 }
