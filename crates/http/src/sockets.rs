@@ -156,7 +156,7 @@ impl Descriptors {
             tracing::info!(
                 limit,
                 reserve,
-                "open-file limit; new sockets wait for 503 within the reserve"
+                "open-file limit; within the reserve new sockets get 503"
             );
         }
         Self {
