@@ -296,6 +296,10 @@ pub fn build(
         .service(web::redirect("/docs", "/docs/"))
         .service(crate::media::service(&settings.media_dir))
         .configure(|c| crate::spa::configure(c, &settings.static_dir))
+        // Innermost: every layer outside sees its 408.
+        .wrap(actix_web::middleware::from_fn(
+            crate::body_deadline::body_deadline,
+        ))
         // The embedding sites call the API from their pages (the widget).
         .wrap(cors(
             &[

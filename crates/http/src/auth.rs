@@ -113,8 +113,9 @@ pub fn decode_token(state: &AppState, token: &str) -> Result<Claims, ApiError> {
 }
 
 /// Checks a signed chat link (see [`livechat_domain::signed_links`]):
-/// `signature` must be the lowercase hex HMAC-SHA256 of
-/// `"{user_id}:{expires}"` and `expires` in the future.
+/// `signature` must be the hex HMAC-SHA256 of `"{user_id}:{expires}"`
+/// (links are signed in lowercase; either case is accepted, compared in
+/// constant time) and `expires` in the future.
 pub fn verify_chat_signature(
     identity: &ChatIdentity,
     user_id: &str,

@@ -27,6 +27,9 @@ pub enum ApiError {
     /// 409.
     #[error("{0}")]
     Conflict(String),
+    /// 408: the request body did not arrive in time.
+    #[error("{0}")]
+    RequestTimeout(String),
     /// 409: a unique value of `field` is taken.
     #[error("{detail}")]
     Taken {
@@ -55,6 +58,9 @@ pub enum ApiError {
     /// 429, with the seconds to wait.
     #[error("{0}")]
     RateLimited(String, u64),
+    /// 503: the node cannot take this now (near its open-file limit).
+    #[error("{0}")]
+    Unavailable(String),
     /// 500; the cause is logged, and shown only outside production.
     #[error("internal error: {0}")]
     Internal(String),
@@ -102,11 +108,13 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::AccessRestricted => "access_restricted",
             ApiError::NotFound(_) => "not_found",
+            ApiError::RequestTimeout(_) => "request_timeout",
             ApiError::Conflict(_) | ApiError::Taken { .. } => "conflict",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Validation(_) | ApiError::Invalid { .. } => "validation_error",
             ApiError::RateLimited(..) => "rate_limited",
+            ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -124,11 +132,13 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) | ApiError::AccessRestricted => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Conflict(_) | ApiError::Taken { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) | ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited(..) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod body_deadline;
 pub mod calls;
 pub mod client_addr;
 pub mod dto;
@@ -15,6 +16,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod settings;
+pub mod sockets;
 pub mod spa;
 pub mod state;
 pub mod uploads;

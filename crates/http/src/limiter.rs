@@ -58,6 +58,17 @@ impl RateLimiter {
         self.check_local(key, Instant::now())
     }
 
+    /// How many events `key` has in its current window.
+    pub async fn count(&self, key: &str) -> u64 {
+        if let Some(shared) = &self.shared {
+            match shared.peek(&self.shared_key(key)).await {
+                Ok((count, _)) => return count,
+                Err(e) => tracing::warn!(error = %e, "rate limit counted on this node alone"),
+            }
+        }
+        self.count_local(key, Instant::now())
+    }
+
     /// Records one event for `key`.
     pub async fn record(&self, key: &str) {
         if let Some(shared) = &self.shared {
@@ -110,6 +121,16 @@ impl RateLimiter {
         }
     }
 
+    fn count_local(&self, key: &str, now: Instant) -> u64 {
+        let Ok(hits) = self.hits.lock() else {
+            return 0;
+        };
+        match hits.get(key) {
+            Some((start, n)) if now.duration_since(*start) < self.window => u64::from(*n),
+            _ => 0,
+        }
+    }
+
     fn record_local(&self, key: &str, now: Instant) {
         let Ok(mut hits) = self.hits.lock() else {
             return;
@@ -156,7 +177,9 @@ mod tests {
         let l = RateLimiter::new("t", 1, Duration::from_secs(60));
         assert!(l.admit("b", "too many").await.is_ok());
         assert!(l.admit("b", "too many").await.is_err());
+        assert_eq!(l.count("b").await, 1);
         l.clear("b").await;
+        assert_eq!(l.count("b").await, 0);
         assert!(l.check("b").await.is_ok());
         assert!(l.admit("b", "too many").await.is_ok());
     }

@@ -31,6 +31,13 @@ pub struct Limits {
     pub uploads_per_minute: u32,
     /// Requests one API key may make per minute.
     pub api_key_requests_per_minute: u32,
+    /// An upload must arrive at least this fast (bytes per second, on top
+    /// of `server.body_timeout_secs`) or it is cut off with 408.
+    pub upload_min_bytes_per_sec: u64,
+    /// WebSockets one user may hold at once, over the whole cluster (4429 past it).
+    pub sockets_per_user: u32,
+    /// WebSockets one client address may hold at once on one node (4429 past it).
+    pub sockets_per_ip: u32,
 }
 
 impl Default for Limits {
@@ -42,6 +49,9 @@ impl Default for Limits {
             sends_per_minute: 600,
             uploads_per_minute: 30,
             api_key_requests_per_minute: 600,
+            upload_min_bytes_per_sec: 4096,
+            sockets_per_user: 20,
+            sockets_per_ip: 200,
         }
     }
 }
@@ -160,6 +170,9 @@ pub struct HttpSettings {
     pub recall_window_secs: i64,
     /// Calls.
     pub calls: CallSettings,
+    /// How long a request body may take to arrive (an upload: plus its
+    /// allowance at `limits.upload_min_bytes_per_sec`).
+    pub body_timeout: std::time::Duration,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: crate::client_addr::TrustedProxies,
     /// Bearer token that opens `/metrics` beyond loopback; empty: loopback only.
@@ -194,6 +207,7 @@ impl HttpSettings {
             limits: Limits::default(),
             recall_window_secs: livechat_domain::messages::DEFAULT_RECALL_WINDOW_SECS,
             calls: CallSettings::default(),
+            body_timeout: std::time::Duration::from_secs(30),
             trusted_proxies: crate::client_addr::TrustedProxies::default(),
             metrics_token: String::new(),
             resume_limit: 1000,

@@ -16,8 +16,11 @@ pub const DECODE_SLOTS: usize = 2;
 /// The rate limiters of the API.
 #[derive(Debug)]
 pub struct Limiters {
-    /// Failed logins per username.
+    /// Failed logins per username, from anywhere: past the limit only
+    /// addresses without recent failures for that name may still try.
     pub login_user: RateLimiter,
+    /// Failed logins per (username, IP address).
+    pub login_user_ip: RateLimiter,
     /// Failed logins per IP address.
     pub login_ip: RateLimiter,
     /// Sends per user.
@@ -49,6 +52,8 @@ pub struct AppState {
     pub decode_slots: Arc<tokio::sync::Semaphore>,
     /// The calls of this node.
     pub calls: crate::calls::CallsHandle,
+    /// Sockets per user and address, and the descriptor reserve.
+    pub sockets: Arc<crate::sockets::SocketLimits>,
     /// Set when the node was told to stop: `/ready` answers 503.
     pub draining: Arc<std::sync::atomic::AtomicBool>,
     /// What `/metrics` reports.
@@ -80,6 +85,12 @@ impl AppState {
         let limiters = Limiters {
             login_user: RateLimiter::new("login_user", l.login_failures_per_username, login_window)
                 .shared(counters.clone()),
+            login_user_ip: RateLimiter::new(
+                "login_user_ip",
+                l.login_failures_per_username,
+                login_window,
+            )
+            .shared(counters.clone()),
             login_ip: RateLimiter::new("login_ip", l.login_failures_per_ip, login_window)
                 .shared(counters.clone()),
             sends: RateLimiter::new("sends", l.sends_per_minute, minute).shared(counters.clone()),
@@ -102,6 +113,10 @@ impl AppState {
             }
             None => Arc::new(hub.clone()),
         };
+        let sockets = Arc::new(crate::sockets::SocketLimits::new(
+            settings.limits.sockets_per_user,
+            settings.limits.sockets_per_ip,
+        ));
         let (calls, inbox) = crate::calls::channel();
         let state = Self {
             db,
@@ -113,6 +128,7 @@ impl AppState {
             limiters: Arc::new(limiters),
             decode_slots: Arc::new(tokio::sync::Semaphore::new(DECODE_SLOTS)),
             calls: calls.clone(),
+            sockets,
             draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             metrics: Arc::default(),
             key_usage: Arc::default(),

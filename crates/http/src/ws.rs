@@ -22,6 +22,7 @@ use tracing::Instrument;
 use crate::auth::user_for_token;
 use crate::calls::{CallAction, SocketRef};
 use crate::error::ApiError;
+use crate::sockets::SocketPermit;
 use crate::state::AppState;
 
 /// The socket's token.
@@ -67,7 +68,9 @@ fn close_reason(code: u16, reason: &str) -> CloseReason {
 }
 
 /// Upgrades, then authenticates: a bad token closes with 4401, someone
-/// else's id or a disabled account with 4403, each with a reason.
+/// else's id or a disabled account with 4403, a user or address past its
+/// socket limit with 4429, each with a reason. Near the process's
+/// open-file limit no upgrade is made: 503 (see [`crate::sockets`]).
 #[get("/ws/{user_id}")]
 pub async fn socket(
     state: web::Data<AppState>,
@@ -76,6 +79,17 @@ pub async fn socket(
     user_id: web::Path<String>,
     query: web::Query<WsQuery>,
 ) -> Result<HttpResponse, actix_web::Error> {
+    if state.sockets.descriptors_low() {
+        tracing::warn!("socket refused: open descriptors near the limit");
+        return Err(ApiError::Unavailable(
+            "the server is near its open-file limit and takes no new sockets; try again later"
+                .into(),
+        )
+        .into());
+    }
+    let ip = crate::client_addr::client_ip(&req, &state.settings.trusted_proxies)
+        .map(|ip| ip.to_string())
+        .unwrap_or_default();
     let (mut response, session, stream) = actix_ws::handle(&req, body)?;
     let offered = offered_protocols(&req);
     if offered.iter().any(|p| p == PROTOCOL) {
@@ -99,13 +113,14 @@ pub async fn socket(
     let span = tracing::info_span!("socket", user = %user_id);
     actix_web::rt::spawn(
         async move {
-            let (user, conn) = match register(&state, token.as_deref(), &user_id).await {
-                Ok(registered) => registered,
-                Err((code, reason)) => {
-                    let _ = session.close(Some(close_reason(code, &reason))).await;
-                    return;
-                }
-            };
+            let (user, conn, _permit) =
+                match register(&state, token.as_deref(), &user_id, &ip).await {
+                    Ok(registered) => registered,
+                    Err((code, reason)) => {
+                        let _ = session.close(Some(close_reason(code, &reason))).await;
+                        return;
+                    }
+                };
             // Registered first, so live events queue up behind the greeting
             // while the missed ones are read; duplicates are dropped below.
             let replay = match after_id {
@@ -146,8 +161,26 @@ async fn register(
     state: &AppState,
     token: Option<&str>,
     path_id: &str,
-) -> Result<(UserRow, Connection), (u16, String)> {
+    ip: &str,
+) -> Result<(UserRow, Connection, SocketPermit), (u16, String)> {
     let user = authenticate(state, token, path_id).await?;
+    let elsewhere = match &state.cluster {
+        Some(cluster) => cluster
+            .remote_sockets_of(&user.id)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "sockets per user counted on this node alone");
+                0
+            }),
+        None => 0,
+    };
+    let permit = state
+        .sockets
+        .admit(&user.id, ip, elsewhere)
+        .map_err(|refused| {
+            tracing::info!(reason = %refused.reason(), "socket refused");
+            (4429, refused.reason())
+        })?;
     let is_admin = user.role == Role::Admin;
     let contacts = if is_admin {
         Vec::new()
@@ -167,7 +200,7 @@ async fn register(
         .connect(user.id.clone(), is_admin, contacts)
         .await
         .map_err(|_| (1001, "server shutting down".to_string()))?;
-    Ok((user, conn))
+    Ok((user, conn, permit))
 }
 
 async fn authenticate(

@@ -28,6 +28,8 @@ pub fn environment(db: &Path, media: &Path) -> Vec<(&'static str, String)> {
         ("SEED_DEMO", "false".into()),
         ("RUST_LOG", "warn".into()),
         ("LIVECHAT__LIMITS__SENDS_PER_MINUTE", "1000000".into()),
+        // Every simulated client connects from this one machine.
+        ("LIVECHAT__LIMITS__SOCKETS_PER_IP", "1000000".into()),
     ]
 }
 

@@ -48,13 +48,19 @@ async fn main() -> std::process::ExitCode {
         }
     };
     // Printed on standard output as well, so scripts can wait for it
-    // whatever the log level.
-    println!(
-        "livechat listening on http://{}:{} ({})",
-        settings.server.host,
-        app.port(),
-        settings.env
-    );
+    // whatever the log level. Not with `println!`: that panics once the
+    // reader of the pipe has gone (`livechat-server | head -4`), and a
+    // closed log pipe must neither stop the server nor its shutdown.
+    {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stdout(),
+            "livechat listening on http://{}:{} ({})",
+            settings.server.host,
+            app.port(),
+            settings.env
+        );
+    }
     let stopper = app.stopper();
     actix_web::rt::spawn(async move {
         shutdown_signal().await;

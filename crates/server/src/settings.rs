@@ -35,6 +35,9 @@ pub struct ServerSection {
     pub trusted_proxies: String,
     /// Seconds a stopping node keeps serving while `/ready` says 503.
     pub drain_secs: u64,
+    /// Seconds a request body may take to arrive (uploads: plus their
+    /// allowance at `limits.upload_min_bytes_per_sec`).
+    pub body_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -294,6 +297,24 @@ impl Settings {
                 "must be at least 1".into(),
             );
         }
+        if !(1..=3600).contains(&self.server.body_timeout_secs) {
+            return bad(
+                "server.body_timeout_secs",
+                "must be between 1 and 3600 seconds".into(),
+            );
+        }
+        if self.limits.upload_min_bytes_per_sec == 0 {
+            return bad(
+                "limits.upload_min_bytes_per_sec",
+                "must be at least 1 byte per second".into(),
+            );
+        }
+        if self.limits.sockets_per_user == 0 || self.limits.sockets_per_ip == 0 {
+            return bad(
+                "limits.sockets_per_user / limits.sockets_per_ip",
+                "must be at least 1".into(),
+            );
+        }
         if self.server.drain_secs > 300 {
             return bad("server.drain_secs", "must be at most 300 seconds".into());
         }
@@ -446,6 +467,7 @@ impl Settings {
             resume_limit: self.realtime.resume_limit,
             user_cache_secs: self.realtime.user_cache_secs,
             webhooks: self.webhooks.clone(),
+            body_timeout: std::time::Duration::from_secs(self.server.body_timeout_secs),
             trusted_proxies: livechat_http::client_addr::TrustedProxies::parse(
                 &self.server.trusted_proxies,
             )

@@ -88,6 +88,28 @@ async fn chat_sessions_in_signed_mode() {
         )
         .await;
     assert_eq!(a.expect(200)["user"]["id"], "b1");
+    // Hex of either case: a marketplace that prints uppercase hex is not
+    // refused, and the comparison is on the decoded bytes.
+    let a = app
+        .call(
+            Method::POST,
+            "/api/auth/session",
+            None,
+            Some(json!({"user_id": "b1", "expires": expires, "signature": good.to_uppercase()})),
+        )
+        .await;
+    assert_eq!(a.expect(200)["user"]["id"], "b1");
+    let mut mixed = good.to_uppercase();
+    mixed.replace_range(..1, if mixed.starts_with('0') { "1" } else { "0" });
+    let a = app
+        .call(
+            Method::POST,
+            "/api/auth/session",
+            None,
+            Some(json!({"user_id": "b1", "expires": expires, "signature": mixed})),
+        )
+        .await;
+    a.expect_error(403, "access_restricted");
     // The link's digits may be passed on as a string.
     let a = app
         .call(
@@ -207,7 +229,8 @@ async fn a_burst_of_failed_logins_is_rate_limited() {
     }
     assert_eq!(&statuses[..10], &[401; 10]);
     assert_eq!(&statuses[10..], &[429, 429]);
-    // Even the right password waits now: the window protects the account.
+    // Even the right password waits now, from this address: the window
+    // protects the account (other addresses: tests/limits.rs).
     let a = app
         .call(
             Method::POST,

@@ -193,8 +193,36 @@ fn start(env: &Env) -> (Child, u16, std::thread::JoinHandle<String>) {
 }
 
 fn start_with(env: &Env, vars: &[(&str, &str)]) -> (Child, u16, std::thread::JoinHandle<String>) {
-    let mut child = env
-        .command(SERVER)
+    spawn_server(env.command(SERVER), vars)
+}
+
+/// Starts `command` (the server, perhaps behind a wrapper such as
+/// `prlimit`) and reads its port; the rest of its stdout is collected.
+fn spawn_server(
+    mut command: Command,
+    vars: &[(&str, &str)],
+) -> (Child, u16, std::thread::JoinHandle<String>) {
+    let (child, port, lines, before) = spawn_server_lines(&mut command, vars);
+    // Keep draining stdout (where the logs go) so the server never blocks on a full pipe.
+    let rest = std::thread::spawn(move || {
+        before
+            .into_iter()
+            .chain(lines.map_while(Result::ok))
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    (child, port, rest)
+}
+
+type Lines = std::io::Lines<BufReader<std::process::ChildStdout>>;
+
+/// Starts `command` and reads its stdout up to the line naming the port
+/// (those lines are answered too).
+fn spawn_server_lines(
+    command: &mut Command,
+    vars: &[(&str, &str)],
+) -> (Child, u16, Lines, Vec<String>) {
+    let mut child = command
         .envs(vars.iter().copied())
         .env("PORT", "0")
         .env("SEED_DEMO", "true")
@@ -205,8 +233,10 @@ fn start_with(env: &Env, vars: &[(&str, &str)]) -> (Child, u16, std::thread::Joi
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
+    let mut before = Vec::new();
     let port = loop {
         let line = lines.next().expect("server exited").unwrap();
+        before.push(line.clone());
         if let Some(rest) = line.split("listening on http://127.0.0.1:").nth(1) {
             break rest
                 .split_whitespace()
@@ -216,10 +246,7 @@ fn start_with(env: &Env, vars: &[(&str, &str)]) -> (Child, u16, std::thread::Joi
                 .unwrap();
         }
     };
-    // Keep draining stdout (where the logs go) so the server never blocks on a full pipe.
-    let rest =
-        std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>().join("\n"));
-    (child, port, rest)
+    (child, port, lines, before)
 }
 
 #[test]
@@ -727,4 +754,215 @@ fn migrate_data_moves_a_live_installation_to_postgres() {
         out.contains("the target database is not empty") && out.contains("createdb"),
         "{out}"
     );
+}
+
+/// Waits up to `limit` for `child` to exit; its status, or `None`.
+fn exits_within(child: &mut Child, limit: std::time::Duration) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// `livechat-server | head -4` then SIGTERM: a closed log pipe must
+/// neither stop the server nor keep it from stopping.
+#[test]
+fn sigterm_stops_the_server_after_its_log_pipe_closed() {
+    let env = Env::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = env
+        .command(SERVER)
+        .env("PORT", port.to_string())
+        .env("SEED_DEMO", "true")
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for _ in 0..4 {
+        lines.next().expect("four lines").unwrap();
+    }
+    drop(lines);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // It serves, its requests logging into the closed pipe.
+    let served = rt.block_on(async {
+        let client = reqwest::Client::new();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        let mut served = 0;
+        while served < 5 && std::time::Instant::now() < deadline {
+            match client
+                .get(format!("http://127.0.0.1:{port}/health"))
+                .send()
+                .await
+            {
+                Ok(res) if res.status() == 200 => served += 1,
+                _ => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            }
+        }
+        served
+    });
+    let early = child.try_wait().unwrap();
+    assert!(
+        early.is_none(),
+        "the server died with its log pipe: {early:?}"
+    );
+    assert_eq!(served, 5, "serving with its log pipe closed");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exited = exits_within(&mut child, std::time::Duration::from_secs(15));
+    if exited.is_none() {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    let status = exited.expect("the server ignored SIGTERM once its log pipe closed");
+    assert!(status.success(), "{status:?}");
+}
+
+/// `DATABASE_URL` follows SQLAlchemy: three slashes relative, four
+/// absolute; the file actually opened is logged at start-up.
+#[test]
+fn the_resolved_database_file_is_logged() {
+    let env = Env::new();
+    let absolute = env.dir.path().join("abs.db");
+    let url = format!("sqlite:///{}", absolute.display());
+    let (mut child, _port, stdout) = start_with(&env, &[("DATABASE_URL", &url)]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let logs = stdout.join().unwrap();
+    assert!(url.starts_with("sqlite:////"), "{url}");
+    assert!(
+        logged_file(&logs).ends_with(&absolute.display().to_string()),
+        "the absolute file is named: {logs}"
+    );
+    assert!(absolute.exists(), "the database is where the log says");
+
+    let relative = "sqlite:///./rel.db";
+    let (mut child, _port, stdout) = start_with(&env, &[("DATABASE_URL", relative)]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let logs = stdout.join().unwrap();
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .canonicalize()
+        .unwrap();
+    let expected = std::path::absolute(root.join("./rel.db")).unwrap();
+    let _ = std::fs::remove_file(&expected);
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", expected.display()));
+    }
+    assert!(
+        logged_file(&logs).ends_with(&expected.display().to_string()),
+        "three slashes: relative to the working directory ({}): {logs}",
+        expected.display()
+    );
+}
+
+/// The line that names the SQLite file opened.
+fn logged_file(logs: &str) -> String {
+    logs.lines()
+        .find(|l| l.contains("SQLite database file"))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Under a low open-file limit a flood of sockets is refused before the
+/// descriptors run out, and the server still answers `/health` and logins.
+#[test]
+fn a_socket_flood_under_a_low_file_limit_leaves_health_and_logins_working() {
+    let env = Env::new();
+    let (code, out) = env.run(CREATE_ADMIN, &["a1", "admin", "admin123"]);
+    assert_eq!(code, 0, "{out}");
+    let mut command = env.command("prlimit");
+    command.args(["--nofile=256:256", SERVER]);
+    let (mut child, port, _stdout) = spawn_server(command, &[("RUST_LOG", "info")]);
+    let pid = child.id();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (opened, refusal) = rt.block_on(async {
+        let client = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        let users = [
+            "b1", "b2", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9", "p1",
+        ];
+        let mut tokens = Vec::new();
+        for user in users {
+            let session: serde_json::Value = client
+                .post(format!("{base}/api/auth/session"))
+                .json(&serde_json::json!({"user_id": user}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            tokens.push((user, session["access_token"].as_str().unwrap().to_string()));
+        }
+        let mut sockets = Vec::new();
+        let mut refusal = None;
+        for i in 0..240 {
+            let (user, token) = &tokens[i % tokens.len()];
+            let url = format!("ws://127.0.0.1:{port}/ws/{user}?token={token}");
+            match tokio_tungstenite::connect_async(url).await {
+                Ok((ws, _)) => sockets.push(ws),
+                Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
+                    let body =
+                        String::from_utf8_lossy(res.body().as_deref().unwrap_or(&[])).into_owned();
+                    refusal = Some((res.status().as_u16(), body));
+                    break;
+                }
+                Err(e) => panic!("socket {i}: {e}"),
+            }
+        }
+        let opened = sockets.len();
+        let (status, refusal_body) = refusal.clone().expect("the flood was refused");
+        assert_eq!(status, 503, "{refusal_body}");
+        assert!(refusal_body.contains("open-file limit"), "{refusal_body}");
+        let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .map(|d| d.count())
+            .unwrap_or(0);
+        let rss = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap_or_default()
+            .lines()
+            .find(|l| l.starts_with("VmRSS"))
+            .unwrap_or_default()
+            .to_string();
+        eprintln!("under --nofile=256: {opened} sockets open, {fds} descriptors, {rss}");
+        let health = client.get(format!("{base}/health")).send().await.unwrap();
+        assert_eq!(health.status(), 200, "health answers at the limit");
+        let login = client
+            .post(format!("{base}/api/auth/login"))
+            .json(&serde_json::json!({"username": "admin", "password": "admin123"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), 200, "a login works at the limit");
+        let body: serde_json::Value = login.json().await.unwrap();
+        assert_eq!(body["user"]["username"], "admin");
+        drop(sockets);
+        (opened, refusal)
+    });
+    assert!(
+        opened > 100,
+        "only {opened} sockets before the refusal: {refusal:?}"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

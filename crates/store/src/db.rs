@@ -160,8 +160,12 @@ impl r2d2::ManageConnection for Manager {
     }
 }
 
-/// Turns the accepted spellings of a SQLite URL into a path: `sqlite://x.db`,
-/// `sqlite:///abs/x.db`, the seed's `sqlite+aiosqlite:///./x.db`, or a bare path.
+/// Turns the accepted spellings of a SQLite URL into a path, following
+/// SQLAlchemy's convention: after `sqlite://`, a third slash starts a path
+/// relative to the working directory and a fourth an absolute one.
+/// `sqlite://x.db`, `sqlite:///x.db` and the seed's
+/// `sqlite+aiosqlite:///./x.db` are relative; `sqlite:////var/lib/x.db` is
+/// `/var/lib/x.db`; a bare path is taken as it is.
 pub fn sqlite_path(url: &str) -> Result<String, StoreError> {
     let rest = if let Some((scheme, rest)) = url.split_once("://") {
         match scheme {
@@ -262,6 +266,8 @@ impl Db {
                 })?;
             }
         }
+        let resolved = std::path::absolute(&path).unwrap_or_else(|_| path.clone().into());
+        tracing::info!(file = %resolved.display(), "SQLite database file");
         let target = Target::Sqlite(path);
         let mut writer = target.connect()?;
         migrate(&mut writer)?;

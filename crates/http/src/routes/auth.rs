@@ -82,12 +82,10 @@ pub async fn login(
         .map(|ip| ip.to_string())
         .unwrap_or_default();
     let user_key = body.username.trim().to_lowercase();
+    let pair_key = format!("{user_key}\u{0}{ip}");
     let limiters = &state.limiters;
-    let verdict = match limiters.login_ip.check(&ip).await {
-        Ok(()) => limiters.login_user.check(&user_key).await,
-        refused => refused,
-    };
-    if let Err(wait) = verdict {
+    if let Err(wait) = login_allowed(limiters, &ip, &user_key, &pair_key).await {
+        tracing::info!("admin login refused: too many failures");
         return Err(ApiError::RateLimited(
             format!("too many failed logins; try again in {wait} s"),
             wait,
@@ -95,11 +93,12 @@ pub async fn login(
     }
     let Some(user) = admin_with_password(&state, body.username.trim(), body.password).await? else {
         limiters.login_ip.record(&ip).await;
+        limiters.login_user_ip.record(&pair_key).await;
         limiters.login_user.record(&user_key).await;
         tracing::info!("failed admin login");
         return Err(ApiError::Unauthorized(LOGIN_FAILED.into()));
     };
-    limiters.login_user.clear(&user_key).await;
+    limiters.login_user_ip.clear(&pair_key).await;
     token_answer(
         &state,
         &user,
@@ -107,6 +106,29 @@ pub async fn login(
         lifetime(&state, TokenKind::Admin),
     )
     .await
+}
+
+/// Whether a login attempt may be checked at all (`Err(seconds to wait)`
+/// if not). An address past its own failure limit is refused, and so is a
+/// (username, address) pair past its limit. The username's limit over all
+/// addresses only slows guessing down: past it, an address that has failed
+/// for this username in the window is refused, while one without recent
+/// failures (the owner, elsewhere) still gets its password checked; so ten
+/// wrong passwords from one place never lock the owner out everywhere.
+async fn login_allowed(
+    limiters: &crate::state::Limiters,
+    ip: &str,
+    user_key: &str,
+    pair_key: &str,
+) -> Result<(), u64> {
+    limiters.login_ip.check(ip).await?;
+    limiters.login_user_ip.check(pair_key).await?;
+    if let Err(wait) = limiters.login_user.check(user_key).await {
+        if limiters.login_user_ip.count(pair_key).await > 0 {
+            return Err(wait);
+        }
+    }
+    Ok(())
 }
 
 /// The active administrator with this username and password, if there is

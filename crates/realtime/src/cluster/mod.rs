@@ -481,6 +481,35 @@ impl Cluster {
         }
     }
 
+    /// The sockets `user_id` holds on the other live nodes: the user's
+    /// entry in each one's hash of users (`<prefix>:node:<id>:users`),
+    /// read in one pipeline over the nodes listed in `<prefix>:nodes`.
+    pub async fn remote_sockets_of(&self, user_id: &str) -> Result<u64, ClusterError> {
+        let keys = self.keys();
+        let mut redis = self.inner.redis.clone();
+        let failed = |source| ClusterError::Redis {
+            url: "(the cluster's Redis)".into(),
+            source,
+        };
+        let nodes: Vec<String> = redis.smembers(keys.nodes()).await.map_err(failed)?;
+        let others: Vec<&String> = nodes.iter().filter(|n| **n != self.inner.node_id).collect();
+        if others.is_empty() {
+            return Ok(0);
+        }
+        let mut pipe = redis::pipe();
+        for node in &others {
+            pipe.exists(keys.alive(node))
+                .hget(keys.users(node), user_id);
+        }
+        let answers: Vec<(bool, Option<u64>)> =
+            pipe.query_async(&mut redis).await.map_err(failed)?;
+        Ok(answers
+            .into_iter()
+            .filter(|(alive, _)| *alive)
+            .filter_map(|(_, count)| count)
+            .sum())
+    }
+
     /// Reads which users every other live node holds and hands each listing
     /// to the hub; drops the nodes whose liveness key expired.
     async fn reconcile(&self) {
