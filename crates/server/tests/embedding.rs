@@ -313,8 +313,14 @@ async fn the_demo_page_is_unsigned_in_trusted_mode_and_absent_in_production() {
 
     let prod = spawn_app_with(&[
         ("LIVECHAT_ENV", "production"),
-        ("JWT_SECRET_KEY", "a-long-production-secret-value"),
-        ("CHAT_SIGNING_SECRET", "demo-market-secret"),
+        (
+            "JWT_SECRET_KEY",
+            "a-long-production-secret-value-of-32+bytes",
+        ),
+        (
+            "CHAT_SIGNING_SECRET",
+            "demo-market-secret-of-at-least-32-bytes",
+        ),
         ("SEED_DEMO", "false"),
     ])
     .await;
