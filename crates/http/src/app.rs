@@ -251,8 +251,9 @@ fn page_host(req: &ServiceRequest) -> Option<String> {
 }
 
 /// The Content-Security-Policy of the web app's pages: scripts, styles and
-/// everything else from this origin only (no inline script; style
-/// attributes, which Vue and Element Plus set, may not run code), the
+/// everything else from this origin only (no inline or evaluated script;
+/// inline styles, which Element Plus and the dashboard's charts insert,
+/// cannot run code), the
 /// WebSocket back to this host, pictures and media also from the media URL
 /// (`server.base_url`, a CDN perhaps) and `blob:`/`data:` (previews,
 /// recordings), no plugins, no `<base>` or form posts elsewhere.
@@ -264,8 +265,8 @@ fn app_policy(base_url: &str, host: Option<&str>, https: bool) -> String {
         .map(|h| format!(" {}://{h}", if https { "wss" } else { "ws" }))
         .unwrap_or_default();
     format!(
-        "default-src 'self'; script-src 'self'; style-src 'self'; \
-         style-src-attr 'unsafe-inline'; img-src 'self' data: blob:{media}; \
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data: blob:{media}; \
          media-src 'self' blob:{media}; font-src 'self' data:; \
          connect-src 'self'{socket}; worker-src 'self' blob:; object-src 'none'; \
          base-uri 'self'; form-action 'self'"

@@ -152,7 +152,7 @@ async fn pages_get_a_strict_policy_and_every_answer_the_safety_headers() {
         );
         assert_eq!(
             directive(&h, "style-src"),
-            Some("style-src 'self'"),
+            Some("style-src 'self' 'unsafe-inline'"),
             "{path}"
         );
         assert_eq!(
