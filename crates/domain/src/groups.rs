@@ -17,9 +17,10 @@ pub const MAX_TITLE_CHARS: usize = 50;
 
 /// Trims and checks a group title: 1 to 50 characters.
 pub fn validate_title(title: &str) -> Result<String, DomainError> {
+    crate::text::check_plain("title", title)?;
     let title = title.trim();
     let len = title.chars().count();
-    if len == 0 || len > MAX_TITLE_CHARS {
+    if !crate::text::has_visible(title) || len > MAX_TITLE_CHARS {
         return Err(DomainError::Validation(format!(
             "title must be 1 to {MAX_TITLE_CHARS} characters"
         )));

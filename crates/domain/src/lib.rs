@@ -52,6 +52,7 @@ pub mod orders;
 pub mod paging;
 pub mod quick_replies;
 pub mod signed_links;
+pub mod text;
 pub mod uploads;
 pub mod users;
 pub mod webhooks;

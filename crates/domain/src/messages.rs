@@ -105,12 +105,13 @@ impl MessageType {
 }
 
 /// Trims a text message and checks its length (1 to 5,000 characters).
+///
+/// Control characters are refused, and text with nothing visible in it
+/// (only zero-width or direction characters, say) counts as empty
+/// (see [`crate::text`]).
 pub fn validate_text(content: &str) -> Result<String, DomainError> {
-    let trimmed = content.trim();
+    let trimmed = crate::text::required_text("content", content)?;
     let len = trimmed.chars().count();
-    if len == 0 {
-        return Err(DomainError::Validation("content must not be empty".into()));
-    }
     if len > MAX_TEXT_CHARS {
         return Err(DomainError::Validation(format!(
             "content is {len} characters; the limit is {MAX_TEXT_CHARS}"

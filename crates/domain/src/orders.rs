@@ -142,6 +142,16 @@ pub struct OrderFields {
 impl Order {
     /// Checks order number `order_no` with these fields.
     pub fn parse(order_no: String, f: OrderFields) -> Result<Self, DomainError> {
+        for (field, value) in [
+            ("buyer_id", Some(f.buyer_id.as_str())),
+            ("merchant_id", Some(f.merchant_id.as_str())),
+            ("status", Some(f.status.as_str())),
+            ("product_image", f.product_image.as_deref()),
+        ] {
+            if let Some(value) = value {
+                crate::text::check_plain(field, value)?;
+            }
+        }
         validate_order(
             &order_no,
             &f.title,
@@ -201,8 +211,9 @@ pub fn validate_order(
             "order_no must be 1 to 64 ASCII letters, digits, `-` or `_`".into(),
         ));
     }
+    crate::text::check_plain("title", title)?;
     let title_len = title.trim().chars().count();
-    if title_len == 0 || title_len > 200 {
+    if !crate::text::has_visible(title) || title_len > 200 {
         return Err(DomainError::Validation(
             "title must be 1 to 200 characters".into(),
         ));

@@ -153,9 +153,10 @@ pub fn validate_user_id(id: &str) -> Result<(), DomainError> {
 
 /// Trims and checks a username: 1 to 64 characters.
 pub fn validate_username(name: &str) -> Result<String, DomainError> {
+    crate::text::check_plain("username", name)?;
     let name = name.trim();
     let len = name.chars().count();
-    if len == 0 || len > MAX_USERNAME_LEN {
+    if !crate::text::has_visible(name) || len > MAX_USERNAME_LEN {
         return Err(DomainError::Validation(format!(
             "username must be 1 to {MAX_USERNAME_LEN} characters"
         )));
@@ -169,6 +170,9 @@ pub fn validate_optional_text(
     value: Option<&str>,
     max: usize,
 ) -> Result<(), DomainError> {
+    if let Some(v) = value {
+        crate::text::check_plain(field, v)?;
+    }
     match value {
         Some(v) if v.chars().count() > max => Err(DomainError::Validation(format!(
             "{field} must be at most {max} characters"

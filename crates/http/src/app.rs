@@ -1,5 +1,5 @@
 //! The application factory: every route, the error mapping of extractors,
-//! CORS, a span and an id per request, compression and caching headers,
+//! CORS, a span and an id per request, compression, caching and security headers,
 //! `/media`, `/docs` and the SPA.
 
 use std::time::Instant;
@@ -9,7 +9,7 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{
     HeaderName, HeaderValue, ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_SECURITY_POLICY,
-    X_FRAME_OPTIONS,
+    REFERRER_POLICY, STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use actix_web::middleware::{Compress, Next};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -226,25 +226,95 @@ fn cors(origins: &[String]) -> Cors {
     cors
 }
 
-/// Who may frame a page. `/chat` may be framed by livechat itself and the
-/// sites of `server.embed_origins` (the widget's panel); no other page may
-/// be framed by anyone (clickjacking), said both ways: CSP's
-/// `frame-ancestors` and, for older browsers, `X-Frame-Options`.
-async fn frame_policy(
+/// `Strict-Transport-Security`, sent when the server's public URL is https.
+const HSTS: &str = "max-age=31536000";
+
+/// The origin (`scheme://host[:port]`) of an absolute URL, if it has one.
+fn origin_of(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let host_end = rest.find('/').unwrap_or(rest.len());
+    Some(&url[..url.len() - rest.len() + host_end])
+}
+
+/// The request's host as the browser named it, if it is a plain host name
+/// or address with an optional port (anything else is left out of the
+/// policy rather than copied into a header).
+fn page_host(req: &ServiceRequest) -> Option<String> {
+    let host = req.connection_info().host().to_string();
+    let plain = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    plain.then_some(host)
+}
+
+/// The Content-Security-Policy of the web app's pages: scripts, styles and
+/// everything else from this origin only (no inline or evaluated script;
+/// inline styles, which Element Plus and the dashboard's charts insert,
+/// cannot run code), the
+/// WebSocket back to this host, pictures and media also from the media URL
+/// (`server.base_url`, a CDN perhaps) and `blob:`/`data:` (previews,
+/// recordings), no plugins, no `<base>` or form posts elsewhere.
+fn app_policy(base_url: &str, host: Option<&str>, https: bool) -> String {
+    let media = origin_of(base_url)
+        .map(|o| format!(" {o}"))
+        .unwrap_or_default();
+    let socket = host
+        .map(|h| format!(" {}://{h}", if https { "wss" } else { "ws" }))
+        .unwrap_or_default();
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data: blob:{media}; \
+         media-src 'self' blob:{media}; font-src 'self' data:; \
+         connect-src 'self'{socket}; worker-src 'self' blob:; object-src 'none'; \
+         base-uri 'self'; form-action 'self'"
+    )
+}
+
+/// The policy of Swagger UI at `/docs` (vendored: its page runs an inline
+/// start-up script and sets inline styles), still framed by nobody.
+const DOCS_POLICY: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; \
+     base-uri 'self'; form-action 'self'";
+
+/// Security headers on every answer.
+///
+/// - Content-Security-Policy: [`app_policy`] (`/docs`: [`DOCS_POLICY`]);
+///   an answer that set its own (the sandbox of `/media`) keeps it. Every
+///   policy gets `frame-ancestors`: `/chat` may be framed by livechat itself
+///   and the sites of `server.embed_origins` (the widget's panel), no other
+///   page by anyone (clickjacking), said for older browsers too with
+///   `X-Frame-Options: DENY`.
+/// - `X-Content-Type-Options: nosniff` and
+///   `Referrer-Policy: strict-origin-when-cross-origin` everywhere.
+/// - `Strict-Transport-Security` when `server.base_url` is https.
+async fn security_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let chat = matches!(req.path(), "/chat" | "/chat/");
+    let docs = under(&req, "/docs");
+    let settings = req.app_data::<web::Data<AppState>>().map(|s| {
+        (
+            s.settings.embed_origins.join(" "),
+            s.settings.base_url.clone(),
+        )
+    });
+    let (origins, base_url) = settings.unwrap_or_default();
+    let https = base_url.starts_with("https://") || req.connection_info().scheme() == "https";
     let ancestors = if chat {
-        let origins = req
-            .app_data::<web::Data<AppState>>()
-            .map(|s| s.settings.embed_origins.join(" "))
-            .unwrap_or_default();
         format!("frame-ancestors 'self' {origins}")
             .trim_end()
             .to_string()
     } else {
         "frame-ancestors 'none'".to_string()
+    };
+    let page_policy = if docs {
+        DOCS_POLICY.to_string()
+    } else {
+        app_policy(&base_url, page_host(&req).as_deref(), https)
     };
     let mut res = next.call(req).await?;
     let headers = res.headers_mut();
@@ -257,13 +327,21 @@ async fn frame_policy(
             format!("{existing}; {ancestors}")
         }
         Some(existing) => existing.to_string(),
-        None => ancestors,
+        None => format!("{page_policy}; {ancestors}"),
     };
     if let Ok(value) = HeaderValue::from_str(&policy) {
         headers.insert(CONTENT_SECURITY_POLICY, value);
     }
     if !chat {
         headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    if base_url.starts_with("https://") {
+        headers.insert(STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
     }
     Ok(res)
 }
@@ -308,7 +386,7 @@ pub fn build(
             ]
             .concat(),
         ))
-        .wrap(actix_web::middleware::from_fn(frame_policy))
+        .wrap(actix_web::middleware::from_fn(security_headers))
         .wrap(Compress::default())
         // Outside `Compress`: it must not see the excluded paths' `Accept-Encoding`.
         .wrap(actix_web::middleware::from_fn(uncompressed_paths))

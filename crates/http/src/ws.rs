@@ -339,9 +339,13 @@ async fn on_text(
     text: &str,
     limits: &mut SocketLimits,
 ) -> Option<End> {
+    let now = Instant::now();
+    if !limits.frames.spend(now) {
+        return Some(End::Close(1008, "frame flood".into()));
+    }
     let frame = match ClientFrame::parse(text) {
         Ok(f) => f,
-        Err(e) => return send_error(session, &format!("bad frame: {e}")).await,
+        Err(e) => return limits.refuse(session, &format!("bad frame: {e}")).await,
     };
     match frame {
         // Through the hub, behind every event published before the ping:
@@ -354,23 +358,34 @@ async fn on_text(
             conversation_id,
             is_typing,
         } => {
-            let audience = match typing_audience(state, user, conversation_id).await {
-                Ok(audience) => audience,
-                Err(detail) => return send_error(session, &detail).await,
-            };
-            match limits.typing.check(conversation_id, Instant::now()) {
+            // Judged before the lookup: a dropped frame costs no query.
+            match limits.typing.check(conversation_id, now) {
                 TypingVerdict::Forward => {
-                    let frame = typing_frame(conversation_id, &user.id, is_typing);
-                    state.broker.publish(audience, frame);
-                    None
+                    if !limits.lookups.spend(now) {
+                        return Some(End::Close(1008, "lookup flood".into()));
+                    }
+                    match typing_audience(state, user, conversation_id).await {
+                        Ok(audience) => {
+                            let frame = typing_frame(conversation_id, &user.id, is_typing);
+                            state.broker.publish(audience, frame);
+                            None
+                        }
+                        Err(detail) => {
+                            limits.typing.refused(conversation_id);
+                            limits.refuse(session, &detail).await
+                        }
+                    }
                 }
                 TypingVerdict::Drop => None,
                 TypingVerdict::Flood => Some(End::Close(1008, "typing flood".into())),
             }
         }
         call => {
-            if !limits.calls.spend(Instant::now()) {
+            if !limits.calls.spend(now) {
                 return Some(End::Close(1008, "call frame flood".into()));
+            }
+            if matches!(call, ClientFrame::CallInvite { .. }) && !limits.lookups.spend(now) {
+                return Some(End::Close(1008, "lookup flood".into()));
             }
             let from = SocketRef {
                 user_id: user.id.clone(),
@@ -378,7 +393,7 @@ async fn on_text(
             };
             match on_call(state, user, from, call).await {
                 Ok(()) => None,
-                Err(detail) => send_error(session, &detail).await,
+                Err(detail) => limits.refuse(session, &detail).await,
             }
         }
     }
@@ -390,8 +405,26 @@ const CALL_FRAMES_PER_WINDOW: usize = 300;
 /// The window of [`CALL_FRAMES_PER_WINDOW`].
 const CALL_FRAME_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// One socket's limits on what it sends.
+/// Most text frames of any kind a socket may send per [`FRAME_WINDOW`]:
+/// above a call's 300 and typing's 30 with room for pings, far below what
+/// a flood sends.
+const FRAMES_PER_WINDOW: usize = 600;
+/// Most database lookups a socket's frames may cause per [`FRAME_WINDOW`]
+/// (a typing frame forwarded, a call invite).
+const LOOKUPS_PER_WINDOW: usize = 40;
+/// Most refused frames (`error` replies) per [`FRAME_WINDOW`]: a client
+/// whose frames keep being refused is broken or probing.
+const REFUSALS_PER_WINDOW: usize = 30;
+/// The window of the budgets above.
+const FRAME_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// One socket's limits on what it sends. Every budget overrun closes the
+/// socket with 1008, so no flood costs more than the budgets' worth of
+/// parsing, lookups and replies.
 struct SocketLimits {
+    frames: FrameBudget,
+    lookups: FrameBudget,
+    refusals: FrameBudget,
     typing: TypingLimiter,
     calls: FrameBudget,
 }
@@ -399,9 +432,21 @@ struct SocketLimits {
 impl SocketLimits {
     fn new() -> Self {
         Self {
+            frames: FrameBudget::new(FRAMES_PER_WINDOW, FRAME_WINDOW),
+            lookups: FrameBudget::new(LOOKUPS_PER_WINDOW, FRAME_WINDOW),
+            refusals: FrameBudget::new(REFUSALS_PER_WINDOW, FRAME_WINDOW),
             typing: TypingLimiter::new(),
             calls: FrameBudget::new(CALL_FRAMES_PER_WINDOW, CALL_FRAME_WINDOW),
         }
+    }
+
+    /// Answers a refused frame with an `error` frame, or closes the socket
+    /// once it has been refused too often.
+    async fn refuse(&mut self, session: &mut Session, detail: &str) -> Option<End> {
+        if !self.refusals.spend(Instant::now()) {
+            return Some(End::Close(1008, "too many refused frames".into()));
+        }
+        send_error(session, detail).await
     }
 }
 

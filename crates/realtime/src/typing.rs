@@ -116,6 +116,16 @@ impl TypingLimiter {
     }
 }
 
+impl TypingLimiter {
+    /// Forgets that a frame for `conversation_id` was forwarded: it was
+    /// refused after all (its sender is not a participant, or the check
+    /// failed), so the next one is judged afresh. The frame still counts
+    /// towards the flood window.
+    pub fn refused(&mut self, conversation_id: ConversationId) {
+        self.last_forwarded.remove(&conversation_id);
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -244,6 +254,34 @@ mod tests {
             };
             assert_eq!(verdict, expected, "frame {i}");
         }
+    }
+
+    #[test]
+    fn a_refused_frame_does_not_hold_back_the_next() {
+        let t0 = Instant::now();
+        let mut limiter = TypingLimiter::new();
+        assert_eq!(limiter.check(ConversationId(1), t0), TypingVerdict::Forward);
+        limiter.refused(ConversationId(1));
+        assert_eq!(
+            limiter.check(ConversationId(1), t0 + ms(100)),
+            TypingVerdict::Forward
+        );
+        // Refused frames still fill the flood window.
+        for i in 0..28u64 {
+            assert_eq!(
+                limiter.check(ConversationId(2), t0 + ms(200 + i)),
+                if i == 0 {
+                    TypingVerdict::Forward
+                } else {
+                    TypingVerdict::Drop
+                }
+            );
+            limiter.refused(ConversationId(7));
+        }
+        assert_eq!(
+            limiter.check(ConversationId(1), t0 + ms(300)),
+            TypingVerdict::Flood
+        );
     }
 
     #[test]

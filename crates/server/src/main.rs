@@ -39,6 +39,10 @@ async fn main() -> std::process::ExitCode {
         settings.log.sql,
         settings.log.format == "json",
     );
+    for warning in settings.warnings() {
+        tracing::warn!("{warning}");
+        eprintln!("livechat-server: warning: {warning}");
+    }
     let app = match Application::build(&settings).await {
         Ok(app) => app,
         Err(e) => {

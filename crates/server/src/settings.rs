@@ -14,6 +14,20 @@ const DEFAULTS: &str = include_str!("../../../config/default.toml");
 /// The development JWT secret; production refuses to start with it.
 pub const DEV_JWT_SECRET: &str = "dev-insecure-jwt-secret-change-me";
 
+/// Shortest JWT and chat signing secret production accepts, in bytes
+/// (the HMAC-SHA256 block of security: 256 bits).
+pub const PRODUCTION_SECRET_BYTES: usize = 32;
+
+/// Whether `host` only ever faces this machine (`127.0.0.0/8`, `::1`,
+/// `localhost`).
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim().trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// A setting that cannot be used.
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error: {0}")]
@@ -61,6 +75,9 @@ pub struct AuthSection {
     pub chat_signing_secret: String,
     pub chat_session_hours: i64,
     pub bcrypt_cost: u32,
+    /// Lets trusted identity listen beyond loopback (a warning on every start).
+    #[serde(default)]
+    pub allow_trusted_on_network: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -197,6 +214,20 @@ impl Settings {
         Ok(settings)
     }
 
+    /// What the server should warn about on every start: settings that are
+    /// valid but dangerous.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.auth.chat_identity == "trusted" && !is_loopback(&self.server.host) {
+            out.push(format!(
+                "auth.allow_trusted_on_network: trusted chat identity on `{}`: \
+                 anyone who reaches this address can act as any chat user",
+                self.server.host
+            ));
+        }
+        out
+    }
+
     /// Whether this is a production configuration.
     pub fn is_production(&self) -> bool {
         self.env == "production"
@@ -233,6 +264,43 @@ impl Settings {
             return bad(
                 "auth.jwt_secret",
                 "production refuses the development secret: set JWT_SECRET_KEY".into(),
+            );
+        }
+        if self.is_production() && self.auth.jwt_secret.len() < PRODUCTION_SECRET_BYTES {
+            return bad(
+                "auth.jwt_secret",
+                format!(
+                    "production needs at least {PRODUCTION_SECRET_BYTES} bytes \
+                     (e.g. JWT_SECRET_KEY=\"$(openssl rand -hex 32)\")"
+                ),
+            );
+        }
+        if self.is_production()
+            && !self.auth.chat_signing_secret.is_empty()
+            && self.auth.chat_signing_secret.len() < PRODUCTION_SECRET_BYTES
+        {
+            return bad(
+                "auth.chat_signing_secret",
+                format!(
+                    "production needs at least {PRODUCTION_SECRET_BYTES} bytes \
+                     (e.g. CHAT_SIGNING_SECRET=\"$(openssl rand -hex 32)\")"
+                ),
+            );
+        }
+        if self.auth.chat_identity == "trusted"
+            && !is_loopback(&self.server.host)
+            && !self.auth.allow_trusted_on_network
+        {
+            return bad(
+                "auth.allow_trusted_on_network",
+                format!(
+                    "auth.chat_identity `trusted` lets anyone on the network be any user, \
+                     and server.host `{}` is not loopback: listen on 127.0.0.1, use \
+                     CHAT_IDENTITY=signed, or set auth.allow_trusted_on_network = true \
+                     (LIVECHAT__AUTH__ALLOW_TRUSTED_ON_NETWORK=true) if a proxy in front \
+                     vouches for every user",
+                    self.server.host
+                ),
             );
         }
         if self.auth.admin_token_days < 1 {
@@ -587,8 +655,14 @@ mod tests {
             &dir(),
             &vars(&[
                 ("LIVECHAT_ENV", "production"),
-                ("JWT_SECRET_KEY", "a-long-production-secret-value"),
-                ("CHAT_SIGNING_SECRET", "marketplace-secret"),
+                (
+                    "JWT_SECRET_KEY",
+                    "a-long-production-secret-value-of-32+bytes",
+                ),
+                (
+                    "CHAT_SIGNING_SECRET",
+                    "marketplace-secret-of-at-least-32-bytes",
+                ),
             ]),
         )
         .unwrap();
@@ -598,5 +672,59 @@ mod tests {
             ok.http().unwrap().chat_identity,
             ChatIdentity::Signed { .. }
         ));
+    }
+
+    fn production(extra: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let mut all = vec![
+            ("LIVECHAT_ENV", "production"),
+            ("JWT_SECRET_KEY", "0123456789abcdef0123456789abcdef"),
+            ("CHAT_SIGNING_SECRET", "fedcba9876543210fedcba9876543210"),
+        ];
+        all.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
+        all.extend_from_slice(extra);
+        Settings::load_from(&dir(), &vars(&all))
+    }
+
+    #[test]
+    fn production_secrets_are_at_least_32_bytes() {
+        assert!(production(&[]).is_ok(), "32 bytes each is enough");
+        let err = production(&[("JWT_SECRET_KEY", "0123456789abcdef0123456789abcde")]).unwrap_err();
+        assert!(err.to_string().contains("auth.jwt_secret"), "{err}");
+        assert!(err.to_string().contains("32 bytes"), "{err}");
+        let err =
+            production(&[("CHAT_SIGNING_SECRET", "fedcba9876543210fedcba987654321")]).unwrap_err();
+        assert!(
+            err.to_string().contains("auth.chat_signing_secret"),
+            "{err}"
+        );
+        // Outside production the shorter development minimum stays.
+        let dev = Settings::load_from(&dir(), &vars(&[("JWT_SECRET_KEY", "sixteen-chars-ok")]));
+        assert!(dev.is_ok());
+    }
+
+    #[test]
+    fn trusted_identity_on_a_network_needs_an_explicit_yes() {
+        let err = production(&[("CHAT_IDENTITY", "trusted")]).unwrap_err();
+        assert!(
+            err.to_string().contains("auth.allow_trusted_on_network"),
+            "{err}"
+        );
+        let err = Settings::load_from(&dir(), &vars(&[("HOST", "192.168.1.5")])).unwrap_err();
+        assert!(
+            err.to_string().contains("auth.allow_trusted_on_network"),
+            "development on a network too: {err}"
+        );
+        for host in ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"] {
+            let ok = production(&[("CHAT_IDENTITY", "trusted"), ("HOST", host)]).unwrap();
+            assert!(ok.warnings().is_empty(), "{host}");
+        }
+        let ok = production(&[
+            ("CHAT_IDENTITY", "trusted"),
+            ("LIVECHAT__AUTH__ALLOW_TRUSTED_ON_NETWORK", "true"),
+        ])
+        .unwrap();
+        assert_eq!(ok.warnings().len(), 1);
+        assert!(ok.warnings()[0].contains("0.0.0.0"));
+        assert!(production(&[]).unwrap().warnings().is_empty(), "signed");
     }
 }

@@ -178,13 +178,84 @@ fn production_refuses_the_default_secret_and_bad_values_name_their_key() {
     let out = env
         .command(SERVER)
         .env("LIVECHAT_ENV", "production")
-        .env("JWT_SECRET_KEY", "a-real-production-secret")
+        .env("JWT_SECRET_KEY", "a-real-production-secret-of-32-bytes")
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("auth.chat_signing_secret"),
         "signed mode needs its secret: {err}"
+    );
+}
+
+const LONG_JWT: &str = "0123456789abcdef0123456789abcdef";
+const LONG_SIGNING: &str = "fedcba9876543210fedcba9876543210";
+
+#[test]
+fn production_refuses_short_secrets_naming_their_key() {
+    let env = Env::new();
+    for (jwt, signing, key) in [
+        ("a-real-production-secret", LONG_SIGNING, "auth.jwt_secret"),
+        (LONG_JWT, "marketplace-secret", "auth.chat_signing_secret"),
+    ] {
+        let out = env
+            .command(SERVER)
+            .env("LIVECHAT_ENV", "production")
+            .env("JWT_SECRET_KEY", jwt)
+            .env("CHAT_SIGNING_SECRET", signing)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{key}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(key) && err.contains("32 bytes"), "{err}");
+    }
+}
+
+#[test]
+fn trusted_identity_on_a_network_is_refused_unless_allowed_then_warned() {
+    let env = Env::new();
+    let out = env
+        .command(SERVER)
+        .env("LIVECHAT_ENV", "production")
+        .env("CHAT_IDENTITY", "trusted")
+        .env("JWT_SECRET_KEY", LONG_JWT)
+        .env("PORT", "0")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("auth.allow_trusted_on_network"), "{err}");
+    assert!(err.contains("0.0.0.0"), "names the host: {err}");
+
+    let mut child = env
+        .command(SERVER)
+        .env("LIVECHAT_ENV", "production")
+        .env("CHAT_IDENTITY", "trusted")
+        .env("JWT_SECRET_KEY", LONG_JWT)
+        .env("LIVECHAT__AUTH__ALLOW_TRUSTED_ON_NETWORK", "true")
+        .env("PORT", "0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let listening = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|l| l.contains("listening on http://0.0.0.0:"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(listening.is_some(), "allowed explicitly, it starts");
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(
+        err.contains("warning: auth.allow_trusted_on_network"),
+        "and says so on start: {err}"
     );
 }
 

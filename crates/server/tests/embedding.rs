@@ -62,6 +62,15 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).map(|v| v.to_str().unwrap())
 }
 
+/// One directive of the answer's Content-Security-Policy (`frame-ancestors
+/// 'none'`), if the policy has it.
+fn directive<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    header(headers, "content-security-policy")?
+        .split(';')
+        .map(str::trim)
+        .find(|d| d.split_whitespace().next() == Some(name))
+}
+
 // ------------------------------------------------------------------ framing
 
 #[actix_web::test]
@@ -75,7 +84,7 @@ async fn chat_may_be_framed_by_the_embed_origins_and_no_other_page_by_anyone() {
         assert_eq!(status, 200, "{path}");
         assert!(body.contains("id=app"), "{path} serves the app");
         assert_eq!(
-            header(&h, "content-security-policy"),
+            directive(&h, "frame-ancestors"),
             Some("frame-ancestors 'self' https://shop.example.com http://127.0.0.1:3000"),
             "{path}"
         );
@@ -97,7 +106,7 @@ async fn chat_may_be_framed_by_the_embed_origins_and_no_other_page_by_anyone() {
     ] {
         let (_, h, _) = request(&app, Method::GET, path, &headers, None).await;
         assert_eq!(
-            header(&h, "content-security-policy"),
+            directive(&h, "frame-ancestors"),
             Some("frame-ancestors 'none'"),
             "{path}"
         );
@@ -118,11 +127,130 @@ async fn without_embed_origins_only_livechat_itself_frames_the_chat() {
     let (app, _dist) = spawn_with_dist(&[]).await;
     let (_, h, _) = request(&app, Method::GET, "/chat", &[], None).await;
     assert_eq!(
-        header(&h, "content-security-policy"),
+        directive(&h, "frame-ancestors"),
         Some("frame-ancestors 'self'")
     );
     let (_, h, _) = request(&app, Method::GET, "/", &[], None).await;
     assert_eq!(header(&h, "x-frame-options"), Some("DENY"));
+}
+
+// ---------------------------------------------------------- other headers
+
+#[actix_web::test]
+async fn pages_get_a_strict_policy_and_every_answer_the_safety_headers() {
+    let (app, _dist) = spawn_with_dist(&[("BASE_URL", "http://cdn.example.com:8080")]).await;
+    let token = app.token("b1").await;
+    let auth = format!("Bearer {token}");
+    let host = format!("127.0.0.1:{}", app.port);
+    for path in ["/", "/chat", "/admin", "/login", "/chatroom"] {
+        let (status, h, _) = request(&app, Method::GET, path, &[], None).await;
+        assert_eq!(status, 200, "{path}");
+        assert_eq!(
+            directive(&h, "script-src"),
+            Some("script-src 'self'"),
+            "{path}"
+        );
+        assert_eq!(
+            directive(&h, "style-src"),
+            Some("style-src 'self' 'unsafe-inline'"),
+            "{path}"
+        );
+        assert_eq!(
+            directive(&h, "default-src"),
+            Some("default-src 'self'"),
+            "{path}"
+        );
+        assert_eq!(
+            directive(&h, "object-src"),
+            Some("object-src 'none'"),
+            "{path}"
+        );
+        assert_eq!(
+            directive(&h, "connect-src"),
+            Some(format!("connect-src 'self' ws://{host}").as_str()),
+            "{path}"
+        );
+        assert_eq!(
+            directive(&h, "img-src"),
+            Some("img-src 'self' data: blob: http://cdn.example.com:8080"),
+            "{path}"
+        );
+        assert_eq!(
+            directive(&h, "media-src"),
+            Some("media-src 'self' blob: http://cdn.example.com:8080"),
+            "{path}"
+        );
+        let policy = header(&h, "content-security-policy").unwrap();
+        assert!(!policy.contains("unsafe-eval"), "{policy}");
+        assert!(
+            !directive(&h, "script-src")
+                .unwrap()
+                .contains("unsafe-inline"),
+            "{policy}"
+        );
+    }
+    for (path, headers) in [
+        ("/", vec![]),
+        ("/chat", vec![]),
+        ("/widget.js", vec![]),
+        ("/docs/", vec![]),
+        ("/health", vec![]),
+        ("/api/users/", vec![("Authorization", auth.as_str())]),
+        ("/api/nothing-here", vec![]),
+        ("/media/none.png", vec![]),
+    ] {
+        let (_, h, _) = request(&app, Method::GET, path, &headers, None).await;
+        assert_eq!(
+            header(&h, "x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(
+            header(&h, "referrer-policy"),
+            Some("strict-origin-when-cross-origin"),
+            "{path}"
+        );
+        assert_eq!(
+            header(&h, "strict-transport-security"),
+            None,
+            "http: {path}"
+        );
+    }
+    // Swagger UI runs its own inline start-up script: /docs has a policy of its own.
+    let (status, h, _) = request(&app, Method::GET, "/docs/", &[], None).await;
+    assert_eq!(status, 200);
+    assert!(directive(&h, "script-src").unwrap().contains("'self'"));
+    assert_eq!(
+        directive(&h, "frame-ancestors"),
+        Some("frame-ancestors 'none'")
+    );
+    // A Host that is not a plain host name is never copied into the policy.
+    let (_, h, _) = request(&app, Method::GET, "/", &[("Host", "a;script-src *")], None).await;
+    assert_eq!(directive(&h, "connect-src"), Some("connect-src 'self'"));
+    assert_eq!(directive(&h, "script-src"), Some("script-src 'self'"));
+}
+
+#[actix_web::test]
+async fn an_https_base_url_turns_on_hsts_and_secure_sockets() {
+    let (app, _dist) = spawn_with_dist(&[("BASE_URL", "https://chat.example.com")]).await;
+    for path in ["/", "/chat", "/health", "/api/nothing-here"] {
+        let (_, h, _) = request(&app, Method::GET, path, &[], None).await;
+        assert_eq!(
+            header(&h, "strict-transport-security"),
+            Some("max-age=31536000"),
+            "{path}"
+        );
+    }
+    let (_, h, _) = request(&app, Method::GET, "/chat", &[], None).await;
+    let host = format!("127.0.0.1:{}", app.port);
+    assert_eq!(
+        directive(&h, "connect-src"),
+        Some(format!("connect-src 'self' wss://{host}").as_str())
+    );
+    assert_eq!(
+        directive(&h, "img-src"),
+        Some("img-src 'self' data: blob: https://chat.example.com")
+    );
 }
 
 // --------------------------------------------------------------------- CORS
@@ -313,8 +441,14 @@ async fn the_demo_page_is_unsigned_in_trusted_mode_and_absent_in_production() {
 
     let prod = spawn_app_with(&[
         ("LIVECHAT_ENV", "production"),
-        ("JWT_SECRET_KEY", "a-long-production-secret-value"),
-        ("CHAT_SIGNING_SECRET", "demo-market-secret"),
+        (
+            "JWT_SECRET_KEY",
+            "a-long-production-secret-value-of-32+bytes",
+        ),
+        (
+            "CHAT_SIGNING_SECRET",
+            "demo-market-secret-of-at-least-32-bytes",
+        ),
         ("SEED_DEMO", "false"),
     ])
     .await;

@@ -9,7 +9,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::*;
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -570,4 +570,145 @@ async fn a_bad_or_foreign_subprotocol_token_closes_with_4401_or_4403() {
     assert_eq!(closed.code, 4403, "{closed:?}");
     assert!(!app.hub.is_online("b1").await.unwrap());
     assert!(!app.hub.is_online("b2").await.unwrap());
+}
+
+/// Sends `frames` as fast as the socket takes them (stopping when the
+/// server has closed it), then reads until the close; answers the close and
+/// how many `error` replies came before it.
+async fn flood_until_closed(
+    ws: &mut WsClient,
+    frames: impl Iterator<Item = String>,
+) -> (Closed, usize) {
+    for frame in frames {
+        if ws.stream.send(Message::Text(frame)).await.is_err() {
+            break;
+        }
+    }
+    let mut errors = 0;
+    loop {
+        let msg = tokio::time::timeout(std::time::Duration::from_secs(10), ws.stream.next())
+            .await
+            .expect("the socket was not closed in time");
+        match msg {
+            Some(Ok(Message::Text(t))) => {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                if v["type"] == "error" {
+                    errors += 1;
+                }
+            }
+            Some(Ok(Message::Close(Some(frame)))) => {
+                let closed = Closed {
+                    code: u16::from(frame.code),
+                    reason: frame.reason.to_string(),
+                };
+                return (closed, errors);
+            }
+            Some(Ok(_)) => {}
+            other => panic!("the socket ended without a close frame: {other:?}"),
+        }
+    }
+}
+
+/// Most `error` replies and database lookups a flood may cost (the
+/// socket's budgets are 30 refusals and 40 lookups per 10 s; a little room
+/// for reads the server makes on its own).
+const MAX_REPLIES: usize = 30;
+const MAX_LOOKUPS: u64 = 45;
+
+#[actix_web::test]
+async fn a_flood_of_typing_for_unknown_conversations_closes_at_a_bounded_cost() {
+    let app = spawn_app().await;
+    let b1 = app.token("b1").await;
+    let (mut ws, _) = app.ws_ready("b1", &b1).await;
+    let reads = app.db.pool_stats().reads;
+    let frames = (0..5_000).map(|i| {
+        json!({"type": "typing", "conversation_id": 1_000_000 + i, "is_typing": true}).to_string()
+    });
+    let (closed, errors) = flood_until_closed(&mut ws, frames).await;
+    assert_eq!(closed.code, 1008, "{closed:?}");
+    assert!(
+        closed.reason.contains("flood") || closed.reason.contains("refused"),
+        "{closed:?}"
+    );
+    assert!(errors <= MAX_REPLIES, "{errors} error replies");
+    let lookups = app.db.pool_stats().reads - reads;
+    assert!(lookups <= MAX_LOOKUPS, "{lookups} database reads");
+    // The user is whole again on a new socket.
+    let (mut fresh, _) = app.ws_ready("b1", &b1).await;
+    assert!(fresh.drain().await.is_empty());
+}
+
+#[actix_web::test]
+async fn a_flood_of_invalid_json_closes_after_a_bounded_number_of_replies() {
+    let app = spawn_app().await;
+    let b1 = app.token("b1").await;
+    let (mut ws, _) = app.ws_ready("b1", &b1).await;
+    let reads = app.db.pool_stats().reads;
+    let frames = (0..20_000).map(|i| format!("{{not json {i}"));
+    let (closed, errors) = flood_until_closed(&mut ws, frames).await;
+    assert_eq!(closed.code, 1008, "{closed:?}");
+    assert!(closed.reason.contains("refused"), "{closed:?}");
+    assert!(errors <= MAX_REPLIES, "{errors} error replies");
+    assert!(
+        errors > 0,
+        "bad frames are still answered until the budget runs out"
+    );
+    assert!(app.db.pool_stats().reads - reads <= MAX_LOOKUPS);
+
+    // Valid frames past the socket's budget close it too.
+    let (mut pinger, _) = app.ws_ready("b1", &b1).await;
+    let pings = (0..5_000).map(|_| json!({"type": "ping"}).to_string());
+    let (closed, _) = flood_until_closed(&mut pinger, pings).await;
+    assert_eq!(closed.code, 1008, "{closed:?}");
+}
+
+#[actix_web::test]
+async fn a_calls_burst_of_ice_candidates_and_a_large_sdp_passes() {
+    const CALL: &str = "2f8c2a4e-1b3d-4e5f-8a9b-0c1d2e3f4a5b";
+    let app = spawn_app().await;
+    let (b1, m1) = (app.token("b1").await, app.token("m1").await);
+    let conv = app.open(&b1, "m1").await;
+    let (mut caller, _) = app.ws_ready("b1", &b1).await;
+    let (mut callee, _) = app.ws_ready("m1", &m1).await;
+    caller
+        .send(json!({"type": "call.invite", "call_id": CALL, "conversation_id": conv, "media": "video"}))
+        .await;
+    callee.next_of_type("call.ringing").await;
+    callee
+        .send(json!({"type": "call.accept", "call_id": CALL}))
+        .await;
+    caller.next_of_type("call.accepted").await;
+    // A large offer (near the 64 KiB frame limit), then 50 candidates at once,
+    // with the user typing meanwhile: all of it arrives, nothing is closed.
+    let sdp = format!("v=0 {}", "a=candidate:x ".repeat(4_500));
+    caller
+        .send(json!({"type": "call.signal", "call_id": CALL, "signal": {"type": "offer", "sdp": sdp}}))
+        .await;
+    for i in 0..50 {
+        caller
+            .send(json!({"type": "call.signal", "call_id": CALL, "signal": {"candidate": format!("candidate:{i} 1 udp 2122260223 10.0.0.{i} 5000{i} typ host")}}))
+            .await;
+        if i % 10 == 0 {
+            caller
+                .send(json!({"type": "typing", "conversation_id": conv, "is_typing": true}))
+                .await;
+        }
+    }
+    let first = callee.next_of_type("call.signal").await;
+    assert_eq!(first["signal"]["sdp"], sdp);
+    for i in 0..50 {
+        let got = callee.next_of_type("call.signal").await;
+        assert!(
+            got["signal"]["candidate"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("candidate:{i} ")),
+            "{got}"
+        );
+    }
+    assert!(of_type(&caller.drain().await, "error").is_empty());
+    callee
+        .send(json!({"type": "call.hangup", "call_id": CALL}))
+        .await;
+    caller.next_of_type("call.ended").await;
 }

@@ -65,12 +65,12 @@ pub async fn list_audit(
     let query = query.into_inner();
     let page = page_of(query.page, query.page_size, 50)?;
     let filter = AuditFilter {
-        actor_kind: text_filter(&query.actor_kind)
+        actor_kind: text_filter("actor_kind", &query.actor_kind)?
             .as_deref()
             .map(ActorKind::parse)
             .transpose()?,
-        actor_id: text_filter(&query.actor_id),
-        action: text_filter(&query.action)
+        actor_id: text_filter("actor_id", &query.actor_id)?,
+        action: text_filter("action", &query.action)?
             .as_deref()
             .map(AuditAction::parse)
             .transpose()?,

@@ -110,14 +110,14 @@ pub async fn list_conversations(
     let query = query.into_inner();
     let page = page_of(query.page, query.page_size, 20)?;
     let participant = if user.is_admin() {
-        text_filter(&query.participant_id)
+        text_filter("participant_id", &query.participant_id)?
     } else {
         Some(user.0.id.clone())
     };
     let filter = ConversationFilter {
         participant,
         unread: query.unread.unwrap_or(false),
-        q: text_filter(&query.q),
+        q: text_filter("q", &query.q)?,
         since: query.since,
         until: query.until,
     };

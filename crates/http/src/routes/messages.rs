@@ -131,13 +131,13 @@ pub async fn search_messages(
     let query = query.into_inner();
     let filter = MessageFilter {
         participant: (!user.is_admin()).then(|| user.0.id.clone()),
-        q: text_filter(&query.q),
+        q: text_filter("q", &query.q)?,
         message_type: query
             .message_type
             .as_deref()
             .map(MessageType::parse)
             .transpose()?,
-        sender_id: text_filter(&query.sender_id),
+        sender_id: text_filter("sender_id", &query.sender_id)?,
         conversation_id: query.conversation_id,
         since: query.since,
         until: query.until,

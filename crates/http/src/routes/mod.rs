@@ -59,11 +59,17 @@ pub fn page_of(
 }
 
 /// An optional text filter, trimmed; empty means none.
-pub fn text_filter(q: &Option<String>) -> Option<String> {
-    q.as_deref()
+///
+/// A filter with NUL or another control character in it is refused (422),
+/// naming the parameter: it could only ever match by accident.
+pub fn text_filter(field: &str, q: &Option<String>) -> Result<Option<String>, ApiError> {
+    if let Some(q) = q {
+        livechat_domain::text::check_plain(field, q)?;
+    }
+    Ok(q.as_deref()
         .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
+        .filter(|s| livechat_domain::text::has_visible(s))
+        .map(str::to_string))
 }
 
 /// Parses an optional JSON body: empty means the default; malformed JSON is

@@ -60,7 +60,7 @@ pub async fn list_users(
         } else {
             Some(UserStatus::Active)
         },
-        q: text_filter(&query.q),
+        q: text_filter("q", &query.q)?,
     };
     let (count, rows) = state
         .db

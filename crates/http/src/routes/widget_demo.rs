@@ -3,7 +3,7 @@
 //! marketplace's server would sign it. Development and test only: a
 //! production server answers 404.
 
-use actix_web::http::header::CACHE_CONTROL;
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY};
 use actix_web::{get, web, HttpResponse};
 use livechat_domain::signed_links::SignedLink;
 use livechat_domain::users::validate_user_id;
@@ -69,6 +69,14 @@ pub async fn widget_demo(
         .content_type("text/html; charset=utf-8")
         // It carries a signed link: no cache keeps it.
         .insert_header((CACHE_CONTROL, "no-store"))
+        // A stand-in for the marketplace's page, with a policy of its own
+        // like a marketplace's: its inline stylesheet, the widget's script
+        // and the `/chat` frame.
+        .insert_header((
+            CONTENT_SECURITY_POLICY,
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+             img-src 'self' data: blob:; frame-src 'self'; object-src 'none'",
+        ))
         .body(page))
 }
 
