@@ -3,6 +3,8 @@
 //! ```text
 //! livechat-loadgen connections [--sockets 18000] [--per-worker 4500] [--conc 100] [--hold 15]
 //! livechat-loadgen chat [--users 10000] [--conversations 5000] [--rate 5000] [--duration 20] [--warmup 3] [--inflight 512] [--profile]
+//! livechat-loadgen cluster [--nodes 3] [chat's options] [--postgres postgres://…/postgres] [--redis redis://127.0.0.1:6379]
+//! livechat-loadgen http [--connections 32] [--duration 10] [--warmup 1] [--history-messages 10000]
 //! livechat-loadgen history [--messages 1000000] [--conversations 100000] [--long 100000] [--merchant-conversations 10000] [--requests 300]
 //! livechat-loadgen store [--messages 20000] [--batch 100]
 //! livechat-loadgen bench [--md docs/benchmarks.md] [--json docs/benchmarks.json] [--quick]
@@ -30,9 +32,11 @@ use scenarios::Ctx;
 /// Errors of the generator: anything, with a message.
 pub type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
-const USAGE: &str = "usage: livechat-loadgen <connections|chat|history|store|bench> [--option value …]
+const USAGE: &str = "usage: livechat-loadgen <connections|chat|cluster|http|history|store|bench> [--option value …]
   connections  --sockets 18000 --per-worker 4500 --conc 100 --hold 15
   chat         --users 10000 --conversations 5000 --rate 5000 --duration 20 --warmup 3 --inflight 512 [--profile]
+  cluster      --nodes 3 (and chat's options) --postgres postgres://postgres@127.0.0.1:5432/postgres --redis redis://127.0.0.1:6379
+  http         --connections 32 --duration 10 --warmup 1 --history-messages 10000
   history      --messages 1000000 --conversations 100000 --long 100000 --merchant-conversations 10000 --requests 300 --budget 15
   store        --messages 20000 --batch 100   (the send transaction alone, no HTTP)
   bench        --md docs/benchmarks.md --json docs/benchmarks.json [--quick]
@@ -93,6 +97,14 @@ async fn run_command(command: &str, ctx: &Ctx, args: &Args) -> Res<String> {
         "chat" => {
             let o = scenarios::ChatOpts::from_args(args)?;
             pretty_json(&scenarios::chat(ctx, &o).await?)
+        }
+        "cluster" => {
+            let o = scenarios::ClusterOpts::from_args(args)?;
+            pretty_json(&scenarios::cluster(ctx, &o).await?)
+        }
+        "http" => {
+            let o = scenarios::HttpOpts::from_args(args)?;
+            pretty_json(&scenarios::http(ctx, &o).await?)
         }
         "history" => {
             let o = scenarios::HistoryOpts::from_args(args)?;

@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::args::Args;
 use crate::scenarios::{
-    self, ChatOpts, ChatResult, ConnOpts, ConnectionsResult, Ctx, HistoryOpts, HistoryResult,
-    StoreOpts, StoreResult,
+    self, ChatOpts, ChatResult, ClusterOpts, ClusterResult, ConnOpts, ConnectionsResult, Ctx,
+    HistoryOpts, HistoryResult, HttpOpts, HttpResult, StoreOpts, StoreResult, DEFAULT_POSTGRES,
+    DEFAULT_REDIS,
 };
 use crate::server::environment;
 use crate::{pretty_json, Res};
@@ -36,6 +37,22 @@ pub struct BenchRun {
     pub chat_throughput: Measured<ChatResult>,
     pub history: Measured<HistoryResult>,
     pub store: Measured<StoreResult>,
+    /// The many-nodes rows (PostgreSQL + Redis).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterRuns>,
+    /// The HTTP rows (each row has its own load average).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpResult>,
+}
+
+/// The chat on a cluster of 1 and of 3 nodes, at saturation and at a
+/// fixed rate.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClusterRuns {
+    pub one_node_throughput: Measured<ClusterResult>,
+    pub three_nodes_throughput: Measured<ClusterResult>,
+    pub one_node_fixed_rate: Measured<ClusterResult>,
+    pub three_nodes_fixed_rate: Measured<ClusterResult>,
 }
 
 /// A scenario's result with the load average around it.
@@ -76,6 +93,10 @@ pub struct Commands {
     pub chat_throughput: String,
     pub history: String,
     pub store: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<[String; 4]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<String>,
 }
 fn command_output(cmd: &str, args: &[&str]) -> String {
     std::process::Command::new(cmd)
@@ -123,7 +144,7 @@ fn source() -> Source {
 }
 
 /// The 1-minute load average: the machine is shared, so a busy one shows.
-fn loadavg() -> Option<f64> {
+pub(crate) fn loadavg() -> Option<f64> {
     std::fs::read_to_string("/proc/loadavg")
         .ok()
         .and_then(|t| t.split_whitespace().next().and_then(|v| v.parse().ok()))
@@ -141,6 +162,9 @@ struct Plan {
     throughput: ChatOpts,
     history: HistoryOpts,
     store: StoreOpts,
+    /// One node and three nodes at saturation, then both at a fixed rate.
+    cluster: [ClusterOpts; 4],
+    http: HttpOpts,
 }
 
 impl Plan {
@@ -197,7 +221,40 @@ impl Plan {
                 messages: scale(20_000, 2_000),
                 batch: 100,
             },
+            cluster: Self::cluster(quick),
+            http: HttpOpts {
+                connections: 32,
+                duration: if quick { 2 } else { 10 },
+                warmup: 1,
+                history_messages: scale(10_000, 1_000),
+            },
         }
+    }
+
+    /// The many-nodes runs: 2,000 sockets (spread over the nodes) in 1,000
+    /// conversations, at saturation (offered 20,000/s) and at 1,000/s.
+    fn cluster(quick: bool) -> [ClusterOpts; 4] {
+        let chat = |rate: u64| ChatOpts {
+            users: if quick { 200 } else { 2_000 },
+            conversations: if quick { 100 } else { 1_000 },
+            rate: if quick { rate / 10 } else { rate },
+            duration: if quick { 3 } else { 10 },
+            warmup: 0,
+            inflight: 512,
+            per_worker: 5_000,
+            profile: false,
+            quickack: false,
+        };
+        let at = |nodes: usize, rate: u64| ClusterOpts {
+            nodes,
+            chat: ChatOpts {
+                warmup: if rate < 5_000 && !quick { 2 } else { 0 },
+                ..chat(rate)
+            },
+            postgres_admin_url: DEFAULT_POSTGRES.into(),
+            redis_url: DEFAULT_REDIS.into(),
+        };
+        [at(1, 20_000), at(3, 20_000), at(1, 1_000), at(3, 1_000)]
     }
 
     fn commands(&self) -> Commands {
@@ -209,6 +266,8 @@ impl Plan {
             chat_throughput: self.throughput.command(),
             history: self.history.command(),
             store: self.store.command(),
+            cluster: Some(self.cluster.clone().map(|c| c.command())),
+            http: Some(self.http.command()),
         }
     }
 }
@@ -270,6 +329,9 @@ pub async fn bench(ctx: &Ctx, args: &Args) -> Res<Vec<Verdict>> {
     )
     .await?;
     let store = measured("store", &p.store.command(), scenarios::store(ctx, &p.store)).await?;
+    let cluster = cluster_runs(ctx, &p.cluster).await?;
+    eprintln!("bench: http ({})", p.http.command());
+    let http = scenarios::http(ctx, &p.http).await?;
     let all = BenchRun {
         generated: started,
         quick,
@@ -286,11 +348,30 @@ pub async fn bench(ctx: &Ctx, args: &Args) -> Res<Vec<Verdict>> {
         chat_throughput,
         history,
         store,
+        cluster: Some(cluster),
+        http: Some(http),
     };
     std::fs::write(&json_path, pretty_json(&all)? + "\n")?;
     markdown::write(Path::new(&md), &all)?;
     eprintln!("bench: wrote {md} and {json_path}");
     Ok(targets::verdicts(&all))
+}
+
+/// The four cluster runs, in the plan's order.
+async fn cluster_runs(ctx: &Ctx, plan: &[ClusterOpts; 4]) -> Res<ClusterRuns> {
+    let mut runs = Vec::with_capacity(4);
+    for o in plan {
+        let label = format!("cluster of {} at {}/s", o.nodes, o.chat.rate);
+        runs.push(measured(&label, &o.command(), scenarios::cluster(ctx, o)).await?);
+    }
+    let mut runs = runs.into_iter();
+    let mut next = || runs.next().ok_or("a cluster run is missing");
+    Ok(ClusterRuns {
+        one_node_throughput: next()?,
+        three_nodes_throughput: next()?,
+        one_node_fixed_rate: next()?,
+        three_nodes_fixed_rate: next()?,
+    })
 }
 
 #[cfg(test)]

@@ -16,7 +16,13 @@ const ROWS_PER_TRANSACTION: usize = 100_000;
 
 /// Opens (creating and migrating) a database file.
 pub fn open(path: &Path) -> Res<Db> {
-    Ok(Db::open(&path.display().to_string(), 1)?)
+    open_url(&path.display().to_string())
+}
+
+/// Opens (migrating) a database by its `DATABASE_URL`: a SQLite file or a
+/// PostgreSQL database.
+pub fn open_url(url: &str) -> Res<Db> {
+    Ok(Db::open(url, 1)?)
 }
 
 fn now_ms() -> i64 {
@@ -103,7 +109,13 @@ pub struct ChatPlan {
 /// `users` chat users, half buyers and half merchants, and `conversations`
 /// buyer–merchant pairs (b_i, m_i), each with no message yet.
 pub fn chat_db(path: &Path, users: usize, conversations: usize) -> Res<(Db, ChatPlan)> {
-    let db = open(path)?;
+    chat_db_at(&path.display().to_string(), users, conversations)
+}
+
+/// [`chat_db`] on a database named by its URL (SQLite or PostgreSQL; on
+/// PostgreSQL the conversations' id sequence is moved past the ids written).
+pub fn chat_db_at(url: &str, users: usize, conversations: usize) -> Res<(Db, ChatPlan)> {
+    let db = open_url(url)?;
     let buyers = users.div_ceil(2);
     let merchants = users - buyers;
     let conversations = conversations.min(merchants);
@@ -143,6 +155,13 @@ pub fn chat_db(path: &Path, users: usize, conversations: usize) -> Res<(Db, Chat
             .enumerate()
             .flat_map(|(i, (b, m))| participant_rows(i + 1, b, m, (0, 0), (0, 0), now)),
     )?;
+    if url.starts_with("postgres") {
+        db.write_blocking(|c| {
+            Ok(c.batch_execute(
+                "SELECT setval(pg_get_serial_sequence('conversations', 'id'), (SELECT max(id) FROM conversations))",
+            )?)
+        })?;
+    }
     Ok((db, ChatPlan { users: ids, pairs }))
 }
 

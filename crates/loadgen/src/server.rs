@@ -45,12 +45,29 @@ impl ServerProc {
     /// Starts `bin` on `db` and waits for its "listening" line (port 0, so
     /// the system picks a free port and the line names it).
     pub async fn start(bin: &Path, config_dir: &Path, dir: &Path, db: &Path) -> Res<Self> {
-        let log = dir.join("server.log");
+        Self::start_with(bin, config_dir, dir, db, "server.log", &[]).await
+    }
+
+    /// Like [`ServerProc::start`], logging to `dir/<log_name>`, with `extra`
+    /// variables set after (and so overriding) [`environment`]'s: a cluster
+    /// node gets its PostgreSQL `DATABASE_URL`, `REDIS_URL` and prefix here.
+    pub async fn start_with(
+        bin: &Path,
+        config_dir: &Path,
+        dir: &Path,
+        db: &Path,
+        log_name: &str,
+        extra: &[(&str, String)],
+    ) -> Res<Self> {
+        let log = dir.join(log_name);
         let err = std::fs::File::create(&log)?;
         let media = dir.join("media");
         std::fs::create_dir_all(&media)?;
         let mut cmd = Command::new(bin);
         for (k, v) in environment(db, &media) {
+            cmd.env(k, v);
+        }
+        for (k, v) in extra {
             cmd.env(k, v);
         }
         cmd.env("LIVECHAT_CONFIG_DIR", config_dir)

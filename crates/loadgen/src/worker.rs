@@ -239,9 +239,16 @@ fn emit(event: &Event) -> Res<()> {
     Ok(())
 }
 
-/// The worker's main: `--port P --tokens FILE --from A --to B --src IP --conc K`.
+/// The worker's main: `--ports P[,P…] --tokens FILE --from A --to B --src IP --conc K`.
+/// With several ports (nodes of a cluster), the user on line `i` of the
+/// token file connects to port `i % ports`.
 pub async fn run(args: Args) -> Res<()> {
-    let port: u16 = args.get("port", 0)?;
+    let ports: Vec<u16> = args
+        .required("ports")?
+        .split(',')
+        .map(|p| p.parse::<u16>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| "--ports: cannot read a port")?;
     let tokens = read_tokens(&args.required("tokens")?)?;
     let from: usize = args.get("from", 0)?;
     let to: usize = args.get("to", tokens.len())?;
@@ -254,7 +261,7 @@ pub async fn run(args: Args) -> Res<()> {
         .take(to.saturating_sub(from))
         .collect();
     let seen = Seen::new()?;
-    let connected = connect_all(slice, src, port, conc, &seen, quickack).await?;
+    let connected = connect_all(slice, from, src, &ports, conc, &seen, quickack).await?;
     emit(&Event::Connected(connected))?;
     let mut stdin = BufReader::new(tokio::io::stdin()).lines();
     while let Ok(Some(line)) = stdin.next_line().await {
@@ -271,22 +278,33 @@ pub async fn run(args: Args) -> Res<()> {
     Ok(())
 }
 
-/// Opens the slice's sockets, `conc` at a time.
+/// The port the user on line `line` of the token file connects to.
+pub fn port_of(ports: &[u16], line: usize) -> u16 {
+    ports[line % ports.len().max(1)]
+}
+
+/// Opens the slice's sockets (`from` is its first line), `conc` at a time.
 async fn connect_all(
     slice: Vec<(String, String)>,
+    from: usize,
     src: Ipv4Addr,
-    port: u16,
+    ports: &[u16],
     conc: usize,
     seen: &Arc<Seen>,
     quickack: bool,
 ) -> Res<Connected> {
     let started = Instant::now();
-    let results: Vec<Result<f64, String>> = stream::iter(slice.into_iter().map(|(user, token)| {
-        connect_one(Some(src), port, user, token, seen.clone(), false, quickack)
-    }))
-    .buffer_unordered(conc.max(1))
-    .collect()
-    .await;
+    if ports.is_empty() {
+        return Err("no port to connect to".into());
+    }
+    let results: Vec<Result<f64, String>> =
+        stream::iter(slice.into_iter().enumerate().map(|(i, (user, token))| {
+            let port = port_of(ports, from + i);
+            connect_one(Some(src), port, user, token, seen.clone(), false, quickack)
+        }))
+        .buffer_unordered(conc.max(1))
+        .collect()
+        .await;
     let secs = started.elapsed().as_secs_f64();
     let mut times = hist()?;
     let mut errors: BTreeMap<String, u64> = BTreeMap::new();
@@ -303,4 +321,17 @@ async fn connect_all(
         connect: summary(&times),
         errors,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::port_of;
+
+    #[test]
+    fn lines_of_the_token_file_take_the_nodes_in_turn() {
+        let ports = [7001, 7002, 7003];
+        let got: Vec<u16> = (0..5).map(|i| port_of(&ports, i)).collect();
+        assert_eq!(got, [7001, 7002, 7003, 7001, 7002]);
+        assert_eq!(port_of(&[9000], 12), 9000);
+    }
 }

@@ -4,12 +4,14 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::scenarios::{ChatResult, ConnectionsResult, HistoryResult, StoreResult};
+use crate::scenarios::{
+    ChatResult, ClusterResult, ConnectionsResult, HistoryResult, HttpResult, HttpRow, StoreResult,
+};
 use crate::stats::{LatencySummary, Percentiles};
 use crate::Res;
 
 use super::targets::verdicts;
-use super::{BenchRun, Measured};
+use super::{BenchRun, ClusterRuns, Measured};
 
 const START: &str = "<!-- bench:start -->";
 const END: &str = "<!-- bench:end -->";
@@ -124,6 +126,12 @@ fn render(all: &BenchRun) -> String {
     render_setup(&mut o, all);
     render_targets(&mut o, all);
     render_chat(&mut o, all);
+    if let Some(c) = &all.cluster {
+        render_cluster(&mut o, c);
+    }
+    if let Some(h) = &all.http {
+        render_http(&mut o, h);
+    }
     render_connections(&mut o, &all.connections);
     render_history(&mut o, &all.history);
     render_store(&mut o, &all.store);
@@ -189,6 +197,9 @@ fn render_setup(o: &mut String, all: &BenchRun) {
         &c.history,
         &c.store,
     ] {
+        let _ = writeln!(o, "{command}");
+    }
+    for command in c.cluster.iter().flatten().chain(c.http.iter()) {
         let _ = writeln!(o, "{command}");
     }
     let _ = writeln!(o, "```\n");
@@ -310,6 +321,190 @@ fn render_chat(o: &mut String, all: &BenchRun) {
         latency_row(o, &format!("{name}: sender's 201"), &run.latency_http_201);
     }
     let _ = writeln!(o);
+}
+
+fn render_cluster(o: &mut String, c: &ClusterRuns) {
+    let runs = [
+        &c.one_node_throughput,
+        &c.three_nodes_throughput,
+        &c.one_node_fixed_rate,
+        &c.three_nodes_fixed_rate,
+    ];
+    let _ = writeln!(o, "### Many nodes: PostgreSQL + Redis\n");
+    let _ = writeln!(o, "The chat run above on a cluster: the generator creates a throw-away PostgreSQL database for each run (`livechat_bench_<pid>_<tag>` on `postgres://postgres@127.0.0.1:5432`, dropped after it), gives the nodes a Redis prefix of the run's own (`LIVECHAT__REALTIME__REDIS_PREFIX`, its keys deleted after it) on `redis://127.0.0.1:6379`, and starts that many release servers with the settings above plus `DATABASE_URL=postgres://…/<db> REDIS_URL=redis://127.0.0.1:6379`. User `i` (buyers, then merchants) connects to node `i mod nodes` and sends through it, so with 3 nodes every message reaches its receiver on another node through Redis; the admin socket is on node 1. **The nodes share this machine's 2 cores with each other, PostgreSQL, Redis and the generator, so 3 nodes cannot be faster than 1 here: the rows show the cost of the cluster path, not scale-out.** Beside them, the single-node SQLite rows of the chat table.\n");
+    let _ = writeln!(
+        o,
+        "| | 1 node, saturation | 3 nodes, saturation | 1 node at {}/s | 3 nodes at {}/s |",
+        fmt_count(c.one_node_fixed_rate.run.chat.rate_target as f64),
+        fmt_count(c.three_nodes_fixed_rate.run.chat.rate_target as f64)
+    );
+    let _ = writeln!(o, "|---|---|---|---|---|");
+    let row = |o: &mut String, label: &str, read: &dyn Fn(&Measured<ClusterResult>) -> String| {
+        let cells: Vec<String> = runs.iter().map(|r| read(r)).collect();
+        let _ = writeln!(o, "| {label} | {} |", cells.join(" | "));
+    };
+    row(o, "1-min load average before / after (2 cores)", &|r| {
+        r.loadavg_before_after.cell_text()
+    });
+    row(o, "nodes", &|r| r.run.nodes.cell_text());
+    row(o, "conversations across nodes", &|r| {
+        format!(
+            "{} of {}",
+            r.run.conversations_across_nodes.cell_text(),
+            r.run.chat.conversations.cell_text()
+        )
+    });
+    row(o, "sockets connected (+1 admin), failed", &|r| {
+        format!(
+            "{}, {}",
+            r.run.chat.sockets_connected.cell_text(),
+            r.run.chat.connect.failed.cell_text()
+        )
+    });
+    row(o, "offered rate (msg/s)", &|r| {
+        r.run.chat.rate_target.cell_text()
+    });
+    row(o, "persisted per second (sustained)", &|r| {
+        r.run.chat.sends_per_sec.cell_text()
+    });
+    row(o, "delivered to receivers per second (sustained)", &|r| {
+        r.run.chat.deliveries_per_sec.cell_text()
+    });
+    row(
+        o,
+        "sends persisted (201) / delivered to the receiver",
+        &|r| [r.run.chat.ok_sends, r.run.chat.deliveries].cell_text(),
+    );
+    row(o, "**missing deliveries**", &|r| {
+        r.run.chat.missing_deliveries.cell_text()
+    });
+    row(o, "delivered to the admin (of sends persisted)", &|r| {
+        r.run.chat.admin_deliveries.cell_text()
+    });
+    row(o, "receiver latency p50 / p99 / max (ms)", &|r| {
+        let l = &r.run.chat.latency_receiver;
+        format!(
+            "{} / {} / {}",
+            l.ms(|p| p.p50_ms),
+            l.ms(|p| p.p99_ms),
+            l.ms(|p| p.max_ms)
+        )
+    });
+    row(o, "sender's 201 p99 (ms)", &|r| {
+        r.run.chat.latency_http_201.ms(|p| p.p99_ms).cell_text()
+    });
+    row(o, "sends not issued in time", &|r| {
+        r.run.chat.not_issued.cell_text()
+    });
+    row(o, "errors", &|r| r.run.chat.errors.cell_text());
+    row(o, "sockets closed during the run", &|r| {
+        r.run.chat.sockets_closed_during_run.cell_text()
+    });
+    row(o, "server CPU, all nodes (cores); per node", &|r| {
+        let per: Vec<String> = r.run.node_cpu_cores.iter().map(|c| c.cell_text()).collect();
+        format!(
+            "{}; {}",
+            r.run.chat.server_cpu_cores.cell_text(),
+            per.join(" / ")
+        )
+    });
+    row(o, "server CPU per message (µs, all nodes)", &|r| {
+        r.run.chat.server_cpu_us_per_message.cell_text()
+    });
+    row(o, "generator CPU (cores)", &|r| {
+        r.run.chat.generator_cpu_cores.cell_text()
+    });
+    row(o, "server RSS at the end per node (KiB)", &|r| {
+        let per: Vec<String> = r
+            .run
+            .node_rss_kib_at_end
+            .iter()
+            .map(|c| c.cell_text())
+            .collect();
+        per.join(" / ")
+    });
+    row(o, "server log lines (warn and above)", &|r| {
+        r.run.chat.server_log_lines.cell_text()
+    });
+    row(o, "database dropped / Redis keys removed", &|r| {
+        format!(
+            "{} / {}",
+            r.run.database_dropped.cell_text(),
+            r.run.redis_keys_left.cell_text()
+        )
+    });
+    let _ = writeln!(o);
+}
+
+/// How a row of the HTTP table reads a row.
+type HttpCell = fn(&HttpRow) -> String;
+
+const HTTP_ROWS: [(&str, HttpCell); 8] = [
+    ("1-min load average before / after (2 cores)", |r| {
+        r.loadavg_before_after.cell_text()
+    }),
+    ("requests in the window", |r| r.requests.cell_text()),
+    ("requests per second", |r| r.requests_per_sec.cell_text()),
+    ("latency p50 / p90 / p99 / max (ms)", |r| {
+        let l = &r.latency;
+        format!(
+            "{} / {} / {} / {}",
+            l.ms(|p| p.p50_ms),
+            l.ms(|p| p.p90_ms),
+            l.ms(|p| p.p99_ms),
+            l.ms(|p| p.max_ms)
+        )
+    }),
+    ("answers by status (warm-up included)", |r| {
+        r.statuses.cell_text()
+    }),
+    ("connection errors", |r| r.errors.cell_text()),
+    ("server CPU (cores)", |r| r.server_cpu_cores.cell_text()),
+    ("generator CPU (cores)", |r| {
+        r.generator_cpu_cores.cell_text()
+    }),
+];
+
+fn render_http(o: &mut String, h: &HttpResult) {
+    let _ = writeln!(o, "### HTTP: requests per second\n");
+    let _ = writeln!(o, "The shape of `wrk -t{} -c{} -d{}s` (wrk is not installed here; the generator does the same): {} keep-alive HTTP/1.1 connections on the generator's {} runtime threads, each sending its next request as soon as the last answer is read, {} s measured after a {} s warm-up on the same connections; the time is the client's, from writing the request to reading the whole answer. A minimal HTTP/1.1 client over raw TCP (fixed request bytes) keeps the generator's share of the 2 cores small. Conditions: {}. The single-node SQLite server as above; conversation 1 (b0 with m0) holds {} messages, m0 has {} conversations. The send row writes into conversation 1 as b0 while m0's socket counts what is pushed to it; afterwards conversation 1's `count` says how many were stored.\n",
+        h.client_threads, h.connections, h.duration_secs,
+        h.connections, h.client_threads, h.duration_secs, h.warmup_secs,
+        h.conditions,
+        fmt_count(h.conversation_messages_before as f64),
+        h.merchant_conversations);
+    let _ = writeln!(
+        o,
+        "| | {} | {} | {} |",
+        h.send.request, h.history_page.request, h.conversation_list.request
+    );
+    let _ = writeln!(o, "|---|---|---|---|");
+    for (label, read) in HTTP_ROWS {
+        let _ = writeln!(
+            o,
+            "| {label} | {} | {} | {} |",
+            read(&h.send),
+            read(&h.history_page),
+            read(&h.conversation_list)
+        );
+    }
+    let c = &h.send_check;
+    let _ = writeln!(
+        o,
+        "| every 201 stored and pushed | {} answered 201, {} stored, {} pushed (missing {} / {}); push p50 / p99 {} / {} ms | | |",
+        fmt_count(c.answered_201 as f64),
+        fmt_count(c.stored as f64),
+        fmt_count(c.pushed as f64),
+        fmt_count(c.missing_stored as f64),
+        fmt_count(c.missing_pushed as f64),
+        c.push_latency.ms(|p| p.p50_ms),
+        c.push_latency.ms(|p| p.p99_ms)
+    );
+    let _ = writeln!(
+        o,
+        "\nServer log lines (warn and above) during the HTTP rows: {}.\n",
+        h.server_log_lines
+    );
 }
 
 fn latency_row(o: &mut String, name: &str, s: &LatencySummary) {

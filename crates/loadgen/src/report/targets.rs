@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::scenarios::{ChatResult, ConnectionsResult, HistoryResult};
+use crate::scenarios::{ChatResult, ConnectionsResult, HistoryResult, HttpResult, HttpRow};
 
 use super::markdown::fmt_count;
 use super::BenchRun;
@@ -16,6 +16,12 @@ const TARGET_LATENCY_SOCKETS: u64 = 10_000;
 const TARGET_SOCKETS: u64 = 18_000;
 const TARGET_KIB_PER_SOCKET: f64 = 16.0;
 const TARGET_QUERY_P99_MS: f64 = 5.0;
+/// The HTTP speed targets (`wrk -t2 -c32` shape): requests/s of sends,
+/// history pages and the conversation list, and the sends' p99.
+const TARGET_SEND_RPS: f64 = 15_000.0;
+const TARGET_SEND_P99_MS: f64 = 17.0;
+const TARGET_HISTORY_RPS: f64 = 18_000.0;
+const TARGET_LIST_RPS: f64 = 28_000.0;
 
 /// One target's line, as printed at the end of `bench`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -42,7 +48,106 @@ pub fn verdicts(all: &BenchRun) -> Vec<Verdict> {
         sockets_target(&all.connections.run),
     ];
     rows.extend(query_targets(&all.history.run));
+    if let Some(h) = &all.http {
+        rows.extend(http_targets(h));
+    }
     rows
+}
+
+fn http_targets(h: &HttpResult) -> Vec<Verdict> {
+    let c = &h.send_check;
+    let conditions = |r: &HttpRow| {
+        let [before, after] = r.loadavg_before_after;
+        let load = |x: Option<f64>| x.map_or("–".to_string(), |v| v.to_string());
+        format!(
+            "{} keep-alive connections, {} client threads, {} s after {} s warm-up; {}; 1-min load average {} before / {} after",
+            h.connections,
+            h.client_threads,
+            h.duration_secs,
+            h.warmup_secs,
+            h.conditions,
+            load(before),
+            load(after)
+        )
+    };
+    let result = |r: &HttpRow| {
+        let non_2xx: u64 = r
+            .statuses
+            .iter()
+            .filter(|(k, _)| !k.starts_with('2'))
+            .map(|(_, v)| v)
+            .sum();
+        format!(
+            "{} req/s, p50 {} / p99 {} ms; {} non-2xx, {} errors",
+            fmt_count(r.requests_per_sec),
+            r.latency.ms(|p| p.p50_ms),
+            r.latency.ms(|p| p.p99_ms),
+            fmt_count(non_2xx as f64),
+            fmt_count(r.errors.values().sum::<u64>() as f64)
+        )
+    };
+    let clean = |r: &HttpRow| r.errors.is_empty() && r.statuses.keys().all(|k| k.starts_with('2'));
+    let send_p99 = h.send.latency.ms(|p| p.p99_ms);
+    vec![
+        Verdict {
+            target: format!(
+                "POST /api/messages/ ≥ {} req/s, p99 ≤ {} ms, every 201 stored and pushed",
+                fmt_count(TARGET_SEND_RPS),
+                TARGET_SEND_P99_MS
+            ),
+            conditions: format!("one conversation; {}", conditions(&h.send)),
+            result: format!(
+                "{}; {} answered 201, {} stored, {} pushed (missing {} / {})",
+                result(&h.send),
+                fmt_count(c.answered_201 as f64),
+                fmt_count(c.stored as f64),
+                fmt_count(c.pushed as f64),
+                fmt_count(c.missing_stored as f64),
+                fmt_count(c.missing_pushed as f64)
+            ),
+            verdict: met_or_not(
+                h.send.requests_per_sec >= TARGET_SEND_RPS
+                    && send_p99 <= TARGET_SEND_P99_MS
+                    && c.missing_stored == 0
+                    && c.missing_pushed == 0
+                    && clean(&h.send),
+            )
+            .into(),
+        },
+        Verdict {
+            target: format!(
+                "history page of 50 ≥ {} req/s",
+                fmt_count(TARGET_HISTORY_RPS)
+            ),
+            conditions: format!(
+                "a {}-message conversation; {}",
+                fmt_count(h.conversation_messages_before as f64),
+                conditions(&h.history_page)
+            ),
+            result: result(&h.history_page),
+            verdict: met_or_not(
+                h.history_page.requests_per_sec >= TARGET_HISTORY_RPS && clean(&h.history_page),
+            )
+            .into(),
+        },
+        Verdict {
+            target: format!(
+                "GET /api/conversations/ ≥ {} req/s",
+                fmt_count(TARGET_LIST_RPS)
+            ),
+            conditions: format!(
+                "a merchant with {} conversations; {}",
+                h.merchant_conversations,
+                conditions(&h.conversation_list)
+            ),
+            result: result(&h.conversation_list),
+            verdict: met_or_not(
+                h.conversation_list.requests_per_sec >= TARGET_LIST_RPS
+                    && clean(&h.conversation_list),
+            )
+            .into(),
+        },
+    ]
 }
 
 fn throughput_target(t: &ChatResult) -> Verdict {

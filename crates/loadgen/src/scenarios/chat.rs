@@ -120,11 +120,50 @@ pub struct ChatResult {
     pub profile: Option<String>,
 }
 
+/// Where a chat run's server runs.
+#[derive(Debug, Clone)]
+pub enum Deployment {
+    /// One node on a fresh SQLite file (the `chat` scenario).
+    Sqlite,
+    /// `nodes` nodes on one PostgreSQL database, joined through Redis.
+    Cluster {
+        nodes: usize,
+        database_url: String,
+        redis_url: String,
+        redis_prefix: String,
+    },
+}
+
+/// A chat run with what it knows about each node.
+pub struct ChatRun {
+    pub result: ChatResult,
+    /// Per node, in order: RSS at the end (KiB).
+    pub node_rss_kib: Vec<u64>,
+    /// Per node: CPU cores over the measured window.
+    pub node_cpu_cores: Vec<f64>,
+    /// Conversations whose two participants' sockets are on different nodes.
+    pub conversations_across_nodes: usize,
+}
+
 /// `users` connected users in `conversations` conversations; an open-loop
 /// sender posts at `rate` messages per second by the clock, and latency is
 /// measured from each message's scheduled send time.
 pub async fn chat(ctx: &Ctx, o: &ChatOpts) -> Res<ChatResult> {
-    let mut run = Setup::start(ctx, o).await?;
+    Ok(chat_on(ctx, o, &Deployment::Sqlite, "chat").await?.result)
+}
+
+/// [`chat`] on a given deployment, in scratch directory `dir_name`. Each
+/// user's socket goes to node `i % nodes` (`i`: the user's place in the
+/// plan: buyers, then merchants); a user's sends go through its own node,
+/// so in a cluster the other participant usually receives them on another
+/// node; the admin socket is on the first node.
+pub async fn chat_on(
+    ctx: &Ctx,
+    o: &ChatOpts,
+    deployment: &Deployment,
+    dir_name: &str,
+) -> Res<ChatRun> {
+    let mut run = Setup::start(ctx, o, deployment, dir_name).await?;
     let clock = Clock::new(o);
     run.workers
         .send_all(&format!("mark {}", clock.measure_start_us))
@@ -136,7 +175,7 @@ pub async fn chat(ctx: &Ctx, o: &ChatOpts) -> Res<ChatResult> {
     // sender's backlog): CPU marks, and the profile when asked for.
     let marker = mark_window_start(
         clock.start + Duration::from_secs(o.warmup),
-        run.server.pid,
+        run.pids(),
         run.workers.pids(),
         o.profile.then(|| (run.dir.clone(), o.duration.min(10))),
     );
@@ -149,7 +188,7 @@ pub async fn chat(ctx: &Ctx, o: &ChatOpts) -> Res<ChatResult> {
         semaphore.acquire_many(o.inflight as u32),
     )
     .await;
-    let end = CpuMarks::take(run.server.pid, &run.workers.pids())?;
+    let end = CpuMarks::take_all(&run.pids(), &run.workers.pids())?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (start, profile) = marker.await.unwrap_or((None, None));
     let outcome = Outcome {
@@ -161,46 +200,113 @@ pub async fn chat(ctx: &Ctx, o: &ChatOpts) -> Res<ChatResult> {
         profile,
     };
     let result = ChatResult::new(o, &run, &outcome)?;
+    let node_rss_kib = run
+        .servers
+        .iter()
+        .map(|s| s.rss_kib().unwrap_or(0))
+        .collect();
+    let node_cpu_cores = outcome.cpu.server_cores_per_process.clone();
+    let conversations_across_nodes = run.sender_nodes.iter().filter(|[a, b]| a != b).count();
     run.workers.quit().await;
-    run.server.stop().await?;
-    Ok(result)
+    // Together: each node drains for `server.drain_secs` before it exits.
+    for stopped in
+        futures_util::future::join_all(run.servers.into_iter().map(ServerProc::stop)).await
+    {
+        stopped?;
+    }
+    Ok(ChatRun {
+        result,
+        node_rss_kib,
+        node_cpu_cores,
+        conversations_across_nodes,
+    })
 }
 
-/// The server, the connected users and the admin socket, ready to send.
+/// The server (or the nodes), the connected users and the admin socket,
+/// ready to send.
 struct Setup {
     dir: PathBuf,
-    server: ServerProc,
+    /// One node, or the nodes of a cluster (the first holds the admin socket).
+    servers: Vec<ServerProc>,
     http: reqwest::Client,
     workers: Workers,
     connect: ConnectSummary,
     users: usize,
     /// Conversation `i + 1`'s participants with their tokens.
     senders: Vec<[(String, String); 2]>,
+    /// The node each of those participants is connected to (and sends through).
+    sender_nodes: Vec<[usize; 2]>,
     /// The admin socket, which sees every conversation's messages.
     admin_seen: Arc<Seen>,
 }
 
 impl Setup {
-    async fn start(ctx: &Ctx, o: &ChatOpts) -> Res<Self> {
-        let dir = ctx.dir("chat")?;
+    async fn start(ctx: &Ctx, o: &ChatOpts, deployment: &Deployment, dir_name: &str) -> Res<Self> {
+        let dir = ctx.dir(dir_name)?;
         let db_path = dir.join("bench.db");
-        let (db, plan) = seed::chat_db(&db_path, o.users, o.conversations)?;
+        let (db_url, nodes, extra) = match deployment {
+            Deployment::Sqlite => (db_path.display().to_string(), 1, Vec::new()),
+            Deployment::Cluster {
+                nodes,
+                database_url,
+                redis_url,
+                redis_prefix,
+            } => (
+                database_url.clone(),
+                (*nodes).max(1),
+                vec![
+                    ("DATABASE_URL", database_url.clone()),
+                    ("REDIS_URL", redis_url.clone()),
+                    ("LIVECHAT__REALTIME__REDIS_PREFIX", redis_prefix.clone()),
+                ],
+            ),
+        };
+        let (db, plan) = seed::chat_db_at(&db_url, o.users, o.conversations)?;
         livechat_server::admin_tools::create_admin(&db, ADMIN.0, ADMIN.1, ADMIN.2, 4)
             .map_err(|e| e.to_string())?;
-        seed::checkpoint(&db)?;
+        if matches!(deployment, Deployment::Sqlite) {
+            seed::checkpoint(&db)?;
+        }
         drop(db);
         if plan.pairs.is_empty() {
             return Err("chat: no conversation".into());
         }
-        let server = ServerProc::start(&ctx.server_bin, &ctx.config_dir, &dir, &db_path).await?;
-        let base = server.base();
+        let mut servers = Vec::with_capacity(nodes);
+        for n in 0..nodes {
+            let log = if nodes == 1 {
+                "server.log".to_string()
+            } else {
+                format!("server-{n}.log")
+            };
+            servers.push(
+                ServerProc::start_with(
+                    &ctx.server_bin,
+                    &ctx.config_dir,
+                    &dir,
+                    &db_path,
+                    &log,
+                    &extra,
+                )
+                .await?,
+            );
+        }
+        let base = servers[0].base();
         let http = http_client(o.inflight)?;
-        let tokens = session_tokens(&http, &base, &plan.users, 32).await?;
+        let mut tokens = session_tokens(&http, &base, &plan.users, 32).await?;
+        // In the plan's order, so that line i of the token file is user i.
+        let place: HashMap<&str, usize> = plan
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.as_str(), i))
+            .collect();
+        tokens.sort_by_key(|(u, _)| place.get(u.as_str()).copied().unwrap_or(usize::MAX));
         let admin = admin_token(&http, &base, ADMIN.1, ADMIN.2).await?;
         let tokens_path = dir.join("tokens.tsv");
         write_tokens(&tokens_path, &tokens)?;
+        let ports: Vec<u16> = servers.iter().map(|s| s.port).collect();
         let (workers, connect) = Workers::start(&Spawn {
-            port: server.port,
+            ports: &ports,
             tokens: &tokens_path,
             users: tokens.len(),
             per_worker: o.per_worker,
@@ -208,25 +314,37 @@ impl Setup {
             quickack: o.quickack,
         })
         .await?;
-        let admin_seen = admin_socket(server.port, &admin, o.quickack).await?;
+        let admin_seen = admin_socket(servers[0].port, &admin, o.quickack).await?;
         let token_of: HashMap<String, String> = tokens.iter().cloned().collect();
+        let node_of = |id: &String| place.get(id.as_str()).map_or(0, |i| i % nodes);
         let token = |id: &String| (id.clone(), token_of.get(id).cloned().unwrap_or_default());
         let senders = plan
             .pairs
             .iter()
             .map(|(b, m)| [token(b), token(m)])
             .collect();
+        let sender_nodes = plan
+            .pairs
+            .iter()
+            .map(|(b, m)| [node_of(b), node_of(m)])
+            .collect();
         tokio::time::sleep(Duration::from_secs(1)).await;
         Ok(Self {
             dir,
-            server,
+            servers,
             http,
             workers,
             connect,
             users: tokens.len(),
             senders,
+            sender_nodes,
             admin_seen,
         })
+    }
+
+    /// The server processes' ids.
+    fn pids(&self) -> Vec<u32> {
+        self.servers.iter().map(|s| s.pid).collect()
     }
 }
 
@@ -322,7 +440,11 @@ async fn send_open_loop(
     semaphore: &Arc<Semaphore>,
     sent: &Arc<Sent>,
 ) -> Res<Sending> {
-    let url = format!("{}/api/messages/", run.server.base());
+    let urls: Vec<String> = run
+        .servers
+        .iter()
+        .map(|s| format!("{}/api/messages/", s.base()))
+        .collect();
     let conversations = run.senders.len() as u64;
     let mut sending = Sending {
         issued: 0,
@@ -343,6 +465,7 @@ async fn send_open_loop(
         let conv = (i % conversations) as usize;
         let side = ((i / conversations) % 2) as usize;
         let (sender, token) = &run.senders[conv][side];
+        let url = &urls[run.sender_nodes[conv][side]];
         let measured = i >= clock.warm_n;
         let sched_us = clock.start_us + offset_us;
         let body = format!(
@@ -352,7 +475,7 @@ async fn send_open_loop(
         );
         let req = run
             .http
-            .post(&url)
+            .post(url)
             .bearer_auth(token)
             .header("content-type", "application/json")
             .body(body);
@@ -500,8 +623,12 @@ impl ChatResult {
                 0.0
             },
             generator_cpu_cores: cpu.generator_cores,
-            server_rss_kib_at_end: run.server.rss_kib()?,
-            server_log_lines: run.server.log_lines(),
+            server_rss_kib_at_end: run
+                .servers
+                .iter()
+                .map(ServerProc::rss_kib)
+                .sum::<Res<u64>>()?,
+            server_log_lines: run.servers.iter().map(ServerProc::log_lines).sum(),
             profile: profile.clone(),
         })
     }

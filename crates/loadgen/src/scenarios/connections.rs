@@ -113,7 +113,7 @@ pub async fn connections(ctx: &Ctx, o: &ConnOpts) -> Res<ConnectionsResult> {
     let fds_before = server.fds();
     let cpu0 = server.cpu_secs()?;
     let (mut workers, connect) = Workers::start(&Spawn {
-        port: server.port,
+        ports: &[server.port],
         tokens: &tokens_path,
         users: tokens.len(),
         per_worker: o.per_worker,

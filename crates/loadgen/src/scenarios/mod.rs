@@ -1,11 +1,13 @@
-//! The scenarios: `connections`, `chat`, `history` and `store`. Each makes
+//! The scenarios: `connections`, `chat`, `cluster`, `http`, `history` and `store`. Each makes
 //! its own temporary database, starts its own server on it (except `store`,
 //! which calls the store directly) and answers a typed result that
 //! serializes to the JSON of docs/benchmarks.json.
 
 mod chat;
+mod cluster;
 mod connections;
 mod history;
+mod http;
 mod profile;
 mod store;
 mod workers;
@@ -16,8 +18,10 @@ use crate::args::Args;
 use crate::Res;
 
 pub use chat::{chat, ChatOpts, ChatResult};
+pub use cluster::{cluster, ClusterOpts, ClusterResult, DEFAULT_POSTGRES, DEFAULT_REDIS};
 pub use connections::{connections, ConnOpts, ConnectionsResult};
 pub use history::{history, HistoryOpts, HistoryResult};
+pub use http::{http, HttpOpts, HttpResult, HttpRow};
 pub use store::{store, StoreOpts, StoreResult};
 
 /// Admin credentials made for each run (low bcrypt cost: logins are not

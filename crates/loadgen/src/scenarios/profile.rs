@@ -17,6 +17,8 @@ use super::round;
 /// CPU counters read at one instant.
 pub struct CpuMarks {
     server_secs: f64,
+    /// Per server process, in the order given.
+    per_server: Vec<f64>,
     generator_secs: f64,
     at: Instant,
     server_threads: HashMap<String, f64>,
@@ -26,11 +28,29 @@ impl CpuMarks {
     /// Reads the server's CPU time (per thread name too) and the
     /// generator's (this process and its workers).
     pub fn take(server_pid: u32, worker_pids: &[u32]) -> Res<Self> {
+        Self::take_all(&[server_pid], worker_pids)
+    }
+
+    /// The same for several server processes (the nodes of a cluster),
+    /// summed; threads of the same name on different nodes add up.
+    pub fn take_all(server_pids: &[u32], worker_pids: &[u32]) -> Res<Self> {
+        let mut server_secs = 0.0;
+        let mut per_server = Vec::with_capacity(server_pids.len());
+        let mut server_threads: HashMap<String, f64> = HashMap::new();
+        for &pid in server_pids {
+            let secs = cpu_secs(pid)?;
+            server_secs += secs;
+            per_server.push(secs);
+            for (name, secs) in thread_cpu(pid) {
+                *server_threads.entry(name).or_insert(0.0) += secs;
+            }
+        }
         Ok(Self {
-            server_secs: cpu_secs(server_pid)?,
+            server_secs,
+            per_server,
             generator_secs: gen_cpu(worker_pids),
             at: Instant::now(),
-            server_threads: thread_cpu(server_pid),
+            server_threads,
         })
     }
 }
@@ -40,6 +60,8 @@ pub struct CpuUse {
     pub server_secs: f64,
     /// Server cores, rounded to 2 decimals.
     pub server_cores: f64,
+    /// Cores of each server process (the nodes of a cluster), in order.
+    pub server_cores_per_process: Vec<f64>,
     /// Server cores per thread name (threads that used none left out).
     pub server_cores_by_thread: BTreeMap<String, f64>,
     /// Generator cores, rounded to 2 decimals.
@@ -63,6 +85,12 @@ impl CpuUse {
         Self {
             server_secs,
             server_cores: cores(server_secs),
+            server_cores_per_process: end
+                .per_server
+                .iter()
+                .zip(&start.per_server)
+                .map(|(e, s)| cores(e - s))
+                .collect(),
             server_cores_by_thread,
             generator_cores: cores(end.generator_secs - start.generator_secs),
         }
@@ -71,18 +99,20 @@ impl CpuUse {
 
 /// At `at`, takes the CPU marks of the window's start and, when `profile`
 /// names a directory and a duration, then profiles the server.
+/// With several server processes the marks sum them and the profile is
+/// the first one's.
 pub fn mark_window_start(
     at: Instant,
-    server_pid: u32,
+    server_pids: Vec<u32>,
     worker_pids: Vec<u32>,
     profile: Option<(PathBuf, u64)>,
 ) -> JoinHandle<(Option<CpuMarks>, Option<String>)> {
     tokio::spawn(async move {
         tokio::time::sleep_until(at.into()).await;
-        let marks = CpuMarks::take(server_pid, &worker_pids).ok();
-        let text = match profile {
-            Some((dir, secs)) => server_profile(server_pid, &dir, secs).await,
-            None => None,
+        let marks = CpuMarks::take_all(&server_pids, &worker_pids).ok();
+        let text = match (profile, server_pids.first()) {
+            (Some((dir, secs)), Some(&pid)) => server_profile(pid, &dir, secs).await,
+            _ => None,
         };
         (marks, text)
     })

@@ -22,7 +22,9 @@ use super::round;
 /// How to start the workers.
 #[derive(Debug, Clone, Copy)]
 pub struct Spawn<'a> {
-    pub port: u16,
+    /// The server's port, or every node's: line `i` of the token file
+    /// connects to `ports[i % ports.len()]`.
+    pub ports: &'a [u16],
     /// The `user<TAB>token` file (see [`write_tokens`]).
     pub tokens: &'a Path,
     /// Users in the file: the workers share them out.
@@ -182,7 +184,7 @@ impl WorkerProc {
             cmd.arg("--quickack");
         }
         let mut child = cmd
-            .args(["--port", &spawn.port.to_string()])
+            .args(["--ports", &ports_arg(spawn.ports)])
             .args(["--tokens", &spawn.tokens.display().to_string()])
             .args(["--from", &from.to_string(), "--to", &to.to_string()])
             .args(["--src", &source_ip(n).to_string()])
@@ -241,6 +243,14 @@ impl WorkerProc {
             let _ = self.child.kill().await;
         }
     }
+}
+
+fn ports_arg(ports: &[u16]) -> String {
+    ports
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Writes `user<TAB>token` lines for the workers.
