@@ -312,7 +312,8 @@ impl Cluster {
             .unwrap();
         assert!(
             out.status.success(),
-            "create-admin failed: {}{}",
+            "create-admin failed ({}): {}{}",
+            out.status,
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
