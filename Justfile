@@ -37,7 +37,7 @@ test-postgres:
 
 # Three server processes on one PostgreSQL database and one Redis behind nginx (crates/server/tests/multinode.rs, ignored by the plain run): needs PostgreSQL, Redis at 127.0.0.1:6379 and /usr/sbin/nginx (`scripts/check-test-tools.sh` says how to get them).
 test-multinode:
-    cargo test -p livechat-server --test multinode -- --include-ignored --test-threads=1
+    cargo test -p livechat-server --test multinode -- --include-ignored
 
 # Browser tests only (needs `cargo build --bins` and a built front end).
 test-e2e: web-install
