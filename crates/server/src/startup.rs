@@ -159,9 +159,13 @@ impl Application {
         }
     }
 
-    /// Serves until stopped.
+    /// Serves until stopped, then closes the store (see `Db::close`), so
+    /// the process can exit safely.
     pub async fn run(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        let db = self.db.clone();
+        let _ = tokio::task::spawn_blocking(move || db.close()).await;
+        served
     }
 }
 

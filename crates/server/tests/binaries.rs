@@ -1037,3 +1037,84 @@ fn a_socket_flood_under_a_low_file_limit_leaves_health_and_logins_working() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// The tools exit cleanly on PostgreSQL, many at once. The pool opens a
+/// spare connection in the background whenever one is checked out; a tool
+/// that returned from `main` while that thread was in libpq's TLS
+/// handshake ran OpenSSL's exit handlers under it and died of SIGSEGV
+/// after printing its result, so a script that checks exit codes saw a
+/// failure for work that was done.
+#[test]
+fn command_line_tools_exit_cleanly_on_postgres_many_at_once() {
+    if livechat_store::testing::skip_postgres() {
+        eprintln!("skipped: LIVECHAT_SKIP_POSTGRES=1");
+        return;
+    }
+    let target =
+        livechat_store::testing::TempPgDatabase::create().unwrap_or_else(|e| panic!("{e}"));
+    let env = Env::new();
+    let url = target.url().to_string();
+    let run = |bin: &str, args: &[String]| {
+        let out = env
+            .command(bin)
+            .env("DATABASE_URL", &url)
+            .env("LIVECHAT__DATABASE__POOL_SIZE", "4")
+            .args(args)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status, text)
+    };
+    // Migrations once, so that the runs below race only on their exit.
+    let (status, out) = run(
+        CREATE_ADMIN,
+        &["a0".into(), "admin0".into(), "admin123".into()],
+    );
+    assert!(status.success(), "create-admin: {status}: {out}");
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let runs: Vec<_> = (1..=12)
+            .map(|i| {
+                let run = &run;
+                scope.spawn(move || {
+                    let (bin, args): (&str, Vec<String>) = match i % 3 {
+                        0 => (CHANGE_PASSWORD, vec!["a0".into(), format!("password{i}")]),
+                        1 => (
+                            CREATE_API_KEY,
+                            vec![format!("key {i}"), "--scopes".into(), "users:write".into()],
+                        ),
+                        _ => (
+                            CREATE_ADMIN,
+                            vec![format!("a{i}"), format!("admin{i}"), "admin123".into()],
+                        ),
+                    };
+                    let (status, out) = run(bin, &args);
+                    (!status.success()).then(|| format!("{bin} {args:?}: {status}: {out}"))
+                })
+            })
+            .collect();
+        runs.into_iter().filter_map(|r| r.join().unwrap()).collect()
+    });
+    assert!(failures.is_empty(), "{failures:#?}");
+    // And the work they reported is stored.
+    let db = livechat_store::Db::open(&url, 2).unwrap();
+    for i in [2, 5, 8, 11] {
+        let id = format!("a{i}");
+        let user = db
+            .read_blocking(move |c| livechat_store::users::get(c, &id))
+            .unwrap();
+        assert!(user.is_some(), "a{i} was created");
+    }
+    let page = livechat_domain::paging::Page {
+        page: 1,
+        page_size: 50,
+    };
+    let (count, _) = db
+        .read_blocking(move |c| livechat_store::api_keys::list(c, page))
+        .unwrap();
+    assert_eq!(count, 4, "every key was stored");
+    db.close();
+}

@@ -128,23 +128,89 @@ impl Target {
     }
 }
 
+/// Counts the connections being opened, and refuses new ones once the
+/// store is closing.
+///
+/// The pool opens connections on threads of its own, in the background:
+/// whenever a connection is checked out it starts opening another to keep
+/// one idle. A process that returns from `main` while one of those threads
+/// is in the middle of libpq's TLS handshake runs OpenSSL's exit handlers
+/// under that thread's feet, and dies of SIGSEGV after its work is done
+/// (a command-line tool that printed "created" then exits with signal 11).
+/// [`Db::close`] therefore stops new connects and waits for those in
+/// flight before the process may exit.
+#[derive(Debug, Default)]
+struct ConnectGate {
+    state: std::sync::Mutex<GateState>,
+    settled: std::sync::Condvar,
+}
+
+#[derive(Debug, Default)]
+struct GateState {
+    closing: bool,
+    in_flight: usize,
+}
+
+impl ConnectGate {
+    /// Registers a connect about to start; `false` once closing.
+    fn enter(&self) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.closing {
+            return false;
+        }
+        state.in_flight += 1;
+        true
+    }
+
+    fn leave(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.in_flight -= 1;
+        if state.in_flight == 0 {
+            self.settled.notify_all();
+        }
+    }
+
+    /// Refuses new connects, then waits (at most `limit`) for those in
+    /// flight; answers whether they all ended.
+    fn close(&self, limit: Duration) -> bool {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = state;
+        state.closing = true;
+        let (state, _) = self
+            .settled
+            .wait_timeout_while(state, limit, |s| s.in_flight > 0)
+            .unwrap_or_else(|e| e.into_inner());
+        state.in_flight == 0
+    }
+}
+
 /// Opens pooled connections of either kind.
 #[derive(Debug, Clone)]
-struct Manager(Target);
+struct Manager {
+    target: Target,
+    gate: Arc<ConnectGate>,
+}
 
 impl r2d2::ManageConnection for Manager {
     type Connection = Conn;
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<Conn, Self::Error> {
-        match &self.0 {
+        if !self.gate.enter() {
+            return Err(diesel::r2d2::Error::ConnectionError(
+                diesel::ConnectionError::BadConnection("the store is closing".into()),
+            ));
+        }
+        let conn = match &self.target {
             Target::Sqlite(path) => SqliteConnection::establish(path)
                 .map(Conn::Sqlite)
                 .map_err(diesel::r2d2::Error::ConnectionError),
             Target::Pg(url) => PgConnection::establish(url)
                 .map(Conn::Pg)
                 .map_err(diesel::r2d2::Error::ConnectionError),
-        }
+        };
+        self.gate.leave();
+        conn
     }
 
     fn is_valid(&self, conn: &mut Conn) -> Result<(), Self::Error> {
@@ -225,6 +291,8 @@ pub struct Db {
     waits: Arc<PoolWaits>,
     /// Notified after a commit that enqueued a webhook delivery.
     outbox: Arc<tokio::sync::Notify>,
+    /// The pool's connects in flight, for [`Db::close`].
+    gate: Arc<ConnectGate>,
 }
 
 /// How long reads waited for a pooled connection, since start.
@@ -269,6 +337,7 @@ impl Db {
         let resolved = std::path::absolute(&path).unwrap_or_else(|_| path.clone().into());
         tracing::info!(file = %resolved.display(), "SQLite database file");
         let target = Target::Sqlite(path);
+        let gate = Arc::<ConnectGate>::default();
         let mut writer = target.connect()?;
         migrate(&mut writer)?;
         let pool = Pool::builder()
@@ -276,7 +345,10 @@ impl Db {
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
             .connection_customizer(Box::new(Pragmas))
-            .build(Manager(target.clone()))?;
+            .build(Manager {
+                target: target.clone(),
+                gate: gate.clone(),
+            })?;
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
         let outbox = Arc::new(tokio::sync::Notify::new());
         let signal = outbox.clone();
@@ -289,6 +361,7 @@ impl Db {
             jobs: Some(jobs),
             waits: Arc::default(),
             outbox,
+            gate,
         })
     }
 
@@ -296,17 +369,34 @@ impl Db {
         let mut conn = target.connect()?;
         migrate(&mut conn)?;
         drop(conn);
+        let gate = Arc::<ConnectGate>::default();
         let pool = Pool::builder()
             .max_size(pool_size.max(2))
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
-            .build(Manager(target))?;
+            .build(Manager {
+                target,
+                gate: gate.clone(),
+            })?;
         Ok(Self {
             pool,
             jobs: None,
             waits: Arc::default(),
             outbox: Arc::default(),
+            gate,
         })
+    }
+
+    /// Makes the store safe to leave: the pool opens no more connections,
+    /// and this waits (up to 15 s) for those it is opening in the
+    /// background. Call it before the process exits, after the last query
+    /// (queries that need a new connection fail from then on; idle ones
+    /// keep working). Without it a process on PostgreSQL can crash at exit
+    /// (see [`ConnectGate`]).
+    pub fn close(&self) {
+        if !self.gate.close(Duration::from_secs(15)) {
+            tracing::warn!("the store closed with a database connect still in flight");
+        }
     }
 
     /// Notified after every committed write that enqueued a webhook

@@ -33,7 +33,10 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(1);
         }
     };
-    match backup(&db, std::path::Path::new(&args[0])) {
+    let done = backup(&db, std::path::Path::new(&args[0]));
+    // Before exiting: see `Db::close`.
+    db.close();
+    match done {
         Ok(report) => {
             println!(
                 "backup: wrote {} ({} bytes: {} users, {} messages), integrity ok",

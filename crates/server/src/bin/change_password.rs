@@ -48,7 +48,10 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(1);
         }
     };
-    match change_password(&db, &id, &password, settings.auth.bcrypt_cost) {
+    let done = change_password(&db, &id, &password, settings.auth.bcrypt_cost);
+    // Before exiting: see `Db::close`.
+    db.close();
+    match done {
         Ok(user) => {
             println!(
                 "密码已修改 / password changed for {} ({})",

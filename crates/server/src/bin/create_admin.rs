@@ -55,7 +55,10 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(1);
         }
     };
-    match create_admin(&db, &id, &username, &password, settings.auth.bcrypt_cost) {
+    let done = create_admin(&db, &id, &username, &password, settings.auth.bcrypt_cost);
+    // Before exiting: see `Db::close`.
+    db.close();
+    match done {
         Ok(user) => {
             println!(
                 "管理员账号创建成功 / administrator created: {} ({})",

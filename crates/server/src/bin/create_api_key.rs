@@ -51,7 +51,10 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(1);
         }
     };
-    match create_api_key(&db, &name, &scopes) {
+    let done = create_api_key(&db, &name, &scopes);
+    // Before exiting: see `Db::close`.
+    db.close();
+    match done {
         Ok((row, key)) => {
             println!(
                 "API 密钥已创建 / API key created: {} ({}), scopes {}",

@@ -24,7 +24,10 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(1);
         }
     };
-    match revoke_api_key(&db, &args[0]) {
+    let done = revoke_api_key(&db, &args[0]);
+    // Before exiting: see `Db::close`.
+    db.close();
+    match done {
         Ok(row) => {
             println!(
                 "API 密钥已吊销 / API key revoked: {} ({})",

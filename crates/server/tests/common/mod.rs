@@ -235,6 +235,14 @@ impl Answer {
     }
 }
 
+impl Drop for TestApp {
+    /// The store stops opening connections before the database goes away
+    /// (see `Db::close`).
+    fn drop(&mut self) {
+        self.db.close();
+    }
+}
+
 impl TestApp {
     /// The database this app runs on: a SQLite path or a PostgreSQL URL.
     pub fn database_url(&self) -> String {
