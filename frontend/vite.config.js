@@ -5,6 +5,7 @@ import Components from 'unplugin-vue-components/vite'
 import AutoImport from 'unplugin-auto-import/vite'
 import { ElementPlusResolver } from 'unplugin-vue-components/resolvers'
 import { compression } from 'vite-plugin-compression2'
+import splitIcons from './build/splitIcons.js'
 
 // The dev server proxies everything the Rust server owns, so the seed's
 // 5173 links (`/chat?user_id=b1&target=m1`) work under `just dev` too.
@@ -18,6 +19,9 @@ const elementPlus = ElementPlusResolver({ importStyle: process.env.VITEST ? fals
 
 export default defineConfig({
   plugins: [
+    // One module per Element Plus icon, so a chunk holds only the icons it
+    // uses (a build matter: unit tests import the package as it is).
+    ...(process.env.VITEST ? [] : [splitIcons()]),
     vue(),
     AutoImport({ resolvers: [elementPlus], dts: false }),
     Components({ resolvers: [elementPlus], dts: false, dirs: [] }),
@@ -49,6 +53,13 @@ export default defineConfig({
     outDir: 'dist',
     manifest: true,
     chunkSizeWarningLimit: 600,
+    rollupOptions: {
+      output: {
+        // A shared chunk is named after its first module; one opened by an
+        // icon module (build/splitIcons.js) is not about that icon.
+        chunkFileNames: (chunk) => (chunk.name.startsWith('_ep-icon') ? 'assets/common-[hash].js' : 'assets/[name]-[hash].js'),
+      },
+    },
   },
   test: {
     environment: 'jsdom',
