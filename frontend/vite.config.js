@@ -6,6 +6,7 @@ import AutoImport from 'unplugin-auto-import/vite'
 import { ElementPlusResolver } from 'unplugin-vue-components/resolvers'
 import { compression } from 'vite-plugin-compression2'
 import splitIcons from './build/splitIcons.js'
+import routePreload from './build/routePreload.js'
 
 // The dev server proxies everything the Rust server owns, so the seed's
 // 5173 links (`/chat?user_id=b1&target=m1`) work under `just dev` too.
@@ -23,6 +24,8 @@ export default defineConfig({
     // uses (a build matter: unit tests import the package as it is).
     ...(process.env.VITEST ? [] : [splitIcons()]),
     vue(),
+    // The chat's chunks download beside the entry (index.html's preload links).
+    routePreload('src/views/ChatView.vue'),
     AutoImport({ resolvers: [elementPlus], dts: false }),
     Components({ resolvers: [elementPlus], dts: false, dirs: [] }),
     // Precompressed copies the server sends when the client accepts them.

@@ -1,5 +1,6 @@
 // The chat's own tooltip and popover (in place of Element Plus's, which
-// bring Popper), and the build plugin that gives each icon its own module.
+// bring Popper), and the build plugins: one module per icon, and the
+// chat's chunks preloaded from index.html.
 import { describe, it, expect, afterEach } from 'vitest'
 import { mount } from '@vue/test-utils'
 import { readFileSync } from 'node:fs'
@@ -8,6 +9,7 @@ import path from 'node:path'
 import HintTip from '../src/components/common/HintTip.vue'
 import ToolPopover from '../src/components/common/ToolPopover.vue'
 import { iconSources, rewriteImports } from '../build/splitIcons.js'
+import { routeFiles } from '../build/routePreload.js'
 
 let wrapper
 afterEach(() => wrapper?.unmount())
@@ -92,5 +94,30 @@ describe('splitIcons', () => {
       'import Phone from "@element-plus/icons-vue/icon/Phone";\nimport Cam from "@element-plus/icons-vue/icon/VideoCamera";\nuse(Phone, Cam)',
     )
     expect(() => rewriteImports(`import { NoSuchIcon } from '@element-plus/icons-vue'`, sources)).toThrow(/no icon NoSuchIcon/)
+  })
+})
+
+describe('routePreload', () => {
+  const chunk = (fileName, extra = {}) => ({ type: 'chunk', fileName, imports: [], moduleIds: [], viteMetadata: { importedCss: new Set() }, ...extra })
+  const bundle = {
+    entry: chunk('assets/index.js', { isEntry: true, imports: ['assets/vendor.js'] }),
+    vendor: chunk('assets/vendor.js'),
+    chat: chunk('assets/ChatView.js', {
+      isDynamicEntry: true,
+      moduleIds: ['/app/frontend/src/views/ChatView.vue', '/app/frontend/src/stores/chat.js'],
+      imports: ['assets/vendor.js', 'assets/shared.js'],
+      viteMetadata: { importedCss: new Set(['assets/ChatView.css']) },
+    }),
+    shared: chunk('assets/shared.js', { imports: ['assets/vendor.js'], viteMetadata: { importedCss: new Set(['assets/shared.css']) } }),
+    login: chunk('assets/LoginView.js', { isDynamicEntry: true, moduleIds: ['/app/frontend/src/views/LoginView.vue'] }),
+    css: { type: 'asset', fileName: 'assets/ChatView.css' },
+  }
+
+  it("lists the route chunk's JS and CSS, less what the entry loads", () => {
+    expect(routeFiles(bundle, 'src/views/ChatView.vue')).toEqual({ js: ['assets/ChatView.js', 'assets/shared.js'], css: ['assets/ChatView.css', 'assets/shared.css'] })
+  })
+
+  it('names a route it cannot find', () => {
+    expect(() => routeFiles(bundle, 'src/views/NoView.vue')).toThrow(/no lazy chunk for src\/views\/NoView.vue/)
   })
 })
