@@ -1,9 +1,12 @@
 // The chat is the app's main page ("/" leads to it, and so does the
 // widget), and its code is a lazy route chunk: without a hint the browser
 // asks for it only once the entry has downloaded and run. This plugin puts
-// `<link rel=modulepreload>` for the chat's chunk and the chunks it imports,
-// and a preload of their CSS, into the built index.html, so they download
-// beside the entry.
+// `<link rel=modulepreload>` for the chat's chunk and the chunks it imports
+// into the built index.html, so they download beside the entry, and links
+// their CSS there too: applied before the first paint rather than each
+// sheet restyling the page when the chunk loader adds it (the loader skips
+// a sheet the page already has). The CSS is scoped or Element Plus's own
+// class rules, harmless on the other pages.
 import path from 'node:path'
 
 /** The JS and CSS files a chunk loads before it runs, less what the entry loads. */
@@ -39,7 +42,7 @@ export default function routePreload(src) {
         const { js, css } = routeFiles(ctx.bundle, src)
         return [
           ...js.map((f) => ({ tag: 'link', attrs: { rel: 'modulepreload', crossorigin: true, href: base + f }, injectTo: 'head' })),
-          ...css.map((f) => ({ tag: 'link', attrs: { rel: 'preload', as: 'style', crossorigin: true, href: base + f }, injectTo: 'head' })),
+          ...css.map((f) => ({ tag: 'link', attrs: { rel: 'stylesheet', crossorigin: true, href: base + f }, injectTo: 'head' })),
         ]
       },
     },
