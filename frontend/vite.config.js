@@ -24,8 +24,8 @@ export default defineConfig({
     // uses (a build matter: unit tests import the package as it is).
     ...(process.env.VITEST ? [] : [splitIcons()]),
     vue(),
-    // The chat's chunks download beside the entry (index.html's preload links).
-    routePreload('src/views/ChatView.vue'),
+    // On the chat's paths its chunks download beside the entry.
+    routePreload('src/views/ChatView.vue', ['/', '/chat']),
     AutoImport({ resolvers: [elementPlus], dts: false }),
     Components({ resolvers: [elementPlus], dts: false, dirs: [] }),
     // Precompressed copies the server sends when the client accepts them.

@@ -1,12 +1,13 @@
 // The chat is the app's main page ("/" leads to it, and so does the
 // widget), and its code is a lazy route chunk: without a hint the browser
-// asks for it only once the entry has downloaded and run. This plugin puts
-// `<link rel=modulepreload>` for the chat's chunk and the chunks it imports
-// into the built index.html, so they download beside the entry, and links
-// their CSS there too: applied before the first paint rather than each
-// sheet restyling the page when the chunk loader adds it (the loader skips
-// a sheet the page already has). The CSS is scoped or Element Plus's own
-// class rules, harmless on the other pages.
+// asks for it only once the entry has downloaded and run. This plugin emits
+// a tiny classic script, loaded async from index.html, that on the chat's
+// paths adds `<link rel=modulepreload>` for the chat's chunk and the chunks
+// it imports, and links their CSS, so they download beside the entry; the
+// chunk loader later skips what the page already has. Other pages (the
+// login, the console) load none of it. Scripts must come from the site
+// itself (the pages' Content-Security-Policy), hence a file, not inline.
+import { createHash } from 'node:crypto'
 import path from 'node:path'
 
 /** The JS and CSS files a chunk loads before it runs, less what the entry loads. */
@@ -30,7 +31,25 @@ export function routeFiles(bundle, src) {
   return { js, css: [...css] }
 }
 
-export default function routePreload(src) {
+/** The script: on one of `paths`, a preload link per JS file and a stylesheet link per CSS file. */
+export function preloadScript(paths, { js, css }) {
+  return `(function () {
+  var paths = ${JSON.stringify(paths)};
+  if (paths.indexOf(location.pathname.replace(/\\/+$/, '') || '/') < 0) return;
+  function add(rel, href) {
+    var l = document.createElement('link');
+    l.rel = rel;
+    l.crossOrigin = '';
+    l.href = href;
+    document.head.appendChild(l);
+  }
+  ${JSON.stringify(js.map((f) => `/${f}`))}.forEach(function (f) { add('modulepreload', f); });
+  ${JSON.stringify(css.map((f) => `/${f}`))}.forEach(function (f) { add('stylesheet', f); });
+})();
+`
+}
+
+export default function routePreload(src, paths) {
   return {
     name: 'route-preload',
     apply: 'build',
@@ -38,12 +57,11 @@ export default function routePreload(src) {
       order: 'post',
       handler(html, ctx) {
         if (!ctx.bundle) return html
-        const base = '/'
-        const { js, css } = routeFiles(ctx.bundle, src)
-        return [
-          ...js.map((f) => ({ tag: 'link', attrs: { rel: 'modulepreload', crossorigin: true, href: base + f }, injectTo: 'head' })),
-          ...css.map((f) => ({ tag: 'link', attrs: { rel: 'stylesheet', crossorigin: true, href: base + f }, injectTo: 'head' })),
-        ]
+        const source = preloadScript(paths, routeFiles(ctx.bundle, src))
+        const hash = createHash('sha256').update(source).digest('hex').slice(0, 8)
+        const fileName = `assets/route-preload-${hash}.js`
+        this.emitFile({ type: 'asset', fileName, source })
+        return [{ tag: 'script', attrs: { async: true, src: `/${fileName}` }, injectTo: 'head' }]
       },
     },
   }

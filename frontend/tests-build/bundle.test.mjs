@@ -73,6 +73,24 @@ test('index.html loads the manifest entry', () => {
   assert.ok(html.includes(manifest['index.html'].file), 'index.html does not load the entry chunk')
 })
 
+// The chat's chunks are preloaded by a small script index.html loads
+// (build/routePreload.js): on the chat's paths only, and no more than the
+// chat's own closure, so other routes download nothing more than above.
+test("index.html's preload script holds the chat's chunks, on the chat's paths only", () => {
+  const manifest = load()
+  const html = readFileSync(path.join(dist, 'index.html'), 'utf8')
+  const src = html.match(/<script async src="\/(assets\/route-preload-[\w-]+\.js)"><\/script>/)
+  assert.ok(src, 'index.html does not load the route preload script')
+  const script = readFileSync(path.join(dist, src[1]), 'utf8')
+  const entry = closure(manifest, ['index.html'])
+  const chat = closure(manifest, ['index.html', chunkKey(manifest, ROUTES['/chat'].chunk)])
+  const listed = [...script.matchAll(/"\/(assets\/[^"]+)"/g)].map((m) => m[1]).sort()
+  const want = [...chat.js].filter((f) => !entry.js.has(f)).concat([...chat.css].filter((f) => !entry.css.has(f))).sort()
+  assert.deepEqual(listed, want)
+  assert.ok(!/<link rel="modulepreload"/.test(html), 'index.html preloads chunks for every route')
+  assert.match(script, /var paths = \["\/","\/chat"\];/)
+})
+
 for (const [route, limit] of Object.entries(ROUTES)) {
   test(`${route} loads at most ${limit.js} KB of JS and ${limit.css} KB of CSS gzipped`, () => {
     const s = sizes(load(), limit.chunk)

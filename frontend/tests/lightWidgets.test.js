@@ -9,7 +9,7 @@ import path from 'node:path'
 import HintTip from '../src/components/common/HintTip.vue'
 import ToolPopover from '../src/components/common/ToolPopover.vue'
 import { iconSources, rewriteImports } from '../build/splitIcons.js'
-import { routeFiles } from '../build/routePreload.js'
+import { preloadScript, routeFiles } from '../build/routePreload.js'
 
 let wrapper
 afterEach(() => wrapper?.unmount())
@@ -119,5 +119,19 @@ describe('routePreload', () => {
 
   it('names a route it cannot find', () => {
     expect(() => routeFiles(bundle, 'src/views/NoView.vue')).toThrow(/no lazy chunk for src\/views\/NoView.vue/)
+  })
+
+  it("the script adds the links on the chat's paths only", () => {
+    const run = (pathname) => {
+      const links = []
+      const document = { createElement: () => ({}), head: { appendChild: (l) => links.push(`${l.rel} ${l.href}`) } }
+      new Function('location', 'document', preloadScript(['/', '/chat'], { js: ['assets/a.js'], css: ['assets/a.css'] }))({ pathname }, document)
+      return links
+    }
+    expect(run('/chat')).toEqual(['modulepreload /assets/a.js', 'stylesheet /assets/a.css'])
+    expect(run('/chat/')).toHaveLength(2)
+    expect(run('/')).toHaveLength(2)
+    expect(run('/login')).toEqual([])
+    expect(run('/admin')).toEqual([])
   })
 })
