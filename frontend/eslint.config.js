@@ -27,7 +27,7 @@ export default [
   },
   {
     // Unit tests run in jsdom under Node; browser tests and config files in Node.
-    files: ['tests/**', 'tests-build/**', 'e2e/**', 'scripts/**', '*.config.js'],
+    files: ['tests/**', 'tests-build/**', 'e2e/**', 'scripts/**', 'build/**', '*.config.js'],
     languageOptions: { globals: { ...globals.browser, ...globals.node } },
   },
 ]

@@ -5,6 +5,8 @@ import Components from 'unplugin-vue-components/vite'
 import AutoImport from 'unplugin-auto-import/vite'
 import { ElementPlusResolver } from 'unplugin-vue-components/resolvers'
 import { compression } from 'vite-plugin-compression2'
+import splitIcons from './build/splitIcons.js'
+import routePreload from './build/routePreload.js'
 
 // The dev server proxies everything the Rust server owns, so the seed's
 // 5173 links (`/chat?user_id=b1&target=m1`) work under `just dev` too.
@@ -18,7 +20,12 @@ const elementPlus = ElementPlusResolver({ importStyle: process.env.VITEST ? fals
 
 export default defineConfig({
   plugins: [
+    // One module per Element Plus icon, so a chunk holds only the icons it
+    // uses (a build matter: unit tests import the package as it is).
+    ...(process.env.VITEST ? [] : [splitIcons()]),
     vue(),
+    // On the chat's paths its chunks download beside the entry.
+    routePreload('src/views/ChatView.vue', ['/', '/chat']),
     AutoImport({ resolvers: [elementPlus], dts: false }),
     Components({ resolvers: [elementPlus], dts: false, dirs: [] }),
     // Precompressed copies the server sends when the client accepts them.
@@ -49,6 +56,13 @@ export default defineConfig({
     outDir: 'dist',
     manifest: true,
     chunkSizeWarningLimit: 600,
+    rollupOptions: {
+      output: {
+        // A shared chunk is named after its first module; one opened by an
+        // icon module (build/splitIcons.js) is not about that icon.
+        chunkFileNames: (chunk) => (chunk.name.startsWith('_ep-icon') ? 'assets/common-[hash].js' : 'assets/[name]-[hash].js'),
+      },
+    },
   },
   test: {
     environment: 'jsdom',

@@ -11,15 +11,15 @@ import path from 'node:path'
 const dist = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist')
 const KB = 1024
 
-// Limits in gzipped KB, held at what the routes reach so they cannot grow.
-// The chat's goal is 150 KB of JS; it is at 161.5 KB with what must be
-// ready to ring for a call, since the image viewer loads on first open,
-// the language switch is the app's own and Element Plus's colour library
-// gave way to src/utils/tinycolor.js. Its remaining Element Plus widgets
-// (tooltips, popovers, buttons) are the next to go.
+// Limits in gzipped KB. The chat's is its goal, 150 KB of JS, with what
+// must be ready to ring for a call; it got there once its tooltips and
+// popovers became the app's own (Element Plus's bring Popper) and each
+// Element Plus icon its own module (build/splitIcons.js), so the admin's
+// icons no longer ride in a chunk the chat loads. The login's is held near
+// what it reaches so it cannot grow.
 const ROUTES = {
-  '/chat': { chunk: 'src/views/ChatView.vue', js: 162, css: 30 },
-  '/login': { chunk: 'src/views/LoginView.vue', js: 105, css: 30 },
+  '/chat': { chunk: 'src/views/ChatView.vue', js: 150, css: 30 },
+  '/login': { chunk: 'src/views/LoginView.vue', js: 100, css: 30 },
 }
 
 function load() {
@@ -71,6 +71,24 @@ test('index.html loads the manifest entry', () => {
   const manifest = load()
   const html = readFileSync(path.join(dist, 'index.html'), 'utf8')
   assert.ok(html.includes(manifest['index.html'].file), 'index.html does not load the entry chunk')
+})
+
+// The chat's chunks are preloaded by a small script index.html loads
+// (build/routePreload.js): on the chat's paths only, and no more than the
+// chat's own closure, so other routes download nothing more than above.
+test("index.html's preload script holds the chat's chunks, on the chat's paths only", () => {
+  const manifest = load()
+  const html = readFileSync(path.join(dist, 'index.html'), 'utf8')
+  const src = html.match(/<script async src="\/(assets\/route-preload-[\w-]+\.js)"><\/script>/)
+  assert.ok(src, 'index.html does not load the route preload script')
+  const script = readFileSync(path.join(dist, src[1]), 'utf8')
+  const entry = closure(manifest, ['index.html'])
+  const chat = closure(manifest, ['index.html', chunkKey(manifest, ROUTES['/chat'].chunk)])
+  const listed = [...script.matchAll(/"\/(assets\/[^"]+)"/g)].map((m) => m[1]).sort()
+  const want = [...chat.js].filter((f) => !entry.js.has(f)).concat([...chat.css].filter((f) => !entry.css.has(f))).sort()
+  assert.deepEqual(listed, want)
+  assert.ok(!/<link rel="modulepreload"/.test(html), 'index.html preloads chunks for every route')
+  assert.match(script, /var paths = \["\/","\/chat"\];/)
 })
 
 for (const [route, limit] of Object.entries(ROUTES)) {

@@ -1,5 +1,4 @@
 import { createRouter, createWebHistory } from 'vue-router'
-import { adminGuard } from './guards'
 
 const routes = [
   { path: '/', redirect: (to) => ({ path: '/chat', query: to.query }) },
@@ -9,7 +8,8 @@ const routes = [
     path: '/admin',
     name: 'admin',
     component: () => import('../views/AdminView.vue'),
-    beforeEnter: adminGuard,
+    // The guard (with the admin's session store) loads with the console.
+    beforeEnter: (to) => import('./guards').then((m) => m.adminGuard(to)),
   },
   { path: '/:pathMatch(.*)*', redirect: '/chat' },
 ]

@@ -6,6 +6,7 @@ import { ref, shallowRef, computed, markRaw, watch } from 'vue'
 import { createThreads } from './chat/threads'
 import { createOutbox } from './chat/outbox'
 import { createQuickReplies } from './chat/quickReplies'
+import { whenIdle } from '../utils/idle'
 import { RealtimeConnector, socketProtocols } from '../realtime/connector'
 import { createBackoff } from '../realtime/backoff'
 import { onSocketOpen } from '../realtime/catchUp'
@@ -165,8 +166,10 @@ export const useChatStore = defineStore('chat', () => {
     // Messages an earlier page could not send wait in the queue again.
     outbox.value.restore()
     th.loadConversations().catch(() => {})
-    quickReplies.value.load().catch(() => {})
     connector.start()
+    // Quick replies are for the composer's panel: fetched once the page is idle.
+    const replies = quickReplies.value
+    whenIdle(() => replies.load().catch(() => {}))
     return th
   }
 
