@@ -265,6 +265,10 @@ pub fn sqlite_path(url: &str) -> Result<String, StoreError> {
 type Job = Box<dyn FnOnce(&mut Conn) -> Finish + Send>;
 type Finish = Box<dyn FnOnce(Option<&str>) + Send>;
 
+/// What a caller is told when its write never ran: its batch could not
+/// begin, or a write before it in the batch panicked.
+const NOT_RUN: &str = "the write was not run: its batch failed before the commit (see the log)";
+
 /// Most writes committed together.
 const MAX_BATCH: usize = 256;
 
@@ -279,15 +283,21 @@ const MAX_BATCH: usize = 256;
 /// stay exact, and a burst costs one commit instead of one per message.
 /// Reads use the pool and run beside the writer thanks to WAL.
 ///
-/// On PostgreSQL: one pool for reads and writes; each write runs in its
-/// own transaction on a pooled connection, and the server's row locks
-/// (plus [`lock_message_order`] for what depends on message ids) keep
-/// concurrent writes, from this node or others, exact.
+/// On PostgreSQL the same: a pool of readers and one writer thread per
+/// node, batching its writes into one transaction and one commit. Each
+/// batch first takes the cluster-wide [`lock_message_order`], so batches
+/// of all nodes commit one after the other: message ids stay in commit
+/// order, counters and idempotent retries stay exact across nodes, and
+/// since every writer takes that lock before any row lock, two nodes'
+/// batches cannot deadlock. A burst from many clients costs one commit
+/// (one WAL flush) per batch instead of one per message.
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<Manager>,
-    /// The SQLite writer thread's queue; `None` on PostgreSQL.
-    jobs: Option<std::sync::mpsc::Sender<Job>>,
+    /// The writer thread's queue.
+    jobs: std::sync::mpsc::Sender<Job>,
+    /// Whether the store is on PostgreSQL.
+    pg: bool,
     waits: Arc<PoolWaits>,
     /// Notified after a commit that enqueued a webhook delivery.
     outbox: Arc<tokio::sync::Notify>,
@@ -349,6 +359,17 @@ impl Db {
                 target: target.clone(),
                 gate: gate.clone(),
             })?;
+        Self::with_writer(pool, writer, target, gate)
+    }
+
+    /// Starts the writer thread on `writer` and assembles the handle.
+    fn with_writer(
+        pool: Pool<Manager>,
+        writer: Conn,
+        target: Target,
+        gate: Arc<ConnectGate>,
+    ) -> Result<Self, StoreError> {
+        let pg = writer.is_pg();
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
         let outbox = Arc::new(tokio::sync::Notify::new());
         let signal = outbox.clone();
@@ -358,7 +379,8 @@ impl Db {
             .map_err(|e| StoreError::Setup(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
             pool,
-            jobs: Some(jobs),
+            jobs,
+            pg,
             waits: Arc::default(),
             outbox,
             gate,
@@ -366,25 +388,18 @@ impl Db {
     }
 
     fn open_pg(target: Target, pool_size: u32) -> Result<Self, StoreError> {
-        let mut conn = target.connect()?;
-        migrate(&mut conn)?;
-        drop(conn);
+        let mut writer = target.connect()?;
+        migrate(&mut writer)?;
         let gate = Arc::<ConnectGate>::default();
         let pool = Pool::builder()
             .max_size(pool_size.max(2))
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
             .build(Manager {
-                target,
+                target: target.clone(),
                 gate: gate.clone(),
             })?;
-        Ok(Self {
-            pool,
-            jobs: None,
-            waits: Arc::default(),
-            outbox: Arc::default(),
-            gate,
-        })
+        Self::with_writer(pool, writer, target, gate)
     }
 
     /// Makes the store safe to leave: the pool opens no more connections,
@@ -406,28 +421,9 @@ impl Db {
         self.outbox.clone()
     }
 
-    /// Runs a PostgreSQL write in a transaction of its own, then wakes the
-    /// delivery worker if it enqueued a delivery.
-    fn pg_write<F, R>(
-        pool: &Pool<Manager>,
-        outbox: &tokio::sync::Notify,
-        f: F,
-    ) -> Result<R, StoreError>
-    where
-        F: FnOnce(&mut Conn) -> Result<R, StoreError>,
-    {
-        let mut conn = pool.get()?;
-        crate::webhooks::take_enqueued();
-        let result = <Conn as Connection>::transaction(&mut conn, f);
-        if crate::webhooks::take_enqueued() && result.is_ok() {
-            outbox.notify_one();
-        }
-        result
-    }
-
     /// Whether the store is on PostgreSQL.
     pub fn is_pg(&self) -> bool {
-        self.jobs.is_none()
+        self.pg
     }
 
     /// Runs a read on a pooled connection, off the async threads.
@@ -450,27 +446,18 @@ impl Db {
         .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
-    /// Runs a write in a transaction of its own and waits for its
-    /// committed result: queued for the writer thread on SQLite, on a
-    /// pooled connection on PostgreSQL.
+    /// Runs a write (in a savepoint of the writer's next batch) and waits
+    /// for its committed result.
     pub async fn write<F, R>(&self, f: F) -> Result<R, StoreError>
     where
         F: FnOnce(&mut Conn) -> Result<R, StoreError> + Send + 'static,
         R: Send + 'static,
     {
-        if self.jobs.is_none() {
-            let pool = self.pool.clone();
-            let outbox = self.outbox.clone();
-            return tokio::task::spawn_blocking(move || Self::pg_write(&pool, &outbox, f))
-                .await
-                .map_err(|e| StoreError::Task(e.to_string()))?;
-        }
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.enqueue(f, move |r| {
             let _ = tx.send(r);
         })?;
-        rx.await
-            .map_err(|_| StoreError::Task("the writer thread stopped".into()))?
+        rx.await.map_err(|_| StoreError::Task(NOT_RUN.into()))?
     }
 
     /// Runs a write synchronously (command-line tools and start-up; never
@@ -480,15 +467,11 @@ impl Db {
         F: FnOnce(&mut Conn) -> Result<R, StoreError> + Send + 'static,
         R: Send + 'static,
     {
-        if self.jobs.is_none() {
-            return Self::pg_write(&self.pool, &self.outbox, f);
-        }
         let (tx, rx) = std::sync::mpsc::channel();
         self.enqueue(f, move |r| {
             let _ = tx.send(r);
         })?;
-        rx.recv()
-            .map_err(|_| StoreError::Task("the writer thread stopped".into()))?
+        rx.recv().map_err(|_| StoreError::Task(NOT_RUN.into()))?
     }
 
     fn enqueue<F, R, D>(&self, f: F, deliver: D) -> Result<(), StoreError>
@@ -510,8 +493,6 @@ impl Db {
             })
         });
         self.jobs
-            .as_ref()
-            .ok_or_else(|| StoreError::Task("no writer thread on PostgreSQL".into()))?
             .send(job)
             .map_err(|_| StoreError::Task("the writer thread stopped".into()))
     }
@@ -572,24 +553,33 @@ pub(crate) fn migrate(conn: &mut Conn) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Runs `f` inside one `BEGIN IMMEDIATE … COMMIT` (SQLite takes the write
-/// lock at once, so the batch never has to upgrade a read lock).
-fn immediate_transaction(
-    conn: &mut Conn,
-    f: impl FnOnce(&mut Conn),
-) -> Result<(), diesel::result::Error> {
+/// Opens a batch's transaction: `BEGIN IMMEDIATE` on SQLite (the write
+/// lock at once, so the batch never has to upgrade a read lock); on
+/// PostgreSQL `BEGIN` and, before any row lock, the message-order lock
+/// (see [`Db`]).
+fn begin_batch(conn: &mut Conn) -> Result<(), diesel::result::Error> {
     match conn {
-        Conn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
-        Conn::Pg(_) => <Conn as Connection>::TransactionManager::begin_transaction(conn)?,
-    }
-    f(conn);
-    match <Conn as Connection>::TransactionManager::commit_transaction(conn) {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            let _ = <Conn as Connection>::TransactionManager::rollback_transaction(conn);
-            Err(e)
+        Conn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
+        Conn::Pg(_) => {
+            <Conn as Connection>::TransactionManager::begin_transaction(conn)?;
+            let locked = conn.batch_execute(&format!(
+                "SELECT pg_advisory_xact_lock({MESSAGE_ORDER_LOCK})"
+            ));
+            if locked.is_err() {
+                let _ = <Conn as Connection>::TransactionManager::rollback_transaction(conn);
+            }
+            locked
         }
     }
+}
+
+/// Commits a batch's transaction, or rolls it back if the commit fails.
+fn commit_batch(conn: &mut Conn) -> Result<(), diesel::result::Error> {
+    let committed = <Conn as Connection>::TransactionManager::commit_transaction(conn);
+    if committed.is_err() {
+        let _ = <Conn as Connection>::TransactionManager::rollback_transaction(conn);
+    }
+    committed
 }
 
 /// The writer thread: batches of queued writes, one commit each, until every
@@ -609,14 +599,34 @@ fn run_writer(
                 Err(_) => break,
             }
         }
+        // Nothing has run yet if the transaction cannot even begin: a
+        // PostgreSQL server restarted, or a connection cut. Connect again
+        // and try once more before failing the batch.
+        let mut begun = begin_batch(&mut conn);
+        if let Err(e) = &begun {
+            tracing::warn!(error = %e, "the writer connection failed; reconnecting");
+            match target.connect() {
+                Ok(fresh) => {
+                    conn = fresh;
+                    begun = begin_batch(&mut conn);
+                }
+                Err(e) => tracing::error!(error = %e, "cannot reopen the writer connection"),
+            }
+        }
+        if let Err(e) = begun {
+            tracing::error!(error = %e, writes = batch.len(), "a batch of writes could not begin");
+            // Dropping a job drops its caller's channel: each gets
+            // `NOT_RUN`.
+            drop(batch);
+            continue;
+        }
         let mut finishes: Vec<Finish> = Vec::with_capacity(batch.len());
         crate::webhooks::take_enqueued();
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            immediate_transaction(&mut conn, |c| {
-                for job in batch {
-                    finishes.push(job(c));
-                }
-            })
+            for job in batch {
+                finishes.push(job(&mut conn));
+            }
+            commit_batch(&mut conn)
         }));
         match outcome {
             Ok(Ok(())) => {
@@ -669,6 +679,67 @@ mod tests {
             .unwrap()
             .block_on(writes(db));
     }
+    }
+
+    /// A PostgreSQL connection cut between writes (a server restart, a
+    /// failover, an administrator's `pg_terminate_backend`) costs nothing:
+    /// the writer connects again and the next write lands.
+    #[test]
+    fn the_writer_reconnects_after_its_postgres_connection_is_cut() {
+        if crate::testing::skip_postgres() {
+            eprintln!("skipped: LIVECHAT_SKIP_POSTGRES=1");
+            return;
+        }
+        let guard = crate::testing::TempPgDatabase::create().unwrap();
+        let db = Db::open(guard.url(), 2).unwrap();
+        let insert = |n: i32| {
+            move |c: &mut Conn| {
+                diesel::insert_into(quick_replies::table)
+                    .values((
+                        quick_replies::user_id.eq("b1"),
+                        quick_replies::content.eq(format!("r{n}")),
+                        quick_replies::position.eq(n),
+                        quick_replies::created_at.eq(0),
+                        quick_replies::updated_at.eq(0),
+                    ))
+                    .execute(c)?;
+                Ok(())
+            }
+        };
+        db.write_blocking(crate::demo::seed).unwrap();
+        db.write_blocking(insert(1)).unwrap();
+        let mut admin = PgConnection::establish(guard.url()).unwrap();
+        let cut: Vec<bool> = diesel::sql_query(
+            "SELECT pg_terminate_backend(pid) AS cut FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .load::<Cut>(&mut admin)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.cut)
+        .collect();
+        assert!(
+            cut.len() >= 2 && cut.iter().all(|c| *c),
+            "the writer's and the pool's connections were cut: {cut:?}"
+        );
+        db.write_blocking(insert(2)).unwrap();
+        let contents: Vec<String> = db
+            .read_blocking(|c| {
+                Ok(quick_replies::table
+                    .filter(quick_replies::content.like("r%"))
+                    .order(quick_replies::position)
+                    .select(quick_replies::content)
+                    .load(c)?)
+            })
+            .unwrap();
+        assert_eq!(contents, ["r1", "r2"]);
+        db.close();
+    }
+
+    #[derive(diesel::QueryableByName)]
+    struct Cut {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        cut: bool,
     }
 
     async fn writes(db: Db) {

@@ -23,7 +23,29 @@ pub fn skip_postgres() -> bool {
 }
 
 fn admin_url() -> String {
-    std::env::var("LIVECHAT_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_string())
+    plain_tcp(
+        &std::env::var("LIVECHAT_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_string()),
+    )
+}
+
+/// `url` with `sslmode=disable` unless it names a mode of its own.
+///
+/// A test process leaves the servers it started running when its tests
+/// are done, and exits while they may still be writing (a socket closed by
+/// the test's end marks its user offline). With TLS, OpenSSL's exit
+/// handlers would then run under a thread inside OpenSSL and crash the
+/// test binary after every test passed. Real processes close their store
+/// before exiting (`Db::close`, tested over TLS by the command-line tools'
+/// test); a test's throw-away database on the local server needs no TLS.
+pub fn plain_tcp(url: &str) -> String {
+    if url.contains("sslmode=") {
+        url.to_string()
+    } else if url.contains('?') {
+        format!("{url}&sslmode=disable")
+    } else {
+        format!("{url}?sslmode=disable")
+    }
 }
 
 /// A database of its own on the test server, dropped (with whatever is
@@ -59,7 +81,7 @@ impl TempPgDatabase {
             .map_err(|e| format!("cannot create the test database {name}: {e}"))?;
         let base = admin_url.split('?').next().unwrap_or(&admin_url);
         let server = base.rsplit_once('/').map(|(s, _)| s).unwrap_or(base);
-        let url = format!("{server}/{name}");
+        let url = plain_tcp(&format!("{server}/{name}"));
         Ok(Self {
             admin_url,
             name,
