@@ -11,12 +11,13 @@ run: web-build
     cargo build --release --bin livechat-server --bin create-admin --bin change-password --bin migrate-data --bin create-api-key --bin revoke-api-key
     ./target/release/livechat-server
 
-# Every test: front-end lint, Rust (unit and integration, on SQLite and on PostgreSQL, three nodes behind nginx), front-end unit, browser end-to-end.
+# Every test: front-end lint, Rust (unit and integration, on SQLite and on PostgreSQL, three nodes behind nginx), the OpenAPI contract, front-end unit, browser end-to-end.
 test: check-test-tools web-install
     cd frontend && npm run lint
-    # One debug build serves the Rust tests and the browser tests.
+    # One debug build serves the Rust tests, the contract test and the browser tests.
     cargo build --bins
     cargo test --workspace
+    just test-contract
     cargo run -q -p livechat-domain --example signed_link
     RUSTDOCFLAGS="-D warnings" cargo doc -p livechat-domain --no-deps
     just test-postgres
@@ -38,6 +39,10 @@ test-postgres:
 # Three server processes on one PostgreSQL database and one Redis behind nginx (crates/server/tests/multinode.rs, ignored by the plain run): needs PostgreSQL, Redis at 127.0.0.1:6379 and /usr/sbin/nginx (`scripts/check-test-tools.sh` says how to get them).
 test-multinode:
     cargo test -p livechat-server --test multinode -- --include-ignored
+
+# The OpenAPI document as a contract: schemathesis, every check, against the debug server as a buyer, with an API key and as an admin (needs `cargo build --bins`; schemathesis in .venv-contract/ or $LIVECHAT_CONTRACT_VENV: `python3 -m venv .venv-contract && .venv-contract/bin/pip install schemathesis==4.32.5`).
+test-contract:
+    scripts/contract-test.sh
 
 # Browser tests only (needs `cargo build --bins` and a built front end).
 test-e2e: web-install

@@ -64,6 +64,14 @@ elif [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" != "PONG" ]; then
   hint+=("start it: ${redis_start}")
 fi
 
+# The contract test (`just test-contract`) runs schemathesis from a
+# virtualenv of its own.
+contract_venv="${LIVECHAT_CONTRACT_VENV:-$(cd "$(dirname "$0")/.." && pwd)/.venv-contract}"
+if [ ! -x "${contract_venv}/bin/st" ]; then
+  missing+=("schemathesis in ${contract_venv} (the OpenAPI contract test)")
+  hint+=("python3 -m venv ${contract_venv} && ${contract_venv}/bin/pip install schemathesis==4.32.5   (Debian: apt-get install python3-venv if venv fails; or set LIVECHAT_CONTRACT_VENV)")
+fi
+
 if command -v fc-list >/dev/null 2>&1 && ! fc-list 2>/dev/null | grep -i "CJK" >/dev/null; then
   echo "note: no CJK font found (fonts-noto-cjk); screenshots will show boxes instead of Chinese" >&2
 fi

@@ -270,8 +270,9 @@ impl GeneratedKey {
 /// Trims and checks a key's name: 1 to 64 characters.
 pub fn validate_key_name(name: &str) -> Result<String, DomainError> {
     crate::text::check_plain("name", name)?;
-    let name = name.trim();
+    // Every character sent counts, as in the document's `maxLength`.
     let len = name.chars().count();
+    let name = name.trim();
     if !crate::text::has_visible(name) || len > MAX_KEY_NAME_LEN {
         return Err(DomainError::Validation(format!(
             "a key's name must be 1 to {MAX_KEY_NAME_LEN} characters"

@@ -12,14 +12,15 @@ use crate::users::Role;
 pub const MIN_GROUP_MEMBERS: usize = 3;
 /// Most members of a group.
 pub const MAX_GROUP_MEMBERS: usize = 50;
-/// Longest group title, in characters after trimming.
+/// Longest group title, in characters as sent (surrounding spaces count).
 pub const MAX_TITLE_CHARS: usize = 50;
 
 /// Trims and checks a group title: 1 to 50 characters.
 pub fn validate_title(title: &str) -> Result<String, DomainError> {
     crate::text::check_plain("title", title)?;
-    let title = title.trim();
+    // Every character sent counts, as in the document's `maxLength`.
     let len = title.chars().count();
+    let title = title.trim();
     if !crate::text::has_visible(title) || len > MAX_TITLE_CHARS {
         return Err(DomainError::Validation(format!(
             "title must be 1 to {MAX_TITLE_CHARS} characters"

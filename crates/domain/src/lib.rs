@@ -47,6 +47,7 @@ pub mod error;
 pub mod events;
 pub mod groups;
 pub mod ids;
+pub mod integers;
 pub mod messages;
 pub mod orders;
 pub mod paging;

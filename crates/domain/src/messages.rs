@@ -9,7 +9,7 @@ use crate::groups::SystemEvent;
 use crate::orders::{Order, OrderSnapshot};
 use crate::uploads::{Upload, UploadKind};
 
-/// Longest text message, in characters after trimming.
+/// Longest text message, in characters as sent (surrounding spaces count).
 pub const MAX_TEXT_CHARS: usize = 5000;
 /// Characters of a text message shown in a conversation preview.
 pub const PREVIEW_CHARS: usize = 100;
@@ -111,7 +111,9 @@ impl MessageType {
 /// (see [`crate::text`]).
 pub fn validate_text(content: &str) -> Result<String, DomainError> {
     let trimmed = crate::text::required_text("content", content)?;
-    let len = trimmed.chars().count();
+    // Every character sent counts, as in the document's `maxLength`; the
+    // text is stored trimmed.
+    let len = content.chars().count();
     if len > MAX_TEXT_CHARS {
         return Err(DomainError::Validation(format!(
             "content is {len} characters; the limit is {MAX_TEXT_CHARS}"
@@ -246,10 +248,11 @@ pub struct SendRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SendFields {
     /// The conversation to post into; the sender must be a participant.
+    #[serde(deserialize_with = "crate::integers::integer")]
     pub conversation_id: i64,
     /// `text`, `image`, `file`, `voice` or `order`.
     pub message_type: String,
-    /// A text message's text (1 to 5,000 characters after trimming).
+    /// A text message's text: up to 5,000 characters, something visible among them (stored trimmed).
     pub content: Option<String>,
     /// A media message's upload.
     pub upload_id: Option<String>,
@@ -541,6 +544,9 @@ mod tests {
         assert!(validate_text("   \n\t").is_err());
         assert!(validate_text("").is_err());
         assert!(validate_text(&"好".repeat(5000)).is_ok());
+        // Every character sent counts, surrounding spaces too (as the
+        // OpenAPI document's maxLength counts them).
+        assert!(validate_text(&format!(" {}", "好".repeat(5000))).is_err());
         let err = validate_text(&"好".repeat(5001)).unwrap_err();
         assert_eq!(
             err,

@@ -94,8 +94,10 @@ pub struct OrderSnapshot {
     /// What was bought.
     pub title: String,
     /// Total, in integer cents.
+    #[serde(deserialize_with = "crate::integers::integer")]
     pub amount_cents: i64,
     /// How many products.
+    #[serde(deserialize_with = "crate::integers::integer")]
     pub product_count: i32,
     /// A product image, relative or absolute.
     pub product_image: Option<String>,
@@ -128,14 +130,17 @@ pub struct OrderFields {
     /// What was bought.
     pub title: String,
     /// Total, in integer cents.
+    #[serde(deserialize_with = "crate::integers::integer")]
     pub amount_cents: i64,
     /// How many products.
+    #[serde(deserialize_with = "crate::integers::integer")]
     pub product_count: i32,
     /// A product image, relative (`/media/...`) or absolute; empty means none.
     pub product_image: Option<String>,
     /// pending, paid, shipped, completed, cancelled or refunded.
     pub status: String,
     /// Unix milliseconds; now when absent.
+    #[serde(default, deserialize_with = "crate::integers::optional_integer")]
     pub created_at: Option<i64>,
 }
 
@@ -194,6 +199,9 @@ impl Order {
     }
 }
 
+/// Longest order title, in characters as sent.
+pub const MAX_TITLE_CHARS: usize = 200;
+
 /// Checks an order's fields.
 pub fn validate_order(
     order_no: &str,
@@ -212,11 +220,12 @@ pub fn validate_order(
         ));
     }
     crate::text::check_plain("title", title)?;
-    let title_len = title.trim().chars().count();
-    if !crate::text::has_visible(title) || title_len > 200 {
-        return Err(DomainError::Validation(
-            "title must be 1 to 200 characters".into(),
-        ));
+    // Every character sent counts, as in the document's `maxLength`.
+    let title_len = title.chars().count();
+    if !crate::text::has_visible(title) || title_len > MAX_TITLE_CHARS {
+        return Err(DomainError::Validation(format!(
+            "title must be 1 to {MAX_TITLE_CHARS} characters"
+        )));
     }
     if amount_cents < 0 {
         return Err(DomainError::Validation(

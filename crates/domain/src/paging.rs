@@ -5,6 +5,9 @@ use crate::error::DomainError;
 /// Largest page.
 pub const MAX_PAGE_SIZE: i64 = 100;
 
+/// The highest page number asked for.
+pub const MAX_PAGE: i64 = 1_000_000;
+
 /// A validated page request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
@@ -33,7 +36,7 @@ impl Page {
                 "page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}"
             )));
         }
-        if page.checked_mul(page_size).is_none() || page > 1_000_000 {
+        if page.checked_mul(page_size).is_none() || page > MAX_PAGE {
             return Err(DomainError::Validation(format!(
                 "page {page} is out of range"
             )));

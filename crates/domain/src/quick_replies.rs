@@ -11,7 +11,7 @@ pub const MAX_QUICK_REPLY_CHARS: usize = 500;
 /// Trims and checks a quick reply's text.
 pub fn validate_quick_reply(content: &str) -> Result<String, DomainError> {
     let text = validate_text(content)?;
-    if text.chars().count() > MAX_QUICK_REPLY_CHARS {
+    if content.chars().count() > MAX_QUICK_REPLY_CHARS {
         return Err(DomainError::Validation(format!(
             "a quick reply is at most {MAX_QUICK_REPLY_CHARS} characters"
         )));

@@ -154,8 +154,10 @@ pub fn validate_user_id(id: &str) -> Result<(), DomainError> {
 /// Trims and checks a username: 1 to 64 characters.
 pub fn validate_username(name: &str) -> Result<String, DomainError> {
     crate::text::check_plain("username", name)?;
-    let name = name.trim();
+    // The length counts every character sent, as the OpenAPI document's
+    // `maxLength` does; the name is stored trimmed.
     let len = name.chars().count();
+    let name = name.trim();
     if !crate::text::has_visible(name) || len > MAX_USERNAME_LEN {
         return Err(DomainError::Validation(format!(
             "username must be 1 to {MAX_USERNAME_LEN} characters"

@@ -350,6 +350,10 @@ pub struct TargetRules {
     /// Hosts (names or address literals, lowercase) that may be private
     /// or loopback (`webhooks.allowed_hosts`).
     pub allowed_hosts: Vec<String>,
+    /// Only the hosts of `allowed_hosts` may be targets, public ones
+    /// refused too (`webhooks.only_allowed_hosts`: a test run whose
+    /// deliveries must never leave the machine).
+    pub only_allowed_hosts: bool,
     /// This server's own public origin (`server.base_url`): host and port.
     pub own_origin: Option<(String, u16)>,
     /// The port this node listens on: a loopback or unspecified address
@@ -480,6 +484,12 @@ impl TargetRules {
             return Err(invalid("url", "the URL points at this server itself"));
         }
         let allowed = self.is_allowed(&host);
+        if !allowed && self.only_allowed_hosts {
+            return Err(invalid(
+                "url",
+                format!("`{host}` is not in webhooks.allowed_hosts, and only those hosts are allowed here (webhooks.only_allowed_hosts)"),
+            ));
+        }
         if !allowed {
             let literal = host.parse::<IpAddr>().ok();
             if literal.is_some_and(is_forbidden_ip) || is_local_name(&host) {
@@ -679,9 +689,30 @@ mod tests {
     fn rules() -> TargetRules {
         TargetRules {
             allowed_hosts: vec!["127.0.0.1".into(), "localhost".into()],
+            only_allowed_hosts: false,
             own_origin: Some(("chat.example.com".into(), 443)),
             own_port: Some(8000),
         }
+    }
+
+    #[test]
+    fn only_allowed_hosts_refuses_public_targets_too() {
+        let r = TargetRules {
+            only_allowed_hosts: true,
+            ..rules()
+        };
+        let err = r.check_url("https://hooks.example.com/in").unwrap_err();
+        assert_eq!(err.field, "url");
+        assert!(
+            err.detail.contains("webhooks.allowed_hosts"),
+            "{}",
+            err.detail
+        );
+        assert!(r.check_url("https://93.184.216.34/in").is_err());
+        assert!(r.check_url("http://127.0.0.1:9000/in").unwrap().allowed);
+        assert!(r.check_url("http://localhost:9000/in").unwrap().allowed);
+        // Still never this server.
+        assert!(r.check_url("http://127.0.0.1:8000/in").is_err());
     }
 
     #[test]

@@ -180,6 +180,44 @@ fn under(req: &ServiceRequest, prefix: &str) -> bool {
     within(req.path()) || within(req.match_info().as_str())
 }
 
+/// `path` with its `%XX` escapes decoded (bytes that are not UTF-8 become
+/// U+FFFD).
+fn percent_decoded(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Refuses (422) an API path whose ids hold NUL or another control
+/// character once decoded (`/api/users/b%001`), as every free-text field
+/// is refused: no id has one, and a lookup would answer a puzzling 404.
+async fn plain_api_paths(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
+    if under(&req, "/api") && req.path().contains('%') {
+        if let Err(e) = livechat_domain::text::check_plain("the path", &percent_decoded(req.path()))
+        {
+            let res = actix_web::ResponseError::error_response(&ApiError::from(e));
+            return Ok(req.into_response(res).map_into_right_body());
+        }
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
 /// Paths whose answers are never compressed: `/api/auth/` answers carry
 /// tokens (compressing a secret beside text a third party can influence
 /// leaks it through the size, as in BREACH), and `/media` files are served
@@ -368,9 +406,12 @@ pub fn build(
         .app_data(path_config())
         .configure(routes::configure)
         .split_for_parts();
-    app.service(crate::ws::socket)
+    let document = crate::openapi::contract(document);
+    let known = crate::methods::KnownPaths::new(crate::openapi::methods_by_path(&document));
+    app.app_data(web::Data::new(known))
+        .service(crate::ws::socket)
         .service(web::scope("/api").default_service(web::to(api_not_found)))
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document))
+        .service(SwaggerUi::new("/docs/{_:.*}").external_url_unchecked("/openapi.json", document))
         .service(web::redirect("/docs", "/docs/"))
         .service(crate::media::service(&settings.media_dir))
         .configure(|c| crate::spa::configure(c, &settings.static_dir))
@@ -378,6 +419,11 @@ pub fn build(
         .wrap(actix_web::middleware::from_fn(
             crate::body_deadline::body_deadline,
         ))
+        // Inside CORS, which answers the preflights itself.
+        .wrap(actix_web::middleware::from_fn(
+            crate::methods::method_not_allowed,
+        ))
+        .wrap(actix_web::middleware::from_fn(plain_api_paths))
         // The embedding sites call the API from their pages (the widget).
         .wrap(cors(
             &[

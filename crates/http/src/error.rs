@@ -24,6 +24,10 @@ pub enum ApiError {
     /// 404.
     #[error("{0}")]
     NotFound(String),
+    /// 405: a known path, but not this method (the `Allow` header is the
+    /// caller's to add).
+    #[error("{0}")]
+    MethodNotAllowed(String),
     /// 409.
     #[error("{0}")]
     Conflict(String),
@@ -108,6 +112,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::AccessRestricted => "access_restricted",
             ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::RequestTimeout(_) => "request_timeout",
             ApiError::Conflict(_) | ApiError::Taken { .. } => "conflict",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
@@ -132,6 +137,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) | ApiError::AccessRestricted => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Conflict(_) | ApiError::Taken { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

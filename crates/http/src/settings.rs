@@ -116,6 +116,10 @@ pub struct WebhookSettings {
     /// comma-separated string); production lists none.
     #[serde(deserialize_with = "list_or_commas")]
     pub allowed_hosts: Vec<String>,
+    /// Only the hosts of `allowed_hosts` may be targets, public hosts
+    /// refused too (a test run whose deliveries must stay on the machine).
+    #[serde(default)]
+    pub only_allowed_hosts: bool,
     /// The port this node listens on (set at start-up, once bound): a
     /// target on loopback with it is this server.
     #[serde(skip)]
@@ -127,6 +131,7 @@ impl Default for WebhookSettings {
         Self {
             retry_base_secs: livechat_domain::webhooks::DEFAULT_RETRY_BASE_SECS,
             allowed_hosts: Vec::new(),
+            only_allowed_hosts: false,
             own_port: None,
         }
     }
@@ -234,6 +239,7 @@ impl HttpSettings {
                 .iter()
                 .map(|h| h.trim().trim_matches(['[', ']']).to_ascii_lowercase())
                 .collect(),
+            only_allowed_hosts: self.webhooks.only_allowed_hosts,
             own_origin,
             own_port: self.webhooks.own_port,
         }

@@ -1264,3 +1264,104 @@ async fn every_route_is_in_the_openapi_document_and_answers_on_its_path() {
     assert_eq!(docs.status(), 200);
     assert!(docs.text().await.unwrap().contains("swagger"));
 }
+
+#[actix_web::test]
+async fn a_known_path_asked_with_another_method_is_405_with_allow() {
+    let app = spawn_app().await;
+    for (method, path, allow) in [
+        (Method::TRACE, "/health", "GET"),
+        (Method::TRACE, "/api/users/", "GET, POST"),
+        (Method::TRACE, "/api/users", "GET, POST"),
+        (Method::DELETE, "/api/auth/login", "POST"),
+        (Method::PUT, "/api/users/b1", "GET, PATCH"),
+        (Method::OPTIONS, "/api/users/b1/", "GET, PATCH"),
+        (Method::HEAD, "/api/config", "GET"),
+        (
+            Method::GET,
+            "/api/admin/webhooks/deliveries/7/resend",
+            "POST",
+        ),
+    ] {
+        let res = app
+            .client
+            .request(method.clone(), app.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 405, "{method} {path}");
+        assert_eq!(res.headers()["allow"], allow, "{method} {path}");
+        if method != Method::HEAD {
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(body["error_type"], "method_not_allowed", "{body}");
+            assert!(body["detail"].as_str().unwrap().contains(allow), "{body}");
+        }
+    }
+    // An unknown path is still 404, whatever the method.
+    let answer = app
+        .call(Method::TRACE, "/api/nothing-here", None, None)
+        .await;
+    assert_eq!(answer.status, 404);
+}
+
+#[actix_web::test]
+async fn the_openapi_document_says_who_may_call_and_every_error_answer() {
+    let app = spawn_app().await;
+    let doc = app
+        .call(Method::GET, "/openapi.json", None, None)
+        .await
+        .expect(200);
+    let paths = doc["paths"].as_object().unwrap();
+    let public = [
+        ("get", "/health"),
+        ("get", "/ready"),
+        ("get", "/metrics"),
+        ("get", "/api/config"),
+        ("get", "/widget-demo"),
+        ("post", "/api/auth/login"),
+        ("post", "/api/auth/session"),
+    ];
+    for (method, path) in public {
+        assert_eq!(
+            paths[path][method]["security"],
+            json!([]),
+            "{method} {path} needs no credentials"
+        );
+    }
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            let secured = !public.contains(&(method.as_str(), path.as_str()));
+            if secured {
+                assert_ne!(op["security"], json!([]), "{method} {path}");
+                for status in ["401", "403"] {
+                    assert!(responses.contains_key(status), "{method} {path}: {status}");
+                }
+            }
+            if path.contains('{') {
+                assert!(responses.contains_key("404"), "{method} {path}: 404");
+            }
+            if op.get("requestBody").is_some() {
+                for status in ["400", "413", "422"] {
+                    assert!(responses.contains_key(status), "{method} {path}: {status}");
+                }
+            }
+            for (status, answer) in responses {
+                if status.starts_with('4') && !matches!(path.as_str(), "/health" | "/ready") {
+                    assert_eq!(
+                        answer["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/ErrorBody",
+                        "{method} {path}: {status}"
+                    );
+                }
+            }
+        }
+    }
+    // The integration routes take an API key; the order upsert either.
+    let upsert = &paths["/api/integrations/users/{id}"]["put"]["security"];
+    assert_eq!(upsert, &json!([{"api_key": ["users:write"]}]));
+    let order = &paths["/api/orders/{order_no}"]["put"]["security"];
+    assert_eq!(
+        order,
+        &json!([{"bearer": []}, {"api_key": ["orders:write"]}])
+    );
+}

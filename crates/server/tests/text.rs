@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use reqwest::Method;
 use serde_json::json;
 
 #[track_caller]
@@ -208,4 +209,125 @@ async fn users_orders_groups_and_keys_refuse_nul() {
     app.get(&admin, "/api/users/b77")
         .await
         .expect_error(404, "not_found");
+}
+
+#[actix_web::test]
+async fn ids_with_nul_or_controls_in_paths_are_refused() {
+    let app = spawn_app_with(&[("SEED_DEMO", "true")]).await;
+    let admin = app.admin_token().await;
+    let b1 = app.token("b1").await;
+    let conv = app.open(&b1, "m1").await;
+    let participant = format!("/api/conversations/{conv}/participants/m1%00");
+    for (method, token, path) in [
+        (Method::GET, &b1, "/api/users/%00"),
+        (Method::GET, &b1, "/api/users/b1%00"),
+        (Method::GET, &admin, "/api/users/m1%07"),
+        (Method::PATCH, &admin, "/api/users/b1%00"),
+        (Method::GET, &b1, "/api/quick-replies/user/b1%00"),
+        (Method::DELETE, &b1, participant.as_str()),
+        (Method::POST, &admin, "/api/admin/api-keys/%1b/revoke"),
+        (Method::PUT, &admin, "/api/orders/A%00"),
+    ] {
+        let body = matches!(method, Method::PATCH | Method::PUT).then(|| json!({}));
+        let detail = app
+            .call(method.clone(), path, Some(token.as_str()), body)
+            .await
+            .expect_error(422, "validation_error");
+        names(&detail, "the path");
+    }
+    // Encoded characters that are not controls still reach the route.
+    app.get(&b1, "/api/users/b%31").await.expect(200);
+    app.get(&b1, "/api/users/%E5%BA%B7")
+        .await
+        .expect_error(404, "not_found");
+}
+
+#[actix_web::test]
+async fn ids_with_nul_or_controls_in_bodies_are_refused() {
+    let app = spawn_app_with(&[("SEED_DEMO", "true")]).await;
+    let admin = app.admin_token().await;
+    let p1 = app.token("p1").await;
+    let b1 = app.token("b1").await;
+    let session = app
+        .call(
+            Method::POST,
+            "/api/auth/session",
+            None,
+            Some(json!({"user_id": "b1\u{0}"})),
+        )
+        .await
+        .expect_error(422, "validation_error");
+    names(&session, "user_id");
+    let group = app
+        .post(
+            &p1,
+            "/api/conversations/",
+            json!({"kind": "group", "title": "t", "member_ids": ["b1", "m1\u{0}"]}),
+        )
+        .await
+        .expect_error(422, "validation_error");
+    names(&group, "member_ids");
+    let direct = app
+        .post(&b1, "/api/conversations/", json!({"target_id": "m1\u{7}"}))
+        .await
+        .expect_error(422, "validation_error");
+    names(&direct, "target_id");
+    let made = app
+        .post(
+            &p1,
+            "/api/conversations/",
+            json!({"kind": "group", "title": "t", "member_ids": ["b1", "m1"]}),
+        )
+        .await
+        .expect(201);
+    let id = made["id"].as_i64().unwrap();
+    let add = app
+        .post(
+            &p1,
+            &format!("/api/conversations/{id}/participants"),
+            json!({"user_id": "m2\u{0}"}),
+        )
+        .await
+        .expect_error(422, "validation_error");
+    names(&add, "user_id");
+    let conv = app.open(&b1, "m1").await;
+    let mediate = app
+        .post(
+            &b1,
+            &format!("/api/conversations/{conv}/mediate"),
+            json!({"platform_id": "p1\u{1b}"}),
+        )
+        .await
+        .expect_error(422, "validation_error");
+    names(&mediate, "platform_id");
+    let key = app
+        .post(
+            &admin,
+            "/api/admin/api-keys",
+            json!({"name": "shop", "scopes": ["sessions:write"]}),
+        )
+        .await
+        .expect(201)["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let minted = app
+        .post(
+            &key,
+            "/api/integrations/sessions",
+            json!({"user_id": "b1\u{0}"}),
+        )
+        .await
+        .expect_error(422, "validation_error");
+    names(&minted, "user_id");
+    // Nothing was made: the group has its three members still.
+    let group = app
+        .get(&p1, &format!("/api/conversations/{id}"))
+        .await
+        .expect(200);
+    assert_eq!(
+        group["participants"].as_array().map(Vec::len),
+        Some(3),
+        "{group}"
+    );
 }

@@ -103,7 +103,7 @@ pub async fn list_keys(
 pub async fn create_key(
     state: web::Data<AppState>,
     admin: AdminUser,
-    body: web::Json<CreateKeyBody>,
+    body: crate::json::Object<CreateKeyBody>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let name = validate_key_name(&body.name)?;

@@ -39,7 +39,7 @@ fn int_or_digits<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, 
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Raw {
-        Int(i64),
+        Int(#[serde(deserialize_with = "livechat_domain::integers::integer")] i64),
         Text(String),
     }
     match Option::<Raw>::deserialize(d)? {
@@ -69,13 +69,13 @@ const LOGIN_FAILED: &str = "incorrect username or password";
 static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 /// Logs an administrator in.
-#[utoipa::path(tag = "auth", request_body = LoginBody,
+#[utoipa::path(tag = "auth", request_body = LoginBody, security(()),
     responses((status = 200, body = TokenAnswer), (status = 401, description = "failed login"), (status = 429, description = "too many failures")))]
 #[post("/api/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<LoginBody>,
+    body: crate::json::Object<LoginBody>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let ip = crate::client_addr::client_ip(&req, &state.settings.trusted_proxies)
@@ -177,14 +177,16 @@ pub(crate) async fn token_answer(
 }
 
 /// Opens a chat session for a buyer, merchant or platform support.
-#[utoipa::path(tag = "auth", request_body = SessionBody,
+#[utoipa::path(tag = "auth", request_body = SessionBody, security(()),
     responses((status = 200, body = TokenAnswer), (status = 403, description = "access_restricted")))]
 #[post("/api/auth/session")]
 pub async fn session(
     state: web::Data<AppState>,
-    body: web::Json<SessionBody>,
+    body: crate::json::Object<SessionBody>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
+    super::plain_ids("user_id", [body.user_id.as_str()])?;
+    super::plain_ids("signature", body.signature.as_deref())?;
     if !verify_chat_signature(
         &state.settings.chat_identity,
         &body.user_id,

@@ -15,7 +15,7 @@ use crate::uploads::MAX_VOICE_MS;
 pub struct ClientConfig {
     /// Largest upload, in bytes (`MAX_FILE_SIZE`).
     pub max_file_size: u64,
-    /// Longest text message, in characters after trimming.
+    /// Longest text message, in characters as sent (surrounding spaces count).
     pub max_text_chars: usize,
     /// Longest voice note, in milliseconds.
     pub max_voice_ms: u64,

@@ -109,8 +109,10 @@ pub async fn list_conversations(
 ) -> ApiResult<HttpResponse> {
     let query = query.into_inner();
     let page = page_of(query.page, query.page_size, 20)?;
+    // Checked for everyone, used for admins.
+    let asked = text_filter("participant_id", &query.participant_id)?;
     let participant = if user.is_admin() {
-        text_filter("participant_id", &query.participant_id)?
+        asked
     } else {
         Some(user.0.id.clone())
     };
@@ -156,9 +158,14 @@ pub struct OpenBody {
 pub async fn open_conversation(
     state: web::Data<AppState>,
     user: ChatUser,
-    body: web::Json<OpenBody>,
+    body: crate::json::Object<OpenBody>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
+    super::plain_ids("target_id", body.target_id.as_deref())?;
+    super::plain_ids(
+        "member_ids",
+        body.member_ids.iter().flatten().map(String::as_str),
+    )?;
     match body.kind.as_deref() {
         Some("group") => {
             let title = body.title.unwrap_or_default();
@@ -281,6 +288,10 @@ pub async fn list_messages(
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct ReadBody {
     /// Default: the newest message.
+    #[serde(
+        default,
+        deserialize_with = "livechat_domain::integers::optional_integer"
+    )]
     pub up_to_id: Option<i64>,
 }
 

@@ -144,9 +144,10 @@ pub async fn add_participant(
     state: web::Data<AppState>,
     user: ChatUser,
     id: web::Path<i64>,
-    body: web::Json<AddMember>,
+    body: crate::json::Object<AddMember>,
 ) -> ApiResult<HttpResponse> {
     let (id, me, new_id) = (id.into_inner(), user.0, body.into_inner().user_id);
+    super::plain_ids("user_id", [new_id.as_str()])?;
     let (message, conversation, users) = state
         .db
         .write(move |c| {
@@ -270,6 +271,7 @@ pub async fn mediate(
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let platform_id = super::optional_json::<MediateBody>(&body)?.platform_id;
+    super::plain_ids("platform_id", platform_id.as_deref())?;
     let (id, me) = (id.into_inner(), user.0);
     let (created, message, conversation, users) = state
         .db

@@ -8,7 +8,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::state::AppState;
 
 /// Liveness and database check.
-#[utoipa::path(tag = "system", responses((status = 200, description = "healthy"), (status = 503, description = "database unavailable")))]
+#[utoipa::path(tag = "system", security(()), responses((status = 200, description = "healthy"), (status = 503, description = "database unavailable")))]
 #[get("/health")]
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     match state.db.ping().await {

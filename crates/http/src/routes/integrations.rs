@@ -43,7 +43,7 @@ pub async fn upsert_user(
     state: web::Data<AppState>,
     key: ApiKey<UsersWrite>,
     id: web::Path<String>,
-    body: web::Json<ChatUserFields>,
+    body: crate::json::Object<ChatUserFields>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     validate_user_id(&id)?;
@@ -130,9 +130,10 @@ pub struct MintSessionBody {
 pub async fn mint_session(
     state: web::Data<AppState>,
     key: ApiKey<SessionsWrite>,
-    body: web::Json<MintSessionBody>,
+    body: crate::json::Object<MintSessionBody>,
 ) -> ApiResult<HttpResponse> {
     let user_id = body.into_inner().user_id;
+    super::plain_ids("user_id", [user_id.as_str()])?;
     let audit = key.audit(AuditAction::SessionCreate, user_id.clone(), json!({}));
     let user = state
         .db

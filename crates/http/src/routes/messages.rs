@@ -71,7 +71,7 @@ async fn draft(
 pub async fn send_message(
     state: web::Data<AppState>,
     user: ChatUser,
-    body: web::Json<SendFields>,
+    body: crate::json::Object<SendFields>,
 ) -> ApiResult<HttpResponse> {
     let request = SendRequest::parse(body.into_inner())?;
     let me = user.0;

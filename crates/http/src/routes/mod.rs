@@ -72,11 +72,23 @@ pub fn text_filter(field: &str, q: &Option<String>) -> Result<Option<String>, Ap
         .map(str::to_string))
 }
 
+/// Refuses (422, naming the field) an id given in a body that holds NUL or
+/// another control character: no id has one, and looking it up would only
+/// answer a puzzling 404 or 403.
+pub fn plain_ids<'a>(field: &str, ids: impl IntoIterator<Item = &'a str>) -> Result<(), ApiError> {
+    for id in ids {
+        livechat_domain::text::check_plain(field, id)?;
+    }
+    Ok(())
+}
+
 /// Parses an optional JSON body: empty means the default; malformed JSON is
 /// a 400 and well-formed but wrong values a 422, as with `web::Json`.
 pub fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body).map_err(crate::error::json_error)
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(crate::error::json_error)?;
+    crate::json::from_object(value)
 }

@@ -32,7 +32,7 @@ pub struct OrderQuery {
 /// The orders between a buyer and a merchant, newest first. The caller must
 /// be one of the pair (or an admin).
 #[utoipa::path(tag = "orders", params(OrderQuery),
-    responses((status = 200, body = Paged<OrderDto>), (status = 403, description = "not your pair"), (status = 422, description = "no pair given")))]
+    responses((status = 200, body = Paged<OrderDto>), (status = 403, description = "not your pair"), (status = 404, description = "no such conversation, or not yours"), (status = 422, description = "no pair given")))]
 #[get("/api/orders/")]
 pub async fn list_orders(
     state: web::Data<AppState>,
@@ -88,7 +88,7 @@ pub async fn upsert_order(
     state: web::Data<AppState>,
     actor: AdminOrKey<OrdersWrite>,
     order_no: web::Path<String>,
-    body: web::Json<OrderFields>,
+    body: crate::json::Object<OrderFields>,
 ) -> ApiResult<HttpResponse> {
     let fields = body.into_inner();
     let first_seen = fields.created_at.unwrap_or_else(now_ms);

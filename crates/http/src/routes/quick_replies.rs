@@ -52,7 +52,7 @@ pub struct CreateQuickReply {
 pub async fn create_quick_reply(
     state: web::Data<AppState>,
     user: ChatUser,
-    body: web::Json<CreateQuickReply>,
+    body: crate::json::Object<CreateQuickReply>,
 ) -> ApiResult<HttpResponse> {
     let content = validate_quick_reply(&body.content)?;
     let owner = user.0.id;
@@ -68,6 +68,10 @@ pub async fn create_quick_reply(
 pub struct UpdateQuickReply {
     pub content: Option<String>,
     /// New 0-based position; the others move to make room.
+    #[serde(
+        default,
+        deserialize_with = "livechat_domain::integers::optional_integer"
+    )]
     pub position: Option<i64>,
 }
 
@@ -85,7 +89,7 @@ pub async fn update_quick_reply(
     state: web::Data<AppState>,
     user: ChatUser,
     id: web::Path<i64>,
-    body: web::Json<UpdateQuickReply>,
+    body: crate::json::Object<UpdateQuickReply>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     let body = body.into_inner();

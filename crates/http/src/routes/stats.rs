@@ -24,13 +24,16 @@ const DAY: i64 = 86_400_000;
 
 /// The longest range one request may ask for, in days.
 pub const MAX_RANGE_DAYS: i64 = 366;
+/// The latest time a range may name: the last millisecond of 9999 (UTC);
+/// the earliest is 0, 1970-01-01.
+pub const MAX_TIME_MS: i64 = 253_402_300_799_999;
 /// Ranges up to this many days are counted per hour; longer ones per day.
 pub const HOURLY_UP_TO_DAYS: i64 = 7;
 
 /// The range of the figures.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct StatsParams {
-    /// Start, inclusive (unix ms). Default: the start of today in the
+    /// Start, inclusive (unix ms, 0 to the end of 9999). Default: the start of today in the
     /// statistics time zone.
     pub from: Option<i64>,
     /// End, exclusive (unix ms). Default: the end of today in the
@@ -256,9 +259,9 @@ pub fn resolve_range(
 ) -> Result<(i64, i64, BucketSize), ApiError> {
     for (name, value) in [("from", from), ("to", to)] {
         if let Some(v) = value {
-            if local(tz, v).is_none() {
+            if !(0..=MAX_TIME_MS).contains(&v) || local(tz, v).is_none() {
                 return Err(ApiError::Validation(format!(
-                    "`{name}` is not a usable time: {v}"
+                    "`{name}` is not a usable time: {v} (unix ms from 0 to {MAX_TIME_MS})"
                 )));
             }
         }

@@ -127,7 +127,7 @@ pub struct CreateUserBody {
 pub async fn create_user(
     state: web::Data<AppState>,
     admin: AdminUser,
-    body: web::Json<CreateUserBody>,
+    body: crate::json::Object<CreateUserBody>,
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
     let new = NewUser::parse(
@@ -180,7 +180,7 @@ pub async fn update_user(
     state: web::Data<AppState>,
     admin: AdminUser,
     id: web::Path<String>,
-    body: web::Json<UserEditFields>,
+    body: crate::json::Object<UserEditFields>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     let fields = body.into_inner();

@@ -190,7 +190,7 @@ pub async fn list_webhooks(
 pub async fn create_webhook(
     state: web::Data<AppState>,
     _admin: AdminUser,
-    body: web::Json<CreateWebhook>,
+    body: crate::json::Object<CreateWebhook>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let events = parse_events(&body.events)?;
@@ -249,7 +249,7 @@ pub async fn update_webhook(
     state: web::Data<AppState>,
     _admin: AdminUser,
     id: web::Path<i64>,
-    body: web::Json<UpdateWebhook>,
+    body: crate::json::Object<UpdateWebhook>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let events = body.events.as_deref().map(parse_events).transpose()?;

@@ -124,6 +124,15 @@ async fn receive(
                     .map(|ext| String::from_utf8_lossy(&ext.value).into_owned())
             })
         });
+        if name
+            .chars()
+            .any(|c| livechat_domain::text::is_forbidden_control(c) || matches!(c, '"' | '\\'))
+        {
+            return Err(ApiError::BadRequest(
+                "a form field's name must not contain control characters, quotes or backslashes"
+                    .into(),
+            ));
+        }
         if name != "file" && file_name.is_none() {
             // An ordinary form field: read and ignore, within a small budget.
             while let Some(chunk) = field.next().await {
