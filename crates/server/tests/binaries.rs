@@ -30,14 +30,21 @@ impl Env {
     }
 
     fn run(&self, bin: &str, args: &[&str]) -> (i32, String) {
-        let out = self.command(bin).args(args).output().unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.code().unwrap_or(-1), text)
+        let (status, text) = output(self.command(bin).args(args));
+        (status.code().unwrap_or(-1), text)
     }
+}
+
+/// Runs `command` to its end: its status, and its standard output then
+/// its standard error.
+fn output(command: &mut Command) -> (std::process::ExitStatus, String) {
+    let out = command.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status, text)
 }
 
 const CREATE_ADMIN: &str = env!("CARGO_BIN_EXE_create-admin");
@@ -1057,19 +1064,12 @@ fn command_line_tools_exit_cleanly_on_postgres_many_at_once() {
     // PostgreSQL does): the crash was in OpenSSL's exit handlers.
     let url = target.url().replace("sslmode=disable", "sslmode=prefer");
     let run = |bin: &str, args: &[String]| {
-        let out = env
-            .command(bin)
-            .env("DATABASE_URL", &url)
-            .env("LIVECHAT__DATABASE__POOL_SIZE", "4")
-            .args(args)
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status, text)
+        output(
+            env.command(bin)
+                .env("DATABASE_URL", &url)
+                .env("LIVECHAT__DATABASE__POOL_SIZE", "4")
+                .args(args),
+        )
     };
     // Migrations once, so that the runs below race only on their exit.
     let (status, out) = run(
