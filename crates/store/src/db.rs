@@ -173,8 +173,7 @@ impl ConnectGate {
     /// Refuses new connects, then waits (at most `limit`) for those in
     /// flight; answers whether they all ended.
     fn close(&self, limit: Duration) -> bool {
-        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let mut state = state;
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.closing = true;
         let (state, _) = self
             .settled
