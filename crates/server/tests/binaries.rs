@@ -645,12 +645,9 @@ fn summary_row(out: &str, table: &str) -> (i64, Option<i64>) {
 /// filled database is refused.
 #[test]
 fn migrate_data_moves_a_live_installation_to_postgres() {
-    if livechat_store::testing::skip_postgres() {
-        eprintln!("skipped: LIVECHAT_SKIP_POSTGRES=1");
+    let Some(target) = livechat_store::testing::TempPgDatabase::for_test() else {
         return;
-    }
-    let target =
-        livechat_store::testing::TempPgDatabase::create().unwrap_or_else(|e| panic!("{e}"));
+    };
     let env = Env::new();
     let (mut child, port, _stdout) = start(&env);
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -1053,12 +1050,9 @@ fn a_socket_flood_under_a_low_file_limit_leaves_health_and_logins_working() {
 /// failure for work that was done.
 #[test]
 fn command_line_tools_exit_cleanly_on_postgres_many_at_once() {
-    if livechat_store::testing::skip_postgres() {
-        eprintln!("skipped: LIVECHAT_SKIP_POSTGRES=1");
+    let Some(target) = livechat_store::testing::TempPgDatabase::for_test() else {
         return;
-    }
-    let target =
-        livechat_store::testing::TempPgDatabase::create().unwrap_or_else(|e| panic!("{e}"));
+    };
     let env = Env::new();
     // Over TLS when the server offers it (libpq's default, and Debian's
     // PostgreSQL does): the crash was in OpenSSL's exit handlers.

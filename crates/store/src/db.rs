@@ -685,11 +685,9 @@ mod tests {
     /// the writer connects again and the next write lands.
     #[test]
     fn the_writer_reconnects_after_its_postgres_connection_is_cut() {
-        if crate::testing::skip_postgres() {
-            eprintln!("skipped: LIVECHAT_SKIP_POSTGRES=1");
+        let Some(guard) = crate::testing::TempPgDatabase::for_test() else {
             return;
-        }
-        let guard = crate::testing::TempPgDatabase::create().unwrap();
+        };
         let db = Db::open(guard.url(), 2).unwrap();
         let insert = |n: i32| {
             move |c: &mut Conn| {

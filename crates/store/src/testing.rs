@@ -89,6 +89,17 @@ impl TempPgDatabase {
         })
     }
 
+    /// A test's own database, or `None` (after saying so) when the
+    /// PostgreSQL tests are skipped ([`skip_postgres`]); panics with
+    /// [`TempPgDatabase::create`]'s message when the server does not answer.
+    pub fn for_test() -> Option<Self> {
+        if skip_postgres() {
+            eprintln!("skipped: LIVECHAT_SKIP_POSTGRES=1");
+            return None;
+        }
+        Some(Self::create().unwrap_or_else(|e| panic!("{e}")))
+    }
+
     /// The database's URL.
     pub fn url(&self) -> &str {
         &self.url
