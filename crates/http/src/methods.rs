@@ -52,20 +52,23 @@ impl KnownPaths {
         )
     }
 
+    /// Whether `template` is the shape of `path` (`count` segments).
+    fn fits(template: &[Segment], path: &str, count: usize) -> bool {
+        template.len() == count
+            && template.iter().zip(segments(path)).all(|(t, a)| match t {
+                Segment::Fixed(f) => f == a,
+                Segment::Param => !a.is_empty(),
+            })
+    }
+
     /// The methods (uppercase, sorted) some documented route answers on
     /// `path`, or `None` when no documented route has that path.
     pub fn allowed(&self, path: &str) -> Option<Vec<String>> {
-        let asked: Vec<&str> = segments(path).collect();
+        let count = segments(path).count();
         let mut methods: Vec<String> = self
             .0
             .iter()
-            .filter(|(template, _)| {
-                template.len() == asked.len()
-                    && template.iter().zip(&asked).all(|(t, a)| match t {
-                        Segment::Fixed(f) => f == a,
-                        Segment::Param => !a.is_empty(),
-                    })
-            })
+            .filter(|(template, _)| Self::fits(template, path, count))
             .flat_map(|(_, methods)| methods.iter().map(|m| m.to_ascii_uppercase()))
             .collect();
         if methods.is_empty() {
@@ -74,6 +77,28 @@ impl KnownPaths {
         methods.sort();
         methods.dedup();
         Some(methods)
+    }
+
+    /// The methods to list in a 405 when `method` is not one that a
+    /// documented route of `path` answers; `None` when it is, or when no
+    /// documented route has that path. Allocates nothing unless it refuses
+    /// (it runs on every request).
+    pub fn refusal(&self, path: &str, method: &str) -> Option<Vec<String>> {
+        let count = segments(path).count();
+        let mut known = false;
+        for (template, methods) in &self.0 {
+            if Self::fits(template, path, count) {
+                if methods.iter().any(|m| m.eq_ignore_ascii_case(method)) {
+                    return None;
+                }
+                known = true;
+            }
+        }
+        if known {
+            self.allowed(path)
+        } else {
+            None
+        }
     }
 }
 
@@ -84,23 +109,21 @@ pub async fn method_not_allowed(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let allowed = req
+    let refused = req
         .app_data::<web::Data<KnownPaths>>()
-        .and_then(|known| known.allowed(req.path()));
-    if let Some(allowed) = allowed {
-        let method = req.method().as_str();
-        if !allowed.iter().any(|m| m == method) {
-            let list = allowed.join(", ");
-            let error = ApiError::MethodNotAllowed(format!(
-                "{method} is not allowed on {}; allowed: {list}",
-                req.path()
-            ));
-            let mut res = error.error_response();
-            if let Ok(value) = HeaderValue::from_str(&list) {
-                res.headers_mut().insert(ALLOW, value);
-            }
-            return Ok(req.into_response(res).map_into_right_body());
+        .and_then(|known| known.refusal(req.path(), req.method().as_str()));
+    if let Some(allowed) = refused {
+        let list = allowed.join(", ");
+        let error = ApiError::MethodNotAllowed(format!(
+            "{} is not allowed on {}; allowed: {list}",
+            req.method(),
+            req.path()
+        ));
+        let mut res = error.error_response();
+        if let Ok(value) = HeaderValue::from_str(&list) {
+            res.headers_mut().insert(ALLOW, value);
         }
+        return Ok(req.into_response(res).map_into_right_body());
     }
     Ok(next.call(req).await?.map_into_left_body())
 }
@@ -131,6 +154,13 @@ mod tests {
         );
         assert_eq!(known.allowed("/api/users/b1/x"), None);
         assert_eq!(known.allowed("/api/nothing"), None);
+        assert_eq!(known.refusal("/api/users/b1", "PATCH"), None);
+        assert_eq!(known.refusal("/api/users/", "get"), None);
+        assert_eq!(
+            known.refusal("/api/users/b1", "DELETE").unwrap(),
+            ["GET", "PATCH"]
+        );
+        assert_eq!(known.refusal("/api/nothing", "DELETE"), None);
         assert_eq!(known.allowed("/api/users//"), None);
     }
 }

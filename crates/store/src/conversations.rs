@@ -37,14 +37,27 @@ pub fn with_participants(
     conn: &mut Conn,
     rows: Vec<ConversationRow>,
 ) -> Result<Vec<Conversation>, StoreError> {
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let order = (participants::joined_at.asc(), participants::user_id.asc());
+    // One conversation (every send, every open) asks with `=`: that
+    // statement is prepared once per connection, where an `IN` list of
+    // any length is compiled again each time.
+    let found = match rows.as_slice() {
+        [one] => participants::table
+            .filter(participants::conversation_id.eq(one.id))
+            .order(order)
+            .select(ParticipantRow::as_select())
+            .load(conn)?,
+        _ => {
+            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            participants::table
+                .filter(participants::conversation_id.eq_any(&ids))
+                .order(order)
+                .select(ParticipantRow::as_select())
+                .load(conn)?
+        }
+    };
     let mut by_conversation: HashMap<i64, Vec<ParticipantRow>> = HashMap::new();
-    for p in participants::table
-        .filter(participants::conversation_id.eq_any(&ids))
-        .order((participants::joined_at.asc(), participants::user_id.asc()))
-        .select(ParticipantRow::as_select())
-        .load(conn)?
-    {
+    for p in found {
         by_conversation
             .entry(p.conversation_id)
             .or_default()

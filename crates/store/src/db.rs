@@ -353,6 +353,9 @@ impl Db {
             .max_size(pool_size.max(1))
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
+            // A SQLite connection is a file handle in this process: there
+            // is no server to lose it, so no `SELECT 1` before each read.
+            .test_on_check_out(false)
             .connection_customizer(Box::new(Pragmas))
             .build(Manager {
                 target: target.clone(),
@@ -678,6 +681,34 @@ mod tests {
             .unwrap()
             .block_on(writes(db));
     }
+    }
+
+    #[derive(diesel::QueryableByName)]
+    struct CompileOption {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        compile_options: String,
+    }
+
+    /// The bundled SQLite is built with the query planner stability
+    /// guarantee (`.cargo/config.toml`): without it every statement with a
+    /// bound `LIMIT` is compiled again on each run, and the statement cache
+    /// serves none of the pages.
+    #[test]
+    fn sqlite_keeps_its_compiled_statements() {
+        let (_guard, db) = crate::demo_db(crate::testing::Backend::Sqlite);
+        let options: Vec<String> = db
+            .read_blocking(|c| {
+                Ok(diesel::sql_query("PRAGMA compile_options")
+                    .load::<CompileOption>(c)?
+                    .into_iter()
+                    .map(|o| o.compile_options)
+                    .collect())
+            })
+            .unwrap();
+        assert!(
+            options.iter().any(|o| o == "ENABLE_QPSG"),
+            "SQLite built without ENABLE_QPSG: {options:?}"
+        );
     }
 
     /// A PostgreSQL connection cut between writes (a server restart, a

@@ -29,13 +29,25 @@ pub fn by_username(conn: &mut Conn, username: &str) -> Result<Option<UserRow>, S
 
 /// Several users by id, in no particular order.
 pub fn get_many(conn: &mut Conn, ids: &[String]) -> Result<Vec<UserRow>, StoreError> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(users::table
-        .filter(users::id.eq_any(ids))
-        .select(UserRow::as_select())
-        .load(conn)?)
+    // One or two users (a direct conversation, a history page between two
+    // people: most calls) are asked with `=`, a statement prepared once
+    // per connection; an `IN` list is compiled again on every call.
+    let rows = match ids {
+        [] => Vec::new(),
+        [one] => users::table
+            .filter(users::id.eq(one))
+            .select(UserRow::as_select())
+            .load(conn)?,
+        [a, b] => users::table
+            .filter(users::id.eq(a).or(users::id.eq(b)))
+            .select(UserRow::as_select())
+            .load(conn)?,
+        _ => users::table
+            .filter(users::id.eq_any(ids))
+            .select(UserRow::as_select())
+            .load(conn)?,
+    };
+    Ok(rows)
 }
 
 /// Filters of the user directory.
@@ -279,6 +291,30 @@ mod tests {
         assert!(found("B1").contains(&"b1".to_string()));
         assert_eq!(found("b1"), found("B1"));
         assert!(found("%").is_empty());
+    }
+    }
+
+    crate::on_both_backends! {
+    /// Each shape of the lookup (one id, two, many, unknown ones among
+    /// them) answers exactly the users that exist.
+    fn several_users_load_by_id_in_every_shape(backend) {
+        let (_guard, db) = crate::demo_db(backend);
+        let ids = |list: &[&str]| {
+            let wanted: Vec<String> = list.iter().map(|s| s.to_string()).collect();
+            let mut got: Vec<String> = db
+                .read_blocking(|c| get_many(c, &wanted))
+                .unwrap()
+                .into_iter()
+                .map(|u| u.id)
+                .collect();
+            got.sort();
+            got
+        };
+        assert!(ids(&[]).is_empty());
+        assert_eq!(ids(&["b1"]), ["b1"]);
+        assert_eq!(ids(&["m1", "b1"]), ["b1", "m1"]);
+        assert_eq!(ids(&["b1", "nobody"]), ["b1"]);
+        assert_eq!(ids(&["b2", "b1", "m1", "nobody"]), ["b1", "b2", "m1"]);
     }
     }
 }
