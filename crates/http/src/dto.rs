@@ -25,6 +25,20 @@ pub struct Paged<T> {
     pub results: Vec<T>,
 }
 
+/// A page of a message search: like [`Paged`], with a count that a query
+/// of one or two characters stops at 10,000.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchPage<T> {
+    /// Everything that matches, not only this page; for a `q` of one or two
+    /// characters at most 10,000 (then `count_capped` is true).
+    pub count: i64,
+    /// True when there are more matches than `count` (only a `q` of one or
+    /// two characters stops counting, at 10,000; the pages go on past it).
+    pub count_capped: bool,
+    /// This page.
+    pub results: Vec<T>,
+}
+
 /// A user as the API shows him.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct UserDto {

@@ -37,7 +37,7 @@ const USAGE: &str = "usage: livechat-loadgen <connections|chat|cluster|http|hist
   chat         --users 10000 --conversations 5000 --rate 5000 --duration 20 --warmup 3 --inflight 512 [--profile]
   cluster      --nodes 3 (and chat's options) --postgres postgres://postgres@127.0.0.1:5432/postgres --redis redis://127.0.0.1:6379
   http         --connections 32 --duration 10 --warmup 1 --history-messages 10000
-  history      --messages 1000000 --conversations 100000 --long 100000 --merchant-conversations 10000 --requests 300 --budget 15
+  history      --messages 1000000 --conversations 100000 --long 100000 --merchant-conversations 10000 --requests 300 --budget 15 [--postgres postgres://postgres@127.0.0.1:5432/postgres]
   store        --messages 20000 --batch 100   (the send transaction alone, no HTTP)
   bench        --md docs/benchmarks.md --json docs/benchmarks.json [--quick]
   every one:   --server target/release/livechat-server --config-dir config [--keep]";

@@ -216,6 +216,7 @@ impl Plan {
                 merchant_conversations: scale(10_000, 1_000),
                 requests: scale(300, 30),
                 budget_secs: 15,
+                postgres: None,
             },
             store: StoreOpts {
                 messages: scale(20_000, 2_000),

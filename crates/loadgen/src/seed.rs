@@ -14,11 +14,6 @@ use crate::Res;
 const ROWS_PER_STATEMENT: usize = 500;
 const ROWS_PER_TRANSACTION: usize = 100_000;
 
-/// Opens (creating and migrating) a database file.
-pub fn open(path: &Path) -> Res<Db> {
-    open_url(&path.display().to_string())
-}
-
 /// Opens (migrating) a database by its `DATABASE_URL`: a SQLite file or a
 /// PostgreSQL database.
 pub fn open_url(url: &str) -> Res<Db> {
@@ -264,6 +259,8 @@ struct ConvState {
 pub struct HistoryBuild {
     pub db: Db,
     pub secs: f64,
+    /// Of which filling the search indexes.
+    pub index_secs: f64,
     pub buyers: usize,
     pub merchants: usize,
     /// Ids of conversation 1's messages, oldest first.
@@ -274,11 +271,17 @@ pub struct HistoryBuild {
 /// conversation rows (previews, last ids, unread counts, read marks) exactly
 /// as the server's send transaction would have left them.
 pub fn history_db(path: &Path, shape: HistoryShape) -> Res<HistoryBuild> {
+    history_db_at(&path.display().to_string(), shape)
+}
+
+/// [`history_db`] on a database named by its URL (SQLite or PostgreSQL; on
+/// PostgreSQL the id sequences are moved past the ids written).
+pub fn history_db_at(url: &str, shape: HistoryShape) -> Res<HistoryBuild> {
     if shape.conversations < 2 || shape.merchant_conversations > shape.conversations {
         return Err("history: need 2+ conversations, at least the merchant's".into());
     }
     let started = Instant::now();
-    let db = open(path)?;
+    let db = open_url(url)?;
     let now = now_ms();
     let span_ms = 30 * 86_400_000_i64;
     let times = Times {
@@ -341,10 +344,28 @@ pub fn history_db(path: &Path, shape: HistoryShape) -> Res<HistoryBuild> {
             row
         }),
     )?;
-    checkpoint(&db)?;
+    if db.is_pg() {
+        db.write_blocking(|c| {
+            Ok(c.batch_execute(
+                "SELECT setval(pg_get_serial_sequence('conversations', 'id'), (SELECT max(id) FROM conversations));
+                 SELECT setval(pg_get_serial_sequence('messages', 'id'), (SELECT max(id) FROM messages));
+                 ANALYZE;",
+            )?)
+        })?;
+    }
+    // The search indexes, as the server's writer fills them after sends.
+    let indexing = Instant::now();
+    db.catch_up_search_index_blocking()?;
+    let index_secs = indexing.elapsed().as_secs_f64();
+    if db.is_pg() {
+        db.write_blocking(|c| Ok(c.batch_execute("ANALYZE message_grams")?))?;
+    } else {
+        checkpoint(&db)?;
+    }
     Ok(HistoryBuild {
         db,
         secs: started.elapsed().as_secs_f64(),
+        index_secs,
         buyers,
         merchants,
         long_ids,

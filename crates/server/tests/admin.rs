@@ -166,9 +166,11 @@ async fn search(
     token: &str,
     query: &[(&str, &str)],
 ) -> (i64, Vec<String>, Vec<Value>) {
+    app.searchable().await;
     let url = reqwest::Url::parse_with_params(&app.url("/api/messages/"), query).unwrap();
     let path = format!("{}?{}", url.path(), url.query().unwrap_or_default());
     let body = app.get(token, &path).await.expect(200);
+    assert_eq!(body["count_capped"], false, "{query:?}");
     let results = body["results"].as_array().unwrap().clone();
     let texts = results
         .iter()
@@ -240,6 +242,143 @@ async fn search_finds_substrings_of_any_length() {
     }
     // Surrounding blanks are ignored.
     assert_eq!(search(&app, &admin, &[("q", "  world  ")]).await.0, 1);
+    app.stop().await;
+}
+
+/// One and two characters, Chinese and English, through the short-gram
+/// index: exactly the messages that hold them, case-insensitively; a
+/// member's search leaves out other conversations and recalled messages.
+#[actix_web::test]
+async fn short_searches_find_exactly_the_messages_that_hold_them() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let b1 = app.token("b1").await;
+    let b2 = app.token("b2").await;
+    let m1 = app.token("m1").await;
+    let a = app.open(&b1, "m1").await;
+    app.say(&b1, a, "发货了吗").await;
+    app.say(&m1, a, "Shipped today, OK?").await;
+    let wrong = app.say(&b1, a, "发错了 oops").await;
+    let b = app.open(&b2, "m1").await;
+    app.say(&b2, b, "没收到货").await;
+    app.say(&b2, b, "ok, thanks").await;
+    app.post(
+        &b1,
+        &format!("/api/messages/{}/recall", wrong["id"]),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let cases: &[(&str, &str, &[&str])] = &[
+        (&admin, "发", &["发货了吗", "发错了 oops"]),
+        (&admin, "货", &["发货了吗", "没收到货"]),
+        (&admin, "发货", &["发货了吗"]),
+        (&admin, "收到", &["没收到货"]),
+        (
+            &admin,
+            "o",
+            &["Shipped today, OK?", "发错了 oops", "ok, thanks"],
+        ),
+        (&admin, "OK", &["Shipped today, OK?", "ok, thanks"]),
+        (&admin, "Sh", &["Shipped today, OK?"]),
+        (&admin, ",", &["Shipped today, OK?", "ok, thanks"]),
+        (&admin, "?", &["Shipped today, OK?"]),
+        (&admin, "y,", &["Shipped today, OK?"]),
+        (&admin, "k,", &["ok, thanks"]),
+        (&admin, "了", &["发货了吗", "发错了 oops"]),
+        (&admin, "吧", &[]),
+        (&admin, "zz", &[]),
+        // A member: his conversations, no recalled message.
+        (&b1, "发", &["发货了吗"]),
+        (&b1, "o", &["Shipped today, OK?"]),
+        (&b1, "货", &["发货了吗"]),
+        (&b2, "货", &["没收到货"]),
+        (&b2, "ok", &["ok, thanks"]),
+        (&m1, "了", &["发货了吗"]),
+        (&m1, "错", &[]),
+    ];
+    for (token, q, expected) in cases {
+        let (count, texts, _) = search(&app, token, &[("q", q)]).await;
+        assert_eq!(sorted(texts), strings(expected), "q={q}");
+        assert_eq!(count, expected.len() as i64, "q={q}");
+    }
+    let (_, _, results) = search(&app, &admin, &[("q", "错")]).await;
+    assert_eq!(
+        results[0]["recalled"], true,
+        "admins find a recalled message"
+    );
+    app.stop().await;
+}
+
+/// Past 10,000 matches a query of one or two characters stops counting
+/// and says so; the pages still reach the oldest match. Three characters
+/// count exactly.
+#[actix_web::test]
+async fn short_searches_cap_their_count() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let b1 = app.token("b1").await;
+    let conv = app.open(&b1, "m1").await;
+    let total = 10_003;
+    app.db
+        .write(move |c| {
+            use diesel::connection::SimpleConnection;
+            let mut sql = String::new();
+            for i in 0..total {
+                sql.push_str(if i % 1000 == 0 {
+                    ";INSERT INTO messages (conversation_id, sender_id, message_type, content, counts_unread, created_at) VALUES "
+                } else {
+                    ","
+                });
+                sql.push_str(&format!("({conv}, 'b1', 'text', '批量 bulk {i}', TRUE, {})", F + i));
+            }
+            c.batch_execute(&sql[1..])?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    app.searchable().await;
+    let get = |q: &'static str, page: &'static str| {
+        let url = reqwest::Url::parse_with_params(
+            &app.url("/api/messages/"),
+            &[("q", q), ("page_size", "100"), ("page", page)],
+        )
+        .unwrap();
+        let path = format!("{}?{}", url.path(), url.query().unwrap_or_default());
+        let (app, admin) = (&app, &admin);
+        async move { app.get(admin, &path).await.expect(200) }
+    };
+    for q in ["批", "批量", "b", "Bu"] {
+        let body = get(q, "1").await;
+        assert_eq!(
+            (body["count"].as_i64(), body["count_capped"].as_bool()),
+            (Some(10_000), Some(true)),
+            "q={q}"
+        );
+        assert_eq!(
+            body["results"][0]["content"],
+            format!("批量 bulk {}", total - 1)
+        );
+    }
+    let last = get("批", "101").await;
+    let contents: Vec<&str> = last["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(contents, ["批量 bulk 2", "批量 bulk 1", "批量 bulk 0"]);
+    let body = get("批量 bulk", "1").await;
+    assert_eq!(
+        (body["count"].as_i64(), body["count_capped"].as_bool()),
+        (Some(total), Some(false))
+    );
+    let body = get("bulk 1000", "1").await;
+    assert_eq!(
+        (body["count"].as_i64(), body["count_capped"].as_bool()),
+        (Some(4), Some(false)),
+        "1000 to 10002"
+    );
     app.stop().await;
 }
 

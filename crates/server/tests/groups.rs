@@ -656,6 +656,7 @@ async fn recall_hides_the_message_for_participants_and_keeps_it_for_admins() {
         .expect(200);
     assert_eq!(audit["results"][0]["content"], "发错了，这是我的手机号 138");
     assert_eq!(audit["results"][0]["recalled"], true);
+    app.searchable().await;
     let found = app.get(&m1, "/api/messages/?q=手机号").await.expect(200);
     assert_eq!(found["count"], 0, "participants never find it");
     let found = app.get(&admin, "/api/messages/?q=手机号").await.expect(200);

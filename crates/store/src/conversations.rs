@@ -541,8 +541,12 @@ mod tests {
                 ..Default::default()
             };
             let page = livechat_domain::paging::Page::new(None, None, 10).unwrap();
-            let (n, found) = crate::messages::search(c, &filter, page)?;
-            assert_eq!((n, found[0].id), (1, 2), "the search index kept its rows");
+            let found = crate::messages::search(c, &filter, page)?;
+            assert_eq!(
+                (found.count, found.rows[0].id),
+                (1, 2),
+                "the search index kept its rows"
+            );
             assert_eq!(crate::users::contacts(c, "b1")?, vec!["m1".to_string()]);
             Ok(())
         })

@@ -520,6 +520,21 @@ impl Db {
         }
     }
 
+    /// Indexes for search every message stored so far (the writer does it
+    /// in the background, a moment after each send): after this, searches
+    /// find everything written before the call.
+    pub async fn catch_up_search_index(&self) -> Result<(), StoreError> {
+        while self.write(crate::search_index::index_batch_in).await? > 0 {}
+        Ok(())
+    }
+
+    /// [`Db::catch_up_search_index`] for command-line tools and tests
+    /// (never from inside an async task).
+    pub fn catch_up_search_index_blocking(&self) -> Result<(), StoreError> {
+        while self.write_blocking(crate::search_index::index_batch_in)? > 0 {}
+        Ok(())
+    }
+
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.read(|c| {
@@ -592,7 +607,10 @@ fn run_writer(
     queue: std::sync::mpsc::Receiver<Job>,
     outbox: Arc<tokio::sync::Notify>,
 ) {
-    while let Ok(first) = queue.recv() {
+    // Indexes for search what the batches store, between them (see
+    // `search_index`).
+    let mut indexer = crate::search_index::Indexer::new();
+    while let Some(first) = indexer.next_job(&queue, &mut conn) {
         let mut batch = Vec::with_capacity(16);
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -638,6 +656,7 @@ fn run_writer(
                     outbox.notify_one();
                 }
                 finishes.into_iter().for_each(|f| f(None));
+                indexer.after_commit(&mut conn);
             }
             Ok(Err(e)) => {
                 tracing::error!(error = %e, "a batch of writes failed to commit");

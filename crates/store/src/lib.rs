@@ -50,6 +50,7 @@ pub mod models;
 pub mod orders;
 pub mod quick_replies;
 pub mod schema;
+pub mod search_index;
 pub mod stats;
 pub mod testing;
 pub mod transfer;

@@ -420,24 +420,62 @@ struct RowId {
     rowid: i64,
 }
 
-/// A text-only search answered by the index itself: counting and paging
-/// inside `messages_fts` (ordered by rowid, which is the message id) takes a
-/// few milliseconds where joining every match to `messages` takes tens.
+/// A page of a search.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// Every match, not only this page; for a query of one or two
+    /// characters at most [`SHORT_COUNT_CAP`].
+    pub count: i64,
+    /// Whether there are more matches than `count` says (only a query of
+    /// one or two characters stops counting).
+    pub count_capped: bool,
+    /// This page, newest first.
+    pub rows: Vec<MessageRow>,
+}
+
+/// A query of one or two characters counts its matches up to this many:
+/// the common ones match a good part of every message, and counting them
+/// all would read the whole index.
+pub const SHORT_COUNT_CAP: i64 = 10_000;
+
+/// The count and whether it was capped, from up to `cap + 1` counted.
+fn capped(n: i64, cap: Option<i64>) -> (i64, bool) {
+    match cap {
+        Some(cap) if n > cap => (cap, true),
+        _ => (n, false),
+    }
+}
+
+/// A text-only search answered by an index alone: counting and paging
+/// inside the index (ordered by id) takes a few milliseconds where joining
+/// every match to `messages` takes tens. `sql_from` is the index query's
+/// `FROM … WHERE …` with one placeholder, whose ids are called `rowid`.
 fn search_index_only(
     conn: &mut Conn,
-    phrase: &str,
+    sql_from: &str,
+    needle: &str,
+    cap: Option<i64>,
     page: Page,
-) -> Result<(i64, Vec<MessageRow>), StoreError> {
+) -> Result<Found, StoreError> {
     use diesel::sql_types::BigInt;
-    let count =
-        diesel::sql_query("SELECT count(*) AS n FROM messages_fts WHERE messages_fts MATCH ?")
-            .bind::<Text, _>(phrase)
-            .get_result::<Counted>(conn)?
-            .n;
-    let ids: Vec<i64> = diesel::sql_query(
-        "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid DESC LIMIT ? OFFSET ?",
-    )
-    .bind::<Text, _>(phrase)
+    let pg = conn.is_pg();
+    let (limit, offset) = if pg { ("$2", "$3") } else { ("?", "?") };
+    let count_sql = match cap {
+        Some(cap) => format!(
+            "SELECT count(*) AS n FROM (SELECT 1 {sql_from} LIMIT {}) AS t",
+            cap + 1
+        ),
+        None => format!("SELECT count(*) AS n {sql_from}"),
+    };
+    let n = diesel::sql_query(count_sql)
+        .bind::<Text, _>(needle)
+        .get_result::<Counted>(conn)?
+        .n;
+    let (count, count_capped) = capped(n, cap);
+    let ids: Vec<i64> = diesel::sql_query(format!(
+        "SELECT rowid {sql_from} ORDER BY rowid DESC LIMIT {limit} OFFSET {offset}"
+    ))
+    .bind::<Text, _>(needle)
     .bind::<BigInt, _>(page.page_size)
     .bind::<BigInt, _>(page.offset())
     .load::<RowId>(conn)?
@@ -449,24 +487,34 @@ fn search_index_only(
         .order(messages::id.desc())
         .select(MessageRow::as_select())
         .load(conn)?;
-    Ok((count, rows))
+    Ok(Found {
+        count,
+        count_capped,
+        rows,
+    })
 }
 
 /// Queries this long or longer (in characters) go through the trigram
-/// index; shorter ones cannot (a trigram index holds no token under three
-/// characters) and scan with LIKE instead.
-pub const FTS_MIN_CHARS: usize = 3;
+/// index; shorter ones through the short-gram index (see
+/// [`crate::search_index`]).
+pub const FTS_MIN_CHARS: usize = crate::search_index::SHORT_MAX_CHARS + 1;
 
 /// How a search text is matched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum TextMatch {
-    /// An FTS5 query: the text as one quoted phrase.
+    /// SQLite, three characters or more: an FTS5 query of `messages_fts`,
+    /// the text as one quoted phrase.
     Fts(String),
-    /// A LIKE pattern with `\` as the escape character.
-    Like(String),
-    /// The same, matched with PostgreSQL's ILIKE (through pg_trgm's
+    /// SQLite, one or two characters: an FTS5 query of `messages_grams`,
+    /// the gram's token.
+    Grams(String),
+    /// PostgreSQL, three characters or more: a LIKE pattern with `\` as
+    /// the escape character, matched with ILIKE (through pg_trgm's
     /// indexes).
     Ilike(String),
+    /// PostgreSQL, one or two characters: the folded gram, looked up in
+    /// `message_grams`.
+    PgGrams(String),
 }
 
 /// An FTS5 query that matches `text` literally: a phrase in double quotes,
@@ -477,42 +525,51 @@ fn fts_phrase(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
 }
 
-fn text_match(text: &str) -> TextMatch {
-    if text.chars().count() >= FTS_MIN_CHARS {
-        TextMatch::Fts(fts_phrase(text))
-    } else {
-        TextMatch::Like(like_pattern(text))
+fn text_match(text: &str, pg: bool) -> TextMatch {
+    match (crate::search_index::short_gram(text), pg) {
+        (Some(gram), false) => TextMatch::Grams(crate::search_index::token_query(&gram)),
+        (Some(gram), true) => TextMatch::PgGrams(gram),
+        (None, false) => TextMatch::Fts(fts_phrase(text)),
+        (None, true) => TextMatch::Ilike(like_pattern(text)),
     }
 }
 
-/// A page of matching messages, newest first, with the exact total.
+const FTS_FROM: &str = "FROM messages_fts WHERE messages_fts MATCH ?";
+const GRAMS_FROM: &str = "FROM messages_grams WHERE messages_grams MATCH ?";
+const PG_GRAMS_FROM: &str =
+    "FROM (SELECT message_id AS rowid FROM message_grams WHERE grams @> ARRAY[$1::text]) AS g";
+
+/// A page of matching messages, newest first, with the total.
 ///
 /// `q` matches a text message's content or any message's file name as a
-/// case-insensitive substring. On SQLite: through the `messages_fts`
-/// trigram index from three characters on, with an escaped LIKE below
-/// that. On PostgreSQL: an escaped ILIKE, which pg_trgm's GIN indexes
-/// serve, at any length. The query is always a bound parameter.
-pub fn search(
-    conn: &mut Conn,
-    filter: &MessageFilter,
-    page: Page,
-) -> Result<(i64, Vec<MessageRow>), StoreError> {
+/// case-insensitive substring. Three characters and more: on SQLite through
+/// the `messages_fts` trigram index, on PostgreSQL an escaped ILIKE, which
+/// pg_trgm's GIN indexes serve; the count is exact. One or two characters:
+/// through the short-gram index on either backend, the count stopping at
+/// [`SHORT_COUNT_CAP`]. The indexes are filled a moment after each send
+/// (see [`crate::search_index`]). The query is always a bound parameter.
+pub fn search(conn: &mut Conn, filter: &MessageFilter, page: Page) -> Result<Found, StoreError> {
     let pg = conn.is_pg();
     let text = filter
         .q
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|t| {
-            if pg {
-                TextMatch::Ilike(like_pattern(t))
-            } else {
-                text_match(t)
+        .map(|t| text_match(t, pg));
+    let cap = matches!(text, Some(TextMatch::Grams(_) | TextMatch::PgGrams(_)))
+        .then_some(SHORT_COUNT_CAP);
+    if filter.is_text_only() {
+        match &text {
+            Some(TextMatch::Fts(phrase)) => {
+                return search_index_only(conn, FTS_FROM, phrase, None, page)
             }
-        });
-    if let Some(TextMatch::Fts(phrase)) = &text {
-        if filter.is_text_only() {
-            return search_index_only(conn, phrase, page);
+            Some(TextMatch::Grams(token)) => {
+                return search_index_only(conn, GRAMS_FROM, token, cap, page)
+            }
+            Some(TextMatch::PgGrams(gram)) => {
+                return search_index_only(conn, PG_GRAMS_FROM, gram, cap, page)
+            }
+            _ => {}
         }
     }
     let build = || {
@@ -524,23 +581,32 @@ pub fn search(
                 .filter(readable_by(me))
                 .filter(messages::recalled_at.is_null());
         }
+        let indexed = |sql: &str, needle: &str, end: &str| {
+            diesel::dsl::sql::<Bool>(sql)
+                .bind::<Text, _>(needle.to_string())
+                .sql(end)
+        };
         match &text {
             Some(TextMatch::Fts(phrase)) => {
-                q = q.filter(
-                    diesel::dsl::sql::<Bool>(
-                        "messages.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ",
-                    )
-                    .bind::<Text, _>(phrase.clone())
-                    .sql(")"),
-                );
+                q = q.filter(indexed(
+                    "messages.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ",
+                    phrase,
+                    ")",
+                ));
             }
-            Some(TextMatch::Like(pattern)) => {
-                q = q.filter(
-                    messages::message_type
-                        .eq("text")
-                        .and(messages::content.like(pattern.clone()).escape('\\'))
-                        .or(messages::file_name.like(pattern.clone()).escape('\\')),
-                );
+            Some(TextMatch::Grams(token)) => {
+                q = q.filter(indexed(
+                    "messages.id IN (SELECT rowid FROM messages_grams WHERE messages_grams MATCH ",
+                    token,
+                    ")",
+                ));
+            }
+            Some(TextMatch::PgGrams(gram)) => {
+                q = q.filter(indexed(
+                    "messages.id IN (SELECT message_id FROM message_grams WHERE grams @> ARRAY[",
+                    gram,
+                    "::text])",
+                ));
             }
             Some(TextMatch::Ilike(pattern)) => {
                 q = q.filter(
@@ -572,31 +638,52 @@ pub fn search(
         }
         q
     };
-    let count = build().count().get_result(conn)?;
+    let (count, count_capped) = match cap {
+        Some(cap) => {
+            let ids: Vec<i64> = build().select(messages::id).limit(cap + 1).load(conn)?;
+            capped(ids.len() as i64, Some(cap))
+        }
+        None => (build().count().get_result(conn)?, false),
+    };
     let rows = build()
         .order(messages::id.desc())
         .limit(page.page_size)
         .offset(page.offset())
         .select(MessageRow::as_select())
         .load(conn)?;
-    Ok((count, rows))
+    Ok(Found {
+        count,
+        count_capped,
+        rows,
+    })
 }
 
 #[cfg(test)]
 mod search_tests {
     use super::*;
+    use crate::search_index::index_all_in;
 
     #[test]
-    fn short_queries_scan_and_long_ones_use_the_index() {
-        assert_eq!(text_match("有货"), TextMatch::Like("%有货%".into()));
-        assert_eq!(text_match("%_"), TextMatch::Like("%\\%\\_%".into()));
+    fn each_length_goes_through_its_index() {
         assert_eq!(
-            text_match("商品有货"),
+            text_match("有货", false),
+            TextMatch::Grams("\"e69c89e8b4a7\"".into())
+        );
+        assert_eq!(text_match("%_", false), TextMatch::Grams("\"255f\"".into()));
+        assert_eq!(text_match("A", false), TextMatch::Grams("\"61\"".into()));
+        assert_eq!(text_match("有货", true), TextMatch::PgGrams("有货".into()));
+        assert_eq!(text_match("Ok", true), TextMatch::PgGrams("ok".into()));
+        assert_eq!(
+            text_match("商品有货", false),
             TextMatch::Fts("\"商品有货\"".into())
         );
         assert_eq!(
-            text_match("say \"hi\" OR *"),
+            text_match("say \"hi\" OR *", false),
             TextMatch::Fts("\"say \"\"hi\"\" OR *\"".into())
+        );
+        assert_eq!(
+            text_match("50%_", true),
+            TextMatch::Ilike("%50\\%\\_%".into())
         );
     }
 
@@ -604,48 +691,64 @@ mod search_tests {
         MessageDraft::text(conversation_id, sender, content, 1)
     }
 
-    fn found(conn: &mut Conn, q: &str) -> Vec<String> {
+    fn search_as(conn: &mut Conn, participant: Option<&str>, q: &str) -> Found {
         let filter = MessageFilter {
             q: Some(q.into()),
+            participant: participant.map(str::to_string),
             ..MessageFilter::default()
         };
-        let (count, rows) = search(conn, &filter, Page::new(None, None, 100).unwrap()).unwrap();
-        assert_eq!(count, rows.len() as i64);
-        rows.into_iter().map(|r| r.content).collect()
+        search(conn, &filter, Page::new(None, None, 100).unwrap()).unwrap()
     }
 
-    /// The migration indexes the messages that exist when it runs, and the
-    /// triggers every message after.
+    /// What the admin finds, after indexing everything stored so far.
+    fn found(conn: &mut Conn, q: &str) -> Vec<String> {
+        index_all_in(conn).unwrap();
+        let found = search_as(conn, None, q);
+        assert_eq!(found.count, found.rows.len() as i64);
+        assert!(!found.count_capped);
+        found.rows.into_iter().map(|r| r.content).collect()
+    }
+
+    /// The migration that moved indexing off the send path: the trigram
+    /// index keeps what its trigger indexed (no message twice), the short
+    /// grams of older messages are backfilled, and new messages are
+    /// indexed by the indexer, not by the send.
     #[test]
-    fn the_index_covers_old_and_new_messages() {
+    fn the_indexes_cover_old_and_new_messages() {
         use diesel::connection::SimpleConnection;
         const UP: &str =
-            include_str!("../../../migrations/sqlite/2026-11-24-000002_message_search/up.sql");
+            include_str!("../../../migrations/sqlite/2026-12-03-000001_short_search/up.sql");
         const DOWN: &str =
-            include_str!("../../../migrations/sqlite/2026-11-24-000002_message_search/down.sql");
+            include_str!("../../../migrations/sqlite/2026-12-03-000001_short_search/down.sql");
         let (_guard, db) = crate::demo_db(crate::testing::Backend::Sqlite);
         db.write_blocking(|c| {
             let conv = crate::b1_m1(c)?;
             send(c, &text(conv.id, "b1", "请问这个商品有货吗"))?;
-            // As before the migration: no index, no triggers.
+            index_all_in(c)?;
+            // As before the migration: the trigram trigger, no short grams.
             c.batch_execute(DOWN)?;
             send(c, &text(conv.id, "m1", "亲，商品有货"))?;
             c.batch_execute(UP)?;
             send(c, &text(conv.id, "b1", "有货就好，商品不错"))?;
+            // Nothing indexed the newest message yet.
+            assert!(search_as(c, None, "商品不").rows.is_empty());
             assert_eq!(
                 found(c, "商品有货"),
                 vec!["亲，商品有货", "请问这个商品有货吗"]
             );
             assert_eq!(found(c, "商品不"), vec!["有货就好，商品不错"]);
             assert_eq!(found(c, "有货").len(), 3);
+            assert_eq!(found(c, "货").len(), 3);
+            assert_eq!(found(c, "商品").len(), 3);
             Ok(())
         })
         .unwrap();
     }
 
     crate::on_both_backends! {
-    /// Substrings of any length match, Chinese ones included: one, two,
-    /// three characters and more, in a text or in a file's name.
+    /// Substrings of any length match, Chinese and English, in a text or in
+    /// a file's name, case-insensitively: one, two, three characters and
+    /// more.
     fn substrings_of_any_length_match(backend) {
         let (_guard, db) = crate::demo_db(backend);
         db.write_blocking(|c| {
@@ -653,14 +756,201 @@ mod search_tests {
             send(c, &text(conv.id, "b1", "请问这个商品有货吗"))?;
             send(c, &text(conv.id, "m1", "亲，商品有货"))?;
             send(c, &text(conv.id, "b1", "Hello World 100%_done"))?;
+            send(c, &text(conv.id, "m1", "ÉTÉ à Paris"))?;
             assert_eq!(found(c, "货").len(), 2);
             assert_eq!(found(c, "有货").len(), 2);
+            assert_eq!(found(c, "亲"), vec!["亲，商品有货"]);
+            assert_eq!(found(c, "，"), vec!["亲，商品有货"]);
             assert_eq!(found(c, "商品有货").len(), 2);
             assert_eq!(found(c, "请问这个"), vec!["请问这个商品有货吗"]);
             assert_eq!(found(c, "hello world"), vec!["Hello World 100%_done"]);
+            assert_eq!(found(c, "H"), vec!["Hello World 100%_done"]);
+            assert_eq!(found(c, "lO"), vec!["Hello World 100%_done"]);
+            assert_eq!(found(c, "été"), vec!["ÉTÉ à Paris"]);
+            assert_eq!(found(c, "Té"), vec!["ÉTÉ à Paris"]);
+            assert_eq!(found(c, "À"), vec!["ÉTÉ à Paris"]);
             assert_eq!(found(c, "%_").len(), 1, "wildcards are literal");
+            assert_eq!(found(c, "%").len(), 1);
+            assert_eq!(found(c, "0%").len(), 1);
             assert!(found(c, "_d0").is_empty());
             assert!(found(c, "没有").is_empty());
+            assert!(found(c, "没").is_empty());
+            // Not across a blank: "o W" has one, "oW" none.
+            assert!(found(c, "oW").is_empty());
+            assert!(found(c, "\"").is_empty());
+            Ok(())
+        })
+        .unwrap();
+    }
+    }
+
+    crate::on_both_backends! {
+    /// Short queries keep every filter: a member finds only what he may
+    /// read and never a recalled message (the admin finds it); type,
+    /// sender and conversation narrow them; pages follow each other.
+    fn short_queries_keep_the_filters(backend) {
+        let (_guard, db) = crate::demo_db(backend);
+        db.write_blocking(|c| {
+            let conv = crate::b1_m1(c)?;
+            let other = crate::conversations::get_or_create(
+                c,
+                &livechat_domain::Sides {
+                    customer_id: "b2".into(),
+                    agent_id: "m1".into(),
+                },
+                "b2",
+                1,
+            )?
+            .0
+            .row;
+            let mine = send(c, &text(conv.id, "b1", "有货吗"))?;
+            send(c, &text(conv.id, "m1", "有的"))?;
+            send(c, &text(other.id, "b2", "还有吗"))?;
+            let SendOutcome::Created { message, .. } = mine else {
+                panic!("stored");
+            };
+            index_all_in(c)?;
+            let contents = |f: Found| f.rows.into_iter().map(|r| r.content).collect::<Vec<_>>();
+            assert_eq!(contents(search_as(c, Some("b1"), "有")), ["有的", "有货吗"]);
+            assert_eq!(contents(search_as(c, Some("b2"), "有")), ["还有吗"]);
+            assert_eq!(search_as(c, None, "有").count, 3);
+            recall(c, &message, 2)?;
+            assert_eq!(contents(search_as(c, Some("b1"), "有货")), Vec::<String>::new());
+            assert_eq!(contents(search_as(c, Some("m1"), "有")), ["还有吗", "有的"]);
+            assert_eq!(contents(search_as(c, None, "有货")), ["有货吗"], "admins find it");
+            let filter = MessageFilter {
+                q: Some("有".into()),
+                sender_id: Some("m1".into()),
+                ..MessageFilter::default()
+            };
+            let page = Page::new(None, None, 10).unwrap();
+            assert_eq!(contents(search(c, &filter, page)?), ["有的"]);
+            let filter = MessageFilter {
+                q: Some("有".into()),
+                conversation_id: Some(other.id),
+                message_type: Some(MessageType::Text),
+                ..MessageFilter::default()
+            };
+            assert_eq!(contents(search(c, &filter, page)?), ["还有吗"]);
+            let mut paged = |n: i64| {
+                let filter = MessageFilter {
+                    q: Some("有".into()),
+                    ..MessageFilter::default()
+                };
+                search(c, &filter, Page::new(Some(n), Some(2), 10).unwrap())
+            };
+            let first = paged(1)?;
+            assert_eq!((first.count, first.count_capped), (3, false));
+            assert_eq!(contents(first), ["还有吗", "有的"]);
+            assert_eq!(contents(paged(2)?), ["有货吗"]);
+            Ok(())
+        })
+        .unwrap();
+    }
+    }
+
+    crate::on_both_backends! {
+    /// One or two characters count up to the cap and say so; the pages go
+    /// on past it, newest first. Three characters count exactly.
+    fn short_queries_cap_the_count(backend) {
+        let (_guard, db) = crate::demo_db(backend);
+        db.write_blocking(|c| {
+            use diesel::connection::SimpleConnection;
+            let conv = crate::b1_m1(c)?;
+            let n = SHORT_COUNT_CAP + 5;
+            let mut sql = String::new();
+            for i in 0..n {
+                if i % 1000 == 0 {
+                    if i > 0 {
+                        sql.push_str(";\n");
+                    }
+                    sql.push_str("INSERT INTO messages (conversation_id, sender_id, message_type, content, counts_unread, created_at) VALUES ");
+                } else {
+                    sql.push(',');
+                }
+                sql.push_str(&format!("({}, 'b1', 'text', 'Bulk 货 {i}', TRUE, {i})", conv.id));
+            }
+            sql.push(';');
+            c.batch_execute(&sql)?;
+            index_all_in(c)?;
+            for q in ["货", "k", "bu", "货 "] {
+                let f = search_as(c, None, q);
+                assert_eq!((f.count, f.count_capped), (SHORT_COUNT_CAP, true), "q={q}");
+                assert_eq!(f.rows.len(), 100);
+                assert_eq!(f.rows[0].content, format!("Bulk 货 {}", n - 1));
+            }
+            let member = search_as(c, Some("b1"), "货");
+            assert_eq!((member.count, member.count_capped), (SHORT_COUNT_CAP, true));
+            let f = search_as(c, None, "lk 货");
+            assert_eq!((f.count, f.count_capped), (n, false));
+            let f = search_as(c, None, "货 1000");
+            assert_eq!((f.count, f.count_capped), (6, false), "1000 and 10000 to 10004");
+            let last = search(
+                c,
+                &MessageFilter {
+                    q: Some("货".into()),
+                    ..MessageFilter::default()
+                },
+                Page::new(Some(101), Some(100), 100).unwrap(),
+            )?;
+            assert_eq!(last.rows.len(), 5);
+            assert_eq!(last.rows[4].content, "Bulk 货 0");
+            Ok(())
+        })
+        .unwrap();
+    }
+    }
+
+    crate::on_both_backends! {
+    /// The writer indexes a batch right after it commits, off the send:
+    /// the send alone leaves the message unfound, and any write queued
+    /// after it finds the message indexed.
+    fn the_writer_indexes_after_each_commit(backend) {
+        let (_guard, db) = crate::demo_db(backend);
+        let conv = db.write_blocking(crate::b1_m1).unwrap();
+        let unindexed = db
+            .write_blocking(move |c| {
+                send(c, &text(conv.id, "b1", "刚发的消息 fresh"))?;
+                Ok((search_as(c, None, "刚").count, search_as(c, None, "fresh").count))
+            })
+            .unwrap();
+        // PostgreSQL's pg_trgm indexes are the table's own: three
+        // characters find the message at once.
+        let at_once = i64::from(backend == crate::testing::Backend::Postgres);
+        assert_eq!(unindexed, (0, at_once), "the send itself indexes nothing");
+        db.write_blocking(|_| Ok(())).unwrap();
+        let found = db
+            .read_blocking(|c| Ok((search_as(c, None, "刚").count, search_as(c, None, "fresh").count)))
+            .unwrap();
+        assert_eq!(found, (1, 1));
+    }
+    }
+
+    crate::on_both_backends! {
+    /// Should a message's text change or the message go, the indexes
+    /// follow.
+    fn edits_and_deletions_reach_the_indexes(backend) {
+        let (_guard, db) = crate::demo_db(backend);
+        db.write_blocking(|c| {
+            let conv = crate::b1_m1(c)?;
+            let SendOutcome::Created { message, .. } = send(c, &text(conv.id, "b1", "旧的文字 old"))? else {
+                panic!("stored");
+            };
+            send(c, &text(conv.id, "b1", "别的 other"))?;
+            index_all_in(c)?;
+            diesel::update(messages::table.find(message.id))
+                .set(messages::content.eq("新的文字 new"))
+                .execute(c)?;
+            assert!(found(c, "旧").is_empty());
+            assert!(found(c, "old").is_empty());
+            assert_eq!(found(c, "新"), ["新的文字 new"]);
+            assert_eq!(found(c, "new"), ["新的文字 new"]);
+            assert_eq!(found(c, "的").len(), 2);
+            diesel::delete(messages::table.find(message.id)).execute(c)?;
+            assert!(found(c, "新").is_empty());
+            assert!(found(c, "new").is_empty());
+            assert_eq!(found(c, "的"), ["别的 other"]);
+            assert_eq!(found(c, "other"), ["别的 other"]);
             Ok(())
         })
         .unwrap();

@@ -15,7 +15,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::conversations::{membership, visible, View};
 use super::{page_of, text_filter};
 use crate::auth::{AuthUser, ChatUser};
-use crate::dto::{conversation_users, message_users, MessageDto, Paged, Renderer};
+use crate::dto::{conversation_users, message_users, MessageDto, Renderer, SearchPage};
 use crate::error::ApiResult;
 use crate::events::{self, presence};
 use crate::state::AppState;
@@ -104,7 +104,10 @@ pub async fn send_message(
 /// Filters of a message search.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct SearchParams {
-    /// Substring of the text or a file name; any length, Chinese included.
+    /// Substring of the text or a file name; any length, Chinese included,
+    /// case-insensitive. For one or two characters `count` stops at 10,000
+    /// (`count_capped`). A message just sent is found a moment later (the
+    /// index follows the sends in the background).
     pub q: Option<String>,
     /// text, image, file, voice or order.
     pub message_type: Option<String>,
@@ -121,7 +124,7 @@ pub struct SearchParams {
 }
 
 /// Searches messages: admins all of them, chat users their own conversations'.
-#[utoipa::path(tag = "messages", params(SearchParams), responses((status = 200, body = Paged<MessageDto>)))]
+#[utoipa::path(tag = "messages", params(SearchParams), responses((status = 200, body = SearchPage<MessageDto>)))]
 #[get("/api/messages/")]
 pub async fn search_messages(
     state: web::Data<AppState>,
@@ -143,19 +146,23 @@ pub async fn search_messages(
         until: query.until,
     };
     let page = page_of(query.page, query.page_size, 20)?;
-    let (count, rows, users) = state
+    let (found, users) = state
         .db
         .read(move |c| {
-            let (count, rows) = livechat_store::messages::search(c, &filter, page)?;
-            let users = message_users(c, &rows)?;
-            Ok((count, rows, users))
+            let found = livechat_store::messages::search(c, &filter, page)?;
+            let users = message_users(c, &found.rows)?;
+            Ok((found, users))
         })
         .await?;
     let online = presence(&state, users.keys()).await?;
     let results = Renderer::new(&state.settings, &users, &online)
         .audit(user.is_admin())
-        .messages(&rows);
-    Ok(HttpResponse::Ok().json(Paged { count, results }))
+        .messages(&found.rows);
+    Ok(HttpResponse::Ok().json(SearchPage {
+        count: found.count,
+        count_capped: found.count_capped,
+        results,
+    }))
 }
 
 /// Recalls one's own message within the window: participants see a

@@ -585,7 +585,7 @@ fn render_history(o: &mut String, m: &Measured<HistoryResult>) {
     let _ = writeln!(o, "### History and search on a large database\n");
     let _ = writeln!(
         o,
-        "{} messages over {} conversations ({} buyers, {} merchants); merchant m0 has {} conversations; conversation 1 (b0 with m0) has {} messages. Built in {} s by the generator (migrations by `Db::open`, then multi-row INSERTs in 100,000-row transactions; the search index fills through its trigger); {} MB on disk. Requests are sequential (one at a time) after 5 warm-up requests; the time is the client's, over loopback. 1-min load average before / after: {}.\n",
+        "{} messages over {} conversations ({} buyers, {} merchants); merchant m0 has {} conversations; conversation 1 (b0 with m0) has {} messages. Built in {} s by the generator (migrations by `Db::open`, then multi-row INSERTs in 100,000-row transactions, then the search indexes filled by `Db::catch_up_search_index`{}); {} MB on disk. Requests are sequential (one at a time) after 5 warm-up requests; the time is the client's, over loopback. 1-min load average before / after: {}.\n",
         fmt_count(h.messages as f64),
         fmt_count(h.conversations as f64),
         fmt_count(h.buyers as f64),
@@ -593,6 +593,9 @@ fn render_history(o: &mut String, m: &Measured<HistoryResult>) {
         fmt_count(h.merchant_conversations as f64),
         fmt_count(h.long_conversation_messages as f64),
         h.build_secs.cell_text(),
+        h.search_index_secs
+            .map(|s| format!(", {s} s"))
+            .unwrap_or_default(),
         fmt_count(h.database_bytes as f64 / 1e6),
         m.loadavg_before_after.cell_text()
     );
@@ -602,13 +605,18 @@ fn render_history(o: &mut String, m: &Measured<HistoryResult>) {
     );
     let _ = writeln!(o, "|---|---|---|---|---|---|---|");
     let (q, r) = (&h.queries, &h.results);
-    for (query, r) in [
+    let mut rows = vec![
         (&q.conversation_list, &r.conversation_list),
         (&q.history_newest_page, &r.history_newest_page),
         (&q.history_deep_page, &r.history_deep_page),
-        (&q.search_3plus_chars, &r.search_3plus_chars),
-        (&q.search_2_chars, &r.search_2_chars),
-    ] {
+    ];
+    rows.extend(
+        q.searches()
+            .into_iter()
+            .zip(r.searches())
+            .map(|((_, q), (_, r))| (q, r)),
+    );
+    for (query, r) in rows {
         let ms = |pick: fn(&Percentiles) -> f64| r.latency.percentiles.as_ref().map(pick);
         let _ = writeln!(
             o,
@@ -622,6 +630,17 @@ fn render_history(o: &mut String, m: &Measured<HistoryResult>) {
         );
     }
     let _ = writeln!(o);
+    if let Some(lag) = &h.search_lag {
+        let ms = |pick: fn(&Percentiles) -> f64| lag.percentiles.as_ref().map(pick);
+        let _ = writeln!(
+            o,
+            "Search behind a send: {} messages sent one at a time, each searched for (its own word) right after the send's answer until found; from the answer to the first search that found it p50 {} / p99 {} / max {} ms.\n",
+            lag.count,
+            ms(|p| p.p50_ms).cell_text(),
+            ms(|p| p.p99_ms).cell_text(),
+            ms(|p| p.max_ms).cell_text()
+        );
+    }
 }
 
 fn render_store(o: &mut String, m: &Measured<StoreResult>) {

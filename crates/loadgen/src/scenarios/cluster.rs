@@ -74,14 +74,14 @@ pub struct ClusterResult {
 }
 
 /// A database of the run's own, dropped by [`ThrowAwayDb::drop_now`].
-struct ThrowAwayDb {
+pub(super) struct ThrowAwayDb {
     admin_url: String,
-    name: String,
-    url: String,
+    pub(super) name: String,
+    pub(super) url: String,
 }
 
 impl ThrowAwayDb {
-    fn create(admin_url: &str, tag: &str) -> Res<Self> {
+    pub(super) fn create(admin_url: &str, tag: &str) -> Res<Self> {
         let mut admin = PgConnection::establish(admin_url)
             .map_err(|e| format!("PostgreSQL is not answering at {admin_url}: {e}"))?;
         let name = format!("livechat_bench_{}_{tag}", std::process::id());
@@ -96,7 +96,7 @@ impl ThrowAwayDb {
         })
     }
 
-    fn drop_now(&self) -> bool {
+    pub(super) fn drop_now(&self) -> bool {
         PgConnection::establish(&self.admin_url)
             .and_then(|mut admin| {
                 admin

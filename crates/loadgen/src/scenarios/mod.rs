@@ -20,7 +20,7 @@ use crate::Res;
 pub use chat::{chat, ChatOpts, ChatResult};
 pub use cluster::{cluster, ClusterOpts, ClusterResult, DEFAULT_POSTGRES, DEFAULT_REDIS};
 pub use connections::{connections, ConnOpts, ConnectionsResult};
-pub use history::{history, HistoryOpts, HistoryResult};
+pub use history::{history, HistoryOpts, HistoryResult, QueryResult};
 pub use http::{http, HttpOpts, HttpResult, HttpRow};
 pub use store::{store, StoreOpts, StoreResult};
 

@@ -254,6 +254,12 @@ impl TestApp {
         self.stopper.stop().await;
     }
 
+    /// Waits until search finds every message stored so far (the server
+    /// indexes them a moment after each send, in the background).
+    pub async fn searchable(&self) {
+        self.db.catch_up_search_index().await.unwrap();
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -670,9 +670,10 @@ struct Serial {
 }
 
 /// The tables holding data of their own in a migrated database: every
-/// table but the migrations' bookkeeping and, on SQLite, the search index
-/// (a virtual table and its shadow tables, derived from `messages`;
-/// PostgreSQL's search reads `messages` itself).
+/// table but the migrations' bookkeeping and the search indexes (on
+/// SQLite virtual tables and their shadow tables; the indexer's state and
+/// PostgreSQL's `message_grams`, all derived from `messages`: the target's
+/// indexer fills its own from the copied messages).
 pub fn tables_of(conn: &mut Conn) -> Result<BTreeSet<String>, TransferError> {
     let names: Vec<Name> = match conn {
         Conn::Pg(pg) => diesel::sql_query(
@@ -701,7 +702,9 @@ pub fn tables_of(conn: &mut Conn) -> Result<BTreeSet<String>, TransferError> {
     Ok(names
         .into_iter()
         .map(|n| n.name)
-        .filter(|n| n != MIGRATIONS_TABLE)
+        .filter(|n| {
+            n != MIGRATIONS_TABLE && !crate::search_index::DERIVED_TABLES.contains(&n.as_str())
+        })
         .collect())
 }
 

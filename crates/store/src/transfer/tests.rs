@@ -251,6 +251,7 @@ struct Views {
 
 fn views(db: &Db, made: &Made) -> Views {
     let convs = [made.direct, made.other_direct, made.group];
+    db.catch_up_search_index_blocking().unwrap();
     db.read_blocking(|c| {
         let mut histories = Vec::new();
         for id in convs {
@@ -285,7 +286,7 @@ fn views(db: &Db, made: &Made) -> Views {
         let mut searches = Vec::new();
         for q in ["商品", "货", "商品有货", "照片", "hello", "%_"] {
             for participant in [None, Some("b1"), Some("m2")] {
-                searches.push(crate::messages::search(
+                let found = crate::messages::search(
                     c,
                     &MessageFilter {
                         q: Some(q.into()),
@@ -293,7 +294,8 @@ fn views(db: &Db, made: &Made) -> Views {
                         ..MessageFilter::default()
                     },
                     page(),
-                )?);
+                )?;
+                searches.push((found.count, found.rows));
             }
         }
         let ids: Vec<String> = ["b1", "b2", "m1", "m2", "p1"]
