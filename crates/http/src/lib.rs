@@ -17,6 +17,7 @@ pub mod methods;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;
+pub mod serve;
 pub mod settings;
 pub mod sockets;
 pub mod spa;
@@ -24,6 +25,7 @@ pub mod state;
 pub mod uploads;
 pub mod user_cache;
 pub mod webhooks;
+pub mod websocket;
 pub mod ws;
 
 pub use app::build;

@@ -2,13 +2,16 @@
 //! the socket's outbound queue and a heartbeat. The token may instead come
 //! as a subprotocol, `Sec-WebSocket-Protocol: livechat, bearer.<token>`,
 //! which keeps it out of URLs that browsers and proxies log.
+//!
+//! The handler answers the handshake and hands the socket's task to the
+//! upgrade path ([`crate::serve`]), which runs it on the bare TCP stream
+//! ([`WebSocket`]).
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use actix_web::{get, web, HttpRequest, HttpResponse};
-use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Session};
-use futures_util::StreamExt;
+use actix_http::ws::{CloseCode, CloseReason, ProtocolError};
+use actix_web::{get, web, HttpMessage, HttpRequest, HttpResponse};
 use livechat_domain::calls::validate_call_id;
 use livechat_domain::{Audience, ConversationId, Role};
 use livechat_realtime::{
@@ -24,6 +27,7 @@ use crate::calls::{CallAction, SocketRef};
 use crate::error::ApiError;
 use crate::sockets::SocketPermit;
 use crate::state::AppState;
+use crate::websocket::{Incoming, SocketTask, Upgradable, WebSocket};
 
 /// The socket's token.
 #[derive(Debug, Deserialize)]
@@ -75,7 +79,6 @@ fn close_reason(code: u16, reason: &str) -> CloseReason {
 pub async fn socket(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Payload,
     user_id: web::Path<String>,
     query: web::Query<WsQuery>,
 ) -> Result<HttpResponse, actix_web::Error> {
@@ -87,17 +90,21 @@ pub async fn socket(
         )
         .into());
     }
+    let mut handshake = actix_http::ws::handshake(req.head())?;
+    if req.extensions().get::<Upgradable>().is_none() {
+        // Only the server's upgrade path can hand a socket its stream.
+        return Err(ApiError::BadRequest("this connection cannot be upgraded".into()).into());
+    }
     let ip = crate::client_addr::client_ip(&req, &state.settings.trusted_proxies)
         .map(|ip| ip.to_string())
         .unwrap_or_default();
-    let (mut response, session, stream) = actix_ws::handle(&req, body)?;
     let offered = offered_protocols(&req);
     if offered.iter().any(|p| p == PROTOCOL) {
         // A browser that offered protocols fails a handshake that picks none.
-        response.headers_mut().insert(
+        handshake.insert_header((
             actix_web::http::header::SEC_WEBSOCKET_PROTOCOL,
             actix_web::http::header::HeaderValue::from_static(PROTOCOL),
-        );
+        ));
     }
     let user_id = user_id.into_inner();
     let WsQuery {
@@ -111,46 +118,57 @@ pub async fn socket(
         .or_else(|| protocol_token(&offered));
     // Every line the socket logs names its user (never its token).
     let span = tracing::info_span!("socket", user = %user_id);
-    actix_web::rt::spawn(
-        async move {
-            let (user, conn, _permit) =
-                match register(&state, token.as_deref(), &user_id, &ip).await {
-                    Ok(registered) => registered,
-                    Err((code, reason)) => {
-                        let _ = session.close(Some(close_reason(code, &reason))).await;
-                        return;
+    let task = SocketTask::new(move |mut ws| {
+        Box::pin(
+            async move {
+                let (user, conn, permit) =
+                    match Box::pin(register(&state, token.as_deref(), &user_id, &ip)).await {
+                        Ok(registered) => registered,
+                        Err((code, reason)) => {
+                            close(ws, code, &reason).await;
+                            return;
+                        }
+                    };
+                let conn_id = conn.id;
+                // Registered first, so live events queue up behind the greeting
+                // while the missed ones are read; duplicates are dropped below.
+                let replay = match after_id {
+                    Some(after) => {
+                        match Box::pin(missed(&state, &user, after, since.unwrap_or(0))).await {
+                            Ok(replay) => Some(replay),
+                            Err(e) => {
+                                tracing::error!(error = %e, "cannot read what a socket missed");
+                                state.hub.disconnect(&user.id, conn_id);
+                                drop(permit);
+                                close(ws, 1011, "server error").await;
+                                return;
+                            }
+                        }
                     }
+                    None => None,
                 };
-            // Registered first, so live events queue up behind the greeting
-            // while the missed ones are read; duplicates are dropped below.
-            let replay = match after_id {
-                Some(after) => match missed(&state, &user, after, since.unwrap_or(0)).await {
-                    Ok(replay) => Some(replay),
-                    Err(e) => {
-                        tracing::error!(error = %e, "cannot read what a socket missed");
-                        state.hub.disconnect(&user.id, conn.id);
-                        let _ = session
-                            .close(Some(close_reason(1011, "server error")))
-                            .await;
-                        return;
+                let end = run(&state, &user, &mut ws, conn, replay).await;
+                // The socket stops counting before its closing handshake, so
+                // a client that saw its close may connect again at once.
+                state.hub.disconnect(&user.id, conn_id);
+                state.calls.socket_gone(SocketRef {
+                    user_id: user.id.clone(),
+                    conn_id,
+                });
+                drop(permit);
+                match end {
+                    End::Close(code, reason) => close(ws, code, &reason).await,
+                    End::Answer(reason) => {
+                        let _ = tokio::time::timeout(CLOSE_TIMEOUT, ws.close(reason)).await;
                     }
-                },
-                None => None,
-            };
-            let conn_id = conn.id;
-            let stream = stream
-                .max_frame_size(MAX_FRAME_BYTES)
-                .aggregate_continuations()
-                .max_continuation_size(MAX_FRAME_BYTES);
-            run(&state, &user, session, stream, conn, replay).await;
-            state.hub.disconnect(&user.id, conn_id);
-            state.calls.socket_gone(SocketRef {
-                user_id: user.id.clone(),
-                conn_id,
-            });
-        }
-        .instrument(span),
-    );
+                    End::Gone => {}
+                }
+            }
+            .instrument(span),
+        )
+    });
+    let mut response = HttpResponse::from(handshake.finish().map_into_boxed_body());
+    response.extensions_mut().insert(task);
     Ok(response)
 }
 
@@ -220,35 +238,46 @@ async fn authenticate(
     }
 }
 
-/// How long a close frame may wait for a client that stopped reading.
+/// How long a close may take: its frame may wait for a client that
+/// stopped reading, and the client's own close is awaited after it.
 const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Closes `ws` with `code` and `reason`, giving up on a client that takes
+/// longer than [`CLOSE_TIMEOUT`] rather than holding the task.
+async fn close(ws: WebSocket, code: u16, reason: &str) {
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, ws.close(Some(close_reason(code, reason)))).await;
+}
 
 /// Why the loop ended, and how to close.
 enum End {
+    /// Close with this code and reason.
     Close(u16, String),
+    /// The client closed: answer its close frame.
+    Answer(Option<CloseReason>),
+    /// The stream ended or broke: nothing to send.
     Gone,
 }
 
+/// Serves the socket until it must end; answers how to close it.
 async fn run(
     state: &AppState,
     user: &UserRow,
-    mut session: Session,
-    mut stream: actix_ws::AggregatedMessageStream,
+    ws: &mut WebSocket,
     mut conn: Connection,
     replay: Option<Replay>,
-) {
+) -> End {
     let mut heartbeat = tokio::time::interval(PING_INTERVAL);
     heartbeat.tick().await;
     let mut last_seen = Instant::now();
     let mut limits = SocketLimits::new();
     let mut replayed = match replay {
-        Some(replay) => match send_replay(&mut session, &mut conn, replay).await {
+        Some(replay) => match Box::pin(send_replay(ws, &mut conn, replay)).await {
             Some(ids) => ids,
-            None => return,
+            None => return End::Gone,
         },
         None => Replayed::default(),
     };
-    let end = loop {
+    loop {
         tokio::select! {
             out = conn.recv() => match out {
                 Some(Outbound::Frame(frame)) if replayed.already_sent(&frame) => {}
@@ -258,15 +287,18 @@ async fn run(
                     tokio::select! {
                         biased;
                         (code, reason) = conn.closed() => break End::Close(code, reason),
-                        sent = session.text(&*frame) => if sent.is_err() { break End::Gone },
+                        sent = ws.text(&frame) => if sent.is_err() { break End::Gone },
                     }
                 }
                 Some(Outbound::Close { code, reason }) => break End::Close(code, reason),
                 None => break End::Close(1001, "server shutting down".into()),
             },
-            msg = stream.next() => {
+            msg = ws.recv() => {
                 last_seen = Instant::now();
-                if let Some(end) = on_message(state, user, conn.id, &mut session, msg, &mut limits).await {
+                // Boxed: the task keeps only what an idle socket needs, not
+                // the state of handling a frame (lookups, calls) the whole time.
+                let handled = Box::pin(on_message(state, user, conn.id, ws, msg, &mut limits)).await;
+                if let Some(end) = handled {
                     break end;
                 }
             }
@@ -274,18 +306,9 @@ async fn run(
                 if last_seen.elapsed() > IDLE_TIMEOUT {
                     break End::Close(1000, "idle timeout".into());
                 }
-                if session.ping(b"").await.is_err() { break End::Gone }
+                if ws.ping(b"").await.is_err() { break End::Gone }
             }
         }
-    };
-    if let End::Close(code, reason) = end {
-        // A client that stopped reading cannot take the close frame either:
-        // give up on it rather than hold the task.
-        let _ = tokio::time::timeout(
-            CLOSE_TIMEOUT,
-            session.close(Some(close_reason(code, &reason))),
-        )
-        .await;
     }
 }
 
@@ -295,25 +318,22 @@ async fn on_message(
     state: &AppState,
     user: &UserRow,
     conn_id: u64,
-    session: &mut Session,
-    msg: Option<Result<AggregatedMessage, actix_ws::ProtocolError>>,
+    ws: &mut WebSocket,
+    msg: Option<Result<Incoming, ProtocolError>>,
     limits: &mut SocketLimits,
 ) -> Option<End> {
     match msg {
-        Some(Ok(AggregatedMessage::Text(text))) => {
-            on_text(state, user, conn_id, session, &text, limits).await
-        }
-        Some(Ok(AggregatedMessage::Binary(_))) => {
+        Some(Ok(Incoming::Text(text))) => on_text(state, user, conn_id, ws, &text, limits).await,
+        Some(Ok(Incoming::Binary)) => {
             Some(End::Close(1008, "binary frames are not accepted".into()))
         }
-        Some(Ok(AggregatedMessage::Ping(bytes))) => {
-            session.pong(&bytes).await.err().map(|_| End::Gone)
-        }
-        Some(Ok(AggregatedMessage::Pong(_))) => None,
-        Some(Ok(AggregatedMessage::Close(_))) | None => Some(End::Gone),
+        Some(Ok(Incoming::Ping(bytes))) => ws.pong(&bytes).await.err().map(|_| End::Gone),
+        Some(Ok(Incoming::Pong)) => None,
+        Some(Ok(Incoming::Close(reason))) => Some(End::Answer(reason)),
+        None => Some(End::Gone),
         Some(Err(e)) => {
             let reason = match e {
-                actix_ws::ProtocolError::Overflow => format!("frame over {MAX_FRAME_BYTES} bytes"),
+                ProtocolError::Overflow => format!("frame over {MAX_FRAME_BYTES} bytes"),
                 other => format!("protocol error: {other}"),
             };
             Some(End::Close(1008, reason))
@@ -322,12 +342,8 @@ async fn on_message(
 }
 
 /// Sends an `error` frame; answers `Gone` if the socket is.
-async fn send_error(session: &mut Session, detail: &str) -> Option<End> {
-    session
-        .text(&*error_frame(detail))
-        .await
-        .err()
-        .map(|_| End::Gone)
+async fn send_error(ws: &mut WebSocket, detail: &str) -> Option<End> {
+    ws.text(&error_frame(detail)).await.err().map(|_| End::Gone)
 }
 
 /// Handles one text frame; answers how to end the socket, if it must end.
@@ -335,7 +351,7 @@ async fn on_text(
     state: &AppState,
     user: &UserRow,
     conn_id: u64,
-    session: &mut Session,
+    ws: &mut WebSocket,
     text: &str,
     limits: &mut SocketLimits,
 ) -> Option<End> {
@@ -345,7 +361,7 @@ async fn on_text(
     }
     let frame = match ClientFrame::parse(text) {
         Ok(f) => f,
-        Err(e) => return limits.refuse(session, &format!("bad frame: {e}")).await,
+        Err(e) => return limits.refuse(ws, &format!("bad frame: {e}")).await,
     };
     match frame {
         // Through the hub, behind every event published before the ping:
@@ -372,7 +388,7 @@ async fn on_text(
                         }
                         Err(detail) => {
                             limits.typing.refused(conversation_id);
-                            limits.refuse(session, &detail).await
+                            limits.refuse(ws, &detail).await
                         }
                     }
                 }
@@ -393,7 +409,7 @@ async fn on_text(
             };
             match on_call(state, user, from, call).await {
                 Ok(()) => None,
-                Err(detail) => limits.refuse(session, &detail).await,
+                Err(detail) => limits.refuse(ws, &detail).await,
             }
         }
     }
@@ -442,11 +458,11 @@ impl SocketLimits {
 
     /// Answers a refused frame with an `error` frame, or closes the socket
     /// once it has been refused too often.
-    async fn refuse(&mut self, session: &mut Session, detail: &str) -> Option<End> {
+    async fn refuse(&mut self, ws: &mut WebSocket, detail: &str) -> Option<End> {
         if !self.refusals.spend(Instant::now()) {
             return Some(End::Close(1008, "too many refused frames".into()));
         }
-        send_error(session, detail).await
+        send_error(ws, detail).await
     }
 }
 
@@ -627,15 +643,15 @@ async fn missed(
 /// Sends the greeting (`online_users`, first in the queue), then the
 /// replay; answers what was replayed, or `None` if the socket is gone.
 async fn send_replay(
-    session: &mut Session,
+    ws: &mut WebSocket,
     conn: &mut Connection,
     replay: Replay,
 ) -> Option<Replayed> {
     if let Some(Outbound::Frame(greeting)) = conn.recv().await {
-        session.text(&*greeting).await.ok()?;
+        ws.text(&greeting).await.ok()?;
     }
     for frame in &replay.frames {
-        session.text(&**frame).await.ok()?;
+        ws.text(frame).await.ok()?;
     }
     let checks_left = replay.ids.len() * 4 + 64;
     Some(Replayed {

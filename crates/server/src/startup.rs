@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::HttpServer;
 use livechat_http::{AppState, Realtime};
 use livechat_realtime::{spawn_hub, Cluster, ClusterConfig, HubConfig, HubHandle};
 use livechat_store::Db;
@@ -101,25 +100,15 @@ impl Application {
                 .unwrap_or(2),
             n => n,
         };
-        let server = HttpServer::new(move || livechat_http::build(state.clone()))
-            // Small frames (events, JSON answers) must not wait for Nagle's
-            // algorithm: without it an admin's push waited 10-40 ms.
-            .on_connect(|conn, _| {
-                if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
-                    let _ = tcp.set_nodelay(true);
-                }
-            })
-            .workers(workers)
-            .backlog(4096)
-            .max_connections(50_000)
-            .shutdown_timeout(10)
-            .disable_signals()
-            .listen(listener)
-            .map_err(|source| StartupError::Bind {
-                addr: format!("{}:{port}", settings.server.host),
-                source,
-            })?
-            .run();
+        let server = livechat_http::serve::serve(
+            listener,
+            state,
+            livechat_http::serve::ServeOptions { workers },
+        )
+        .map_err(|source| StartupError::Bind {
+            addr: format!("{}:{port}", settings.server.host),
+            source,
+        })?;
         Ok(Self {
             port,
             server,
