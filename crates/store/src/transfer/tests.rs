@@ -518,10 +518,11 @@ fn a_failed_copy_leaves_nothing_behind_and_can_be_run_again() {
     let made = make_history(&lite);
     // A value PostgreSQL's CHECK refuses, smuggled past SQLite's, in the
     // last table but one: everything before it was written when it fails.
+    // The busy timeout waits out the writer's background search indexing.
     let path = lite_guard.url();
     let mut raw = diesel::SqliteConnection::establish(&path).unwrap();
     raw.batch_execute(&format!(
-        "PRAGMA ignore_check_constraints = ON; UPDATE messages SET message_type = 'bogus' WHERE id = {}",
+        "PRAGMA busy_timeout = 10000; PRAGMA ignore_check_constraints = ON; UPDATE messages SET message_type = 'bogus' WHERE id = {}",
         made.call
     ))
     .unwrap();
