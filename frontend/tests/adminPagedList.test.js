@@ -37,6 +37,18 @@ describe('usePagedList', () => {
     expect(list.rows.value).toEqual([20, 21, 22, 23, 24, 25, 26, 27, 28, 29])
   })
 
+  it('says when the server stopped counting, and forgets it on the next answer', async () => {
+    let capped = true
+    const list = usePagedList(async () => ({ count: 10000, count_capped: capped, results: [1, 2] }))
+    expect(list.capped.value).toBe(false)
+    await list.load()
+    expect(list.capped.value).toBe(true)
+    expect(list.count.value).toBe(10000)
+    capped = false
+    await list.search()
+    expect(list.capped.value).toBe(false)
+  })
+
   it('keeps the error text and stops loading when the call fails', async () => {
     const list = usePagedList(async () => {
       const e = new Error('boom')

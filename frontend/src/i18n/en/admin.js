@@ -243,6 +243,7 @@ export default {
     time: 'Time',
     content: 'Content',
     openConversation: 'Open conversation',
+    capped: 'More than {n} messages match; the pages list the first {n}. Use a longer keyword or add a filter to narrow the search.',
   },
   msg: {
     image: 'Image',

@@ -243,6 +243,7 @@ export default {
     time: '时间',
     content: '内容',
     openConversation: '打开会话',
+    capped: '匹配的消息超过 {n} 条，分页只列到第 {n} 条；请加长关键词或加上筛选条件缩小范围。',
   },
   msg: {
     image: '图片',
