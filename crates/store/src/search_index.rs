@@ -80,12 +80,9 @@ fn add_grams(text: &str, into: &mut BTreeSet<String>) {
             previous = None;
             continue;
         }
-        into.insert(fold(&c.to_string()));
+        into.insert(c.to_lowercase().collect());
         if let Some(p) = previous {
-            let mut pair = String::with_capacity(8);
-            pair.extend(p.to_lowercase());
-            pair.extend(c.to_lowercase());
-            into.insert(pair);
+            into.insert(p.to_lowercase().chain(c.to_lowercase()).collect());
         }
         previous = Some(c);
     }
