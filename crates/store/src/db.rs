@@ -298,6 +298,11 @@ pub struct Db {
     /// Whether the store is on PostgreSQL.
     pg: bool,
     waits: Arc<PoolWaits>,
+    /// One permit per pooled connection: a read waits here, as a task,
+    /// before it takes a blocking thread, so no more threads block than
+    /// there are connections (instead of one per request in flight, each
+    /// parked in the pool and woken in turn).
+    read_slots: Arc<tokio::sync::Semaphore>,
     /// Notified after a commit that enqueued a webhook delivery.
     outbox: Arc<tokio::sync::Notify>,
     /// The pool's connects in flight, for [`Db::close`].
@@ -372,6 +377,7 @@ impl Db {
         gate: Arc<ConnectGate>,
     ) -> Result<Self, StoreError> {
         let pg = writer.is_pg();
+        let read_slots = Arc::new(tokio::sync::Semaphore::new(pool.max_size() as usize));
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
         let outbox = Arc::new(tokio::sync::Notify::new());
         let signal = outbox.clone();
@@ -384,6 +390,7 @@ impl Db {
             jobs,
             pg,
             waits: Arc::default(),
+            read_slots,
             outbox,
             gate,
         })
@@ -436,8 +443,15 @@ impl Db {
     {
         let pool = self.pool.clone();
         let waits = self.waits.clone();
+        let asked = Instant::now();
+        let slot = self
+            .read_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?;
         tokio::task::spawn_blocking(move || {
-            let asked = Instant::now();
+            let _slot = slot;
             let mut conn = pool.get()?;
             let waited = u64::try_from(asked.elapsed().as_micros()).unwrap_or(u64::MAX);
             waits.reads.fetch_add(1, Ordering::Relaxed);
