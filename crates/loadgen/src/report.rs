@@ -176,12 +176,14 @@ impl Plan {
             users: scale(10_000, 1_000),
             conversations: scale(5_000, 500),
             rate: if quick { 500 } else { 5_000 },
-            duration: if quick { 3 } else { 20 },
+            // Long enough to see whether RSS stays flat after warm-up.
+            duration: if quick { 5 } else { 60 },
             warmup: if quick { 1 } else { 3 },
             inflight: 512,
             per_worker: 5_000,
             profile: false,
             quickack: false,
+            pin: false,
         };
         Self {
             conn: ConnOpts {
@@ -200,7 +202,7 @@ impl Plan {
                 users: scale(2_000, 200),
                 conversations: scale(1_000, 100),
                 rate: if quick { 2_000 } else { 20_000 },
-                duration: if quick { 3 } else { 10 },
+                duration: if quick { 3 } else { 20 },
                 // No warm-up: at saturation a warm-up's backlog would delay every
                 // measured send; the sustained rate counts from the start anyway.
                 warmup: 0,
@@ -208,6 +210,8 @@ impl Plan {
                 per_worker: 5_000,
                 profile: perf && !quick,
                 quickack: false,
+                // The server on one core, the generator on the other.
+                pin: true,
             },
             history: HistoryOpts {
                 messages: scale(1_000_000, 50_000),
@@ -245,6 +249,7 @@ impl Plan {
             per_worker: 5_000,
             profile: false,
             quickack: false,
+            pin: false,
         };
         let at = |nodes: usize, rate: u64| ClusterOpts {
             nodes,

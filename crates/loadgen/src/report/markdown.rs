@@ -10,7 +10,7 @@ use crate::scenarios::{
 use crate::stats::{LatencySummary, Percentiles};
 use crate::Res;
 
-use super::targets::verdicts;
+use super::targets::{rss_growth, verdicts};
 use super::{BenchRun, ClusterRuns, Measured};
 
 const START: &str = "<!-- bench:start -->";
@@ -223,10 +223,14 @@ fn render_targets(o: &mut String, all: &BenchRun) {
 type ChatCell = fn(&ChatResult) -> String;
 
 /// Rows of the chat table after the load average.
-const CHAT_ROWS: [(&str, ChatCell); 22] = [
+const CHAT_ROWS: [(&str, ChatCell); 24] = [
     ("sockets connected (+1 admin)", |r| {
         r.sockets_connected.cell_text()
     }),
+    (
+        "server on one core, generator on the other (`taskset`)",
+        |r| r.pinned.cell_text(),
+    ),
     ("conversations", |r| r.conversations.cell_text()),
     ("target rate (msg/s)", |r| r.rate_target.cell_text()),
     ("measured window (s)", |r| r.window_secs.cell_text()),
@@ -273,6 +277,22 @@ const CHAT_ROWS: [(&str, ChatCell); 22] = [
     ("server RSS at the end (KiB)", |r| {
         r.server_rss_kib_at_end.cell_text()
     }),
+    (
+        "server RSS over the window, sampled each second (KiB): first / end of the RSS warm-up (see the targets) / last / max",
+        |r| {
+            let s = &r.server_rss_kib_samples;
+            match (s.first(), rss_growth(s), s.iter().max()) {
+                (Some(first), Some((base, end, _)), Some(max)) => format!(
+                    "{} / {} / {} / {}",
+                    fmt_count(*first as f64),
+                    fmt_count(base as f64),
+                    fmt_count(end as f64),
+                    fmt_count(*max as f64)
+                ),
+                _ => format!("{} samples", s.len()),
+            }
+        },
+    ),
     ("server log lines (warn and above)", |r| {
         r.server_log_lines.cell_text()
     }),
@@ -656,14 +676,6 @@ fn render_store(o: &mut String, m: &Measured<StoreResult>) {
         (
             format!("{} messages per transaction (group commit)", st.batch),
             st.batched_per_sec,
-        ),
-        (
-            "one per transaction, search-index trigger dropped".to_string(),
-            st.without_search_trigger_one_per_transaction_per_sec,
-        ),
-        (
-            format!("{} per transaction, search-index trigger dropped", st.batch),
-            st.without_search_trigger_batched_per_sec,
         ),
     ];
     for (label, per_sec) in rows {

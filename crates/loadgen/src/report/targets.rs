@@ -16,7 +16,17 @@ const TARGET_P99_MS: f64 = 10.0;
 const TARGET_LATENCY_RATE: f64 = 5_000.0;
 const TARGET_LATENCY_SOCKETS: u64 = 10_000;
 const TARGET_SOCKETS: u64 = 18_000;
-const TARGET_KIB_PER_SOCKET: f64 = 16.0;
+const TARGET_KIB_PER_SOCKET: f64 = 10.0;
+const STRETCH_KIB_PER_SOCKET: f64 = 8.0;
+/// Server CPU per message at the latency run's rate, unpinned.
+const TARGET_CPU_US_PER_MESSAGE: f64 = 50.0;
+/// RSS counts as flat when it grows by no more than this share between
+/// the end of the RSS warm-up and the end of the run.
+const FLAT_RSS_GROWTH: f64 = 0.02;
+/// Seconds of the measured window that still count as warm-up for RSS
+/// (SQLite's page caches filling, the allocator reaching its working set):
+/// the first half of the 60 s run.
+const RSS_WARMUP_SECS: usize = 30;
 const TARGET_QUERY_P99_MS: f64 = 5.0;
 /// The HTTP speed targets (`wrk -t2 -c32` shape): requests/s of sends,
 /// history pages and the conversation list, and the sends' p99.
@@ -47,6 +57,8 @@ pub fn verdicts(all: &BenchRun) -> Vec<Verdict> {
     let mut rows = vec![
         throughput_target(&all.chat_throughput.run),
         latency_target(&all.chat_latency.run, &all.chat_sustainable.run),
+        cpu_target(&all.chat_latency.run),
+        rss_target(&all.chat_latency.run),
         sockets_target(&all.connections.run),
     ];
     rows.extend(query_targets(&all.history.run));
@@ -156,24 +168,39 @@ fn throughput_target(t: &ChatResult) -> Verdict {
     let (sends, deliv) = (t.sends_per_sec, t.deliveries_per_sec);
     Verdict {
         target: format!(
-            "≥ {} messages/s persisted and delivered",
+            "≥ {} messages/s persisted and delivered to the receiver and the admin, server on one core, sustained 20 s, 0 missing",
             fmt_count(TARGET_RATE)
         ),
         conditions: format!(
-            "open loop at {}/s for {} s, {} conversations, {} sockets + 1 admin",
+            "open loop at {}/s for {} s, {} conversations, {} sockets + 1 admin; {}",
             fmt_count(t.rate_target as f64),
             t.duration_secs,
             fmt_count(t.conversations as f64),
-            fmt_count(t.sockets_connected as f64)
+            fmt_count(t.sockets_connected as f64),
+            if t.pinned {
+                "server pinned to core 0, generator to core 1 (`taskset`)"
+            } else {
+                "**unpinned** (the target asks for the server on one core)"
+            }
         ),
         result: format!(
-            "{} persisted/s, {} delivered/s (to the receiver; admin {}/s), p99 {} ms",
+            "{} persisted/s, {} delivered/s (to the receiver; admin {}/s), p99 {} ms; {} µs of server CPU per message; {} missing",
             fmt_count(sends),
             fmt_count(deliv),
             fmt_count(t.admin_deliveries_per_sec),
-            t.latency_receiver.ms(|p| p.p99_ms)
+            t.latency_receiver.ms(|p| p.p99_ms),
+            t.server_cpu_us_per_message,
+            fmt_count(t.missing_deliveries as f64)
         ),
-        verdict: met_or_not(sends >= TARGET_RATE && deliv >= TARGET_RATE).into(),
+        verdict: met_or_not(
+            t.pinned
+                && sends >= TARGET_RATE
+                && deliv >= TARGET_RATE
+                && t.admin_deliveries_per_sec >= TARGET_RATE
+                && t.missing_deliveries == 0
+                && t.duration_secs >= 20,
+        )
+        .into(),
     }
 }
 
@@ -224,14 +251,103 @@ fn latency_target(l: &ChatResult, su: &ChatResult) -> Verdict {
     }
 }
 
+fn cpu_target(l: &ChatResult) -> Verdict {
+    let below = l.sends_per_sec < TARGET_LATENCY_RATE * 0.98;
+    Verdict {
+        target: format!(
+            "server CPU ≤ {TARGET_CPU_US_PER_MESSAGE} µs per message at {}/s, unpinned",
+            fmt_count(TARGET_LATENCY_RATE)
+        ),
+        conditions: format!(
+            "the latency run: {}/s achieved, {} sockets{}",
+            fmt_count(l.sends_per_sec),
+            fmt_count(l.sockets_connected as f64),
+            if below {
+                " — **below the target's conditions**"
+            } else {
+                ""
+            }
+        ),
+        result: format!(
+            "{} µs per message ({} server cores)",
+            l.server_cpu_us_per_message, l.server_cpu_cores
+        ),
+        verdict: met_or_not(!below && l.server_cpu_us_per_message <= TARGET_CPU_US_PER_MESSAGE)
+            .into(),
+    }
+}
+
+/// RSS growth after the RSS warm-up: (KiB at its end, KiB at the last
+/// sample, seconds between them), if the run was long enough to tell.
+pub fn rss_growth(samples: &[u64]) -> Option<(u64, u64, usize)> {
+    let base = *samples.get(RSS_WARMUP_SECS)?;
+    let end = *samples.last()?;
+    let secs = samples.len() - 1 - RSS_WARMUP_SECS;
+    (secs > 0).then_some((base, end, secs))
+}
+
+fn rss_target(l: &ChatResult) -> Verdict {
+    let growth = rss_growth(&l.server_rss_kib_samples);
+    let (min, max) = (
+        l.server_rss_kib_samples.iter().min().copied().unwrap_or(0),
+        l.server_rss_kib_samples.iter().max().copied().unwrap_or(0),
+    );
+    let short = l.duration_secs < 60;
+    Verdict {
+        target: format!(
+            "RSS flat after warm-up during a 60 s run at {}/s",
+            fmt_count(TARGET_LATENCY_RATE)
+        ),
+        conditions: format!(
+            "the latency run: {} s at {}/s achieved, RSS sampled every second; warm-up = the first {RSS_WARMUP_SECS} s of the window; flat = growth ≤ {} % after it{}",
+            l.duration_secs,
+            fmt_count(l.sends_per_sec),
+            FLAT_RSS_GROWTH * 100.0,
+            if short {
+                " — **below the target's conditions**"
+            } else {
+                ""
+            }
+        ),
+        result: match growth {
+            Some((base, end, secs)) => {
+                let grown = end as f64 - base as f64;
+                let per_message = grown * 1024.0 / (secs as f64 * l.sends_per_sec).max(1.0);
+                format!(
+                    "{} KiB after warm-up, {} KiB {} s later ({:+.1} %, {:+.2} bytes per message); {}–{} KiB over the window",
+                    fmt_count(base as f64),
+                    fmt_count(end as f64),
+                    secs,
+                    grown * 100.0 / base.max(1) as f64,
+                    per_message,
+                    fmt_count(min as f64),
+                    fmt_count(max as f64)
+                )
+            }
+            None => format!(
+                "{} samples: too short to tell",
+                l.server_rss_kib_samples.len()
+            ),
+        },
+        verdict: met_or_not(
+            !short
+                && growth.is_some_and(|(base, end, _)| {
+                    end as f64 <= base as f64 * (1.0 + FLAT_RSS_GROWTH)
+                }),
+        )
+        .into(),
+    }
+}
+
 fn sockets_target(c: &ConnectionsResult) -> Verdict {
     let ok = c.connect.ok;
     let kib = c.rss_per_socket_kib;
     Verdict {
         target: format!(
-            "{} concurrent sockets at < {} KiB server RSS each",
+            "{} concurrent sockets at < {} KiB server RSS each (stretch: {})",
             fmt_count(TARGET_SOCKETS as f64),
-            TARGET_KIB_PER_SOCKET
+            TARGET_KIB_PER_SOCKET,
+            STRETCH_KIB_PER_SOCKET
         ),
         conditions: format!(
             "{} sockets over {} worker processes, held {} s{}",
@@ -252,12 +368,16 @@ fn sockets_target(c: &ConnectionsResult) -> Verdict {
             kib,
             fmt_count(c.connect.connects_per_sec)
         ),
-        verdict: met_or_not(
-            ok >= TARGET_SOCKETS
+        verdict: {
+            let met = ok >= TARGET_SOCKETS
                 && c.alive_at_end_of_hold >= TARGET_SOCKETS
-                && kib < TARGET_KIB_PER_SOCKET,
-        )
-        .into(),
+                && kib < TARGET_KIB_PER_SOCKET;
+            if met && kib < STRETCH_KIB_PER_SOCKET {
+                "**met** (stretch too)".into()
+            } else {
+                met_or_not(met).into()
+            }
+        },
     }
 }
 
@@ -305,4 +425,52 @@ fn query_targets(h: &HistoryResult) -> Vec<Verdict> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rss_growth_counts_from_the_end_of_the_warm_up() {
+        let short: Vec<u64> = (0..=RSS_WARMUP_SECS as u64).collect();
+        assert_eq!(rss_growth(&short), None);
+        let mut samples = vec![100; RSS_WARMUP_SECS];
+        samples.extend([1_000, 1_010, 1_020]);
+        assert_eq!(rss_growth(&samples), Some((1_000, 1_020, 2)));
+    }
+
+    fn latency_run(samples: Vec<u64>) -> ChatResult {
+        let json = include_str!("../../../../docs/benchmarks.json");
+        let all: BenchRun = serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}"));
+        ChatResult {
+            duration_secs: 60,
+            sends_per_sec: 5_000.0,
+            server_rss_kib_samples: samples,
+            ..all.chat_latency.run
+        }
+    }
+
+    #[test]
+    fn rss_is_flat_within_two_percent_after_the_warm_up() {
+        let mut flat = vec![50_000; RSS_WARMUP_SECS];
+        flat.extend((0..31).map(|i| 100_000 + i * 60));
+        let v = rss_target(&latency_run(flat));
+        assert_eq!(v.verdict, "**met**", "{v:?}");
+        assert!(
+            v.result
+                .starts_with("100,000 KiB after warm-up, 101,800 KiB 30 s later (+1.8 %"),
+            "{}",
+            v.result
+        );
+        let mut growing = vec![100_000; RSS_WARMUP_SECS + 1];
+        growing.extend((1..31).map(|i| 100_000 + i * 100));
+        let v = rss_target(&latency_run(growing));
+        assert_eq!(v.verdict, "**not met**", "{v:?}");
+        assert!(
+            v.result.contains("+3.0 %, +20.48 bytes per message"),
+            "{}",
+            v.result
+        );
+    }
 }

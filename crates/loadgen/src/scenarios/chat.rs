@@ -36,6 +36,9 @@ pub struct ChatOpts {
     pub profile: bool,
     /// Experiment: clients ACK at once (TCP_QUICKACK), see `read_loop`.
     pub quickack: bool,
+    /// The server on the first core, the generator (this process and its
+    /// workers) on the second (`taskset`), for the run.
+    pub pin: bool,
 }
 
 impl ChatOpts {
@@ -51,12 +54,13 @@ impl ChatOpts {
             per_worker: a.get("per-worker", 5_000)?,
             profile: a.flag("profile"),
             quickack: a.flag("quickack"),
+            pin: a.flag("pin"),
         })
     }
 
     pub fn command(&self) -> String {
         format!(
-            "livechat-loadgen chat --users {} --conversations {} --rate {} --duration {} --warmup {} --inflight {}{}{}",
+            "livechat-loadgen chat --users {} --conversations {} --rate {} --duration {} --warmup {} --inflight {}{}{}{}",
             self.users,
             self.conversations,
             self.rate,
@@ -64,7 +68,8 @@ impl ChatOpts {
             self.warmup,
             self.inflight,
             if self.profile { " --profile" } else { "" },
-            if self.quickack { " --quickack" } else { "" }
+            if self.quickack { " --quickack" } else { "" },
+            if self.pin { " --pin" } else { "" }
         )
     }
 }
@@ -115,6 +120,13 @@ pub struct ChatResult {
     pub server_cpu_us_per_message: f64,
     pub generator_cpu_cores: f64,
     pub server_rss_kib_at_end: u64,
+    /// Server RSS (KiB, all nodes summed) once a second from the start of
+    /// the measured window until the last send was answered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub server_rss_kib_samples: Vec<u64>,
+    /// Server pinned to one core and the generator to the other.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pinned: bool,
     pub server_log_lines: usize,
     /// The server's perf profile of the window (with `--profile`).
     pub profile: Option<String>,
@@ -179,6 +191,7 @@ pub async fn chat_on(
         run.workers.pids(),
         o.profile.then(|| (run.dir.clone(), o.duration.min(10))),
     );
+    let rss = RssSampler::start(clock.start + Duration::from_secs(o.warmup), run.pids());
     let sent = Arc::new(Sent::new()?);
     let semaphore = Arc::new(Semaphore::new(o.inflight));
     let sending = send_open_loop(&run, &clock, &semaphore, &sent).await?;
@@ -189,6 +202,7 @@ pub async fn chat_on(
     )
     .await;
     let end = CpuMarks::take_all(&run.pids(), &run.workers.pids())?;
+    let rss_samples = rss.stop().await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (start, profile) = marker.await.unwrap_or((None, None));
     let outcome = Outcome {
@@ -198,6 +212,7 @@ pub async fn chat_on(
         sending,
         sent,
         profile,
+        rss_samples,
     };
     let result = ChatResult::new(o, &run, &outcome)?;
     let node_rss_kib = run
@@ -208,6 +223,9 @@ pub async fn chat_on(
     let node_cpu_cores = outcome.cpu.server_cores_per_process.clone();
     let conversations_across_nodes = run.sender_nodes.iter().filter(|[a, b]| a != b).count();
     run.workers.quit().await;
+    if o.pin {
+        pin(std::process::id(), None)?;
+    }
     // Together: each node drains for `server.drain_secs` before it exits.
     for stopped in
         futures_util::future::join_all(run.servers.into_iter().map(ServerProc::stop)).await
@@ -290,6 +308,13 @@ impl Setup {
                 .await?,
             );
         }
+        if o.pin {
+            for s in &servers {
+                pin(s.pid, Some(0))?;
+            }
+            // The workers started below inherit it.
+            pin(std::process::id(), Some(1))?;
+        }
         let base = servers[0].base();
         let http = http_client(o.inflight)?;
         let mut tokens = session_tokens(&http, &base, &plan.users, 32).await?;
@@ -345,6 +370,65 @@ impl Setup {
     /// The server processes' ids.
     fn pids(&self) -> Vec<u32> {
         self.servers.iter().map(|s| s.pid).collect()
+    }
+}
+
+/// Pins every thread of process `pid` to core `core`, or lets it run on
+/// every core again (`None`); threads it starts later inherit the mask.
+fn pin(pid: u32, core: Option<usize>) -> Res<()> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if core.is_some() && cores < 2 {
+        return Err("--pin needs at least two cores".into());
+    }
+    let list = core.map_or_else(|| format!("0-{}", cores - 1), |c| c.to_string());
+    let out = std::process::Command::new("taskset")
+        .args(["-a", "-p", "-c", &list, &pid.to_string()])
+        .output()
+        .map_err(|e| format!("--pin needs taskset (util-linux): {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "taskset -a -p -c {list} {pid}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Samples the servers' summed RSS once a second from `from` on, until
+/// stopped.
+struct RssSampler {
+    stop: Arc<tokio::sync::Notify>,
+    task: tokio::task::JoinHandle<Vec<u64>>,
+}
+
+impl RssSampler {
+    fn start(from: Instant, pids: Vec<u32>) -> Self {
+        let stop = Arc::new(tokio::sync::Notify::new());
+        let stopped = stop.clone();
+        let task = tokio::spawn(async move {
+            let mut samples = Vec::new();
+            let mut tick = tokio::time::interval_at(from.into(), Duration::from_secs(1));
+            loop {
+                tokio::select! {
+                    _ = stopped.notified() => break,
+                    _ = tick.tick() => {
+                        let kib = pids.iter().map(|&p| crate::server::rss_kib(p)).sum::<Res<u64>>();
+                        match kib {
+                            Ok(kib) => samples.push(kib),
+                            Err(_) => break,
+                        }
+                    }
+                }
+            }
+            samples
+        });
+        Self { stop, task }
+    }
+
+    async fn stop(self) -> Vec<u64> {
+        self.stop.notify_one();
+        self.task.await.unwrap_or_default()
     }
 }
 
@@ -549,6 +633,7 @@ struct Outcome {
     totals: Totals,
     cpu: CpuUse,
     profile: Option<String>,
+    rss_samples: Vec<u64>,
 }
 
 impl ChatResult {
@@ -560,6 +645,7 @@ impl ChatResult {
             totals,
             cpu,
             profile,
+            rss_samples,
         } = outcome;
         let mark = clock.measure_start_us;
         let ok = sent.ok.load(Ordering::Relaxed);
@@ -628,6 +714,8 @@ impl ChatResult {
                 .iter()
                 .map(ServerProc::rss_kib)
                 .sum::<Res<u64>>()?,
+            server_rss_kib_samples: rss_samples.clone(),
+            pinned: o.pin,
             server_log_lines: run.servers.iter().map(ServerProc::log_lines).sum(),
             profile: profile.clone(),
         })

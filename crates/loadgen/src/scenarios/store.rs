@@ -46,8 +46,6 @@ pub struct StoreResult {
     pub one_transaction_per_message_per_sec: f64,
     pub batch: usize,
     pub batched_per_sec: f64,
-    pub without_search_trigger_one_per_transaction_per_sec: f64,
-    pub without_search_trigger_batched_per_sec: f64,
     pub database_bytes: u64,
 }
 
@@ -55,9 +53,9 @@ pub struct StoreResult {
 /// `Db::write_blocking` and so on the store's writer thread: first one
 /// message per write (one commit each, the writer's case when sends arrive
 /// one at a time), then `batch` messages per write (one commit for all, as
-/// when the writer takes a burst of queued sends together); then both
-/// again without the search index's trigger. Shows how much of a send is
-/// SQLite and what committing in groups buys.
+/// when the writer takes a burst of queued sends together). Shows how much
+/// of a send is SQLite and what committing in groups buys; the writer
+/// indexes the new messages for search between writes, as in the server.
 pub async fn store(ctx: &Ctx, o: &StoreOpts) -> Res<StoreResult> {
     let dir = ctx.dir("store")?;
     let db_path = dir.join("bench.db");
@@ -70,13 +68,6 @@ pub async fn store(ctx: &Ctx, o: &StoreOpts) -> Res<StoreResult> {
     let batch = o.batch.max(1);
     let single = sends.run(0, 1)?;
     let batched = sends.run(o.messages, batch)?;
-    // The same without the search index's trigger: what FTS5 costs a send.
-    db.write_blocking(|c| {
-        use diesel::connection::SimpleConnection;
-        Ok(c.batch_execute("DROP TRIGGER IF EXISTS messages_fts_insert")?)
-    })?;
-    let single_no_fts = sends.run(2 * o.messages, 1)?;
-    let batched_no_fts = sends.run(3 * o.messages, batch)?;
     let bytes = seed::file_size(&db_path);
     drop(db);
     Ok(StoreResult {
@@ -86,8 +77,6 @@ pub async fn store(ctx: &Ctx, o: &StoreOpts) -> Res<StoreResult> {
         one_transaction_per_message_per_sec: round(single, 0),
         batch: o.batch,
         batched_per_sec: round(batched, 0),
-        without_search_trigger_one_per_transaction_per_sec: round(single_no_fts, 0),
-        without_search_trigger_batched_per_sec: round(batched_no_fts, 0),
         database_bytes: bytes,
     })
 }
