@@ -374,13 +374,17 @@ impl Setup {
 }
 
 /// Pins every thread of process `pid` to core `core`, or lets it run on
-/// every core again (`None`); threads it starts later inherit the mask.
+/// every online core again (`None`); threads it starts later inherit the
+/// mask. The online cores come from the system, not from this process's
+/// own mask, which a pinned run has narrowed.
 fn pin(pid: u32, core: Option<usize>) -> Res<()> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if core.is_some() && cores < 2 {
-        return Err("--pin needs at least two cores".into());
+    let online = std::fs::read_to_string("/sys/devices/system/cpu/online")
+        .map_err(|e| format!("--pin: cannot read the online cores: {e}"))?;
+    let online = online.trim();
+    if core.is_some() && !online.contains(['-', ',']) {
+        return Err(format!("--pin needs at least two cores (online: {online})").into());
     }
-    let list = core.map_or_else(|| format!("0-{}", cores - 1), |c| c.to_string());
+    let list = core.map_or_else(|| online.to_string(), |c| c.to_string());
     let out = std::process::Command::new("taskset")
         .args(["-a", "-p", "-c", &list, &pid.to_string()])
         .output()
