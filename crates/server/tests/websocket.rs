@@ -62,6 +62,19 @@ impl Raw {
         }
     }
 
+    /// b1's socket, upgraded and past its first `online_users` event.
+    async fn socket_of_b1(app: &TestApp) -> Self {
+        let b1 = app.token("b1").await;
+        let mut raw = Self::open(
+            app.port,
+            &handshake(app.port, &format!("/ws/b1?token={b1}")),
+        )
+        .await;
+        assert!(raw.head().await.starts_with("HTTP/1.1 101"));
+        assert_eq!(raw.event().await["type"], "online_users");
+        raw
+    }
+
     /// Reads more; `false` at the end of the stream.
     async fn fill(&mut self) -> bool {
         let mut chunk = [0u8; 4096];
@@ -158,14 +171,7 @@ async fn a_frame_sent_along_with_the_handshake_is_served() {
 #[actix_web::test]
 async fn fragments_are_joined_and_their_total_counts_against_the_frame_limit() {
     let app = spawn_app().await;
-    let b1 = app.token("b1").await;
-    let mut raw = Raw::open(
-        app.port,
-        &handshake(app.port, &format!("/ws/b1?token={b1}")),
-    )
-    .await;
-    assert!(raw.head().await.starts_with("HTTP/1.1 101"));
-    assert_eq!(raw.event().await["type"], "online_users");
+    let mut raw = Raw::socket_of_b1(&app).await;
 
     let mut ping = frame(TEXT, false, br#"{"type":"#);
     ping.extend(frame(CONTINUATION, false, br#""pi"#));
@@ -186,14 +192,7 @@ async fn fragments_are_joined_and_their_total_counts_against_the_frame_limit() {
 #[actix_web::test]
 async fn a_clients_close_is_answered_and_the_connection_ends() {
     let app = spawn_app().await;
-    let b1 = app.token("b1").await;
-    let mut raw = Raw::open(
-        app.port,
-        &handshake(app.port, &format!("/ws/b1?token={b1}")),
-    )
-    .await;
-    assert!(raw.head().await.starts_with("HTTP/1.1 101"));
-    assert_eq!(raw.event().await["type"], "online_users");
+    let mut raw = Raw::socket_of_b1(&app).await;
     let mut payload = 1000u16.to_be_bytes().to_vec();
     payload.extend_from_slice(b"bye");
     raw.tcp
